@@ -1,0 +1,230 @@
+//! `rxscan`: the command line over `rxscan-core`.
+//!
+//! Thin by design (as ripgrep's binary is over its library crates): argument parsing, progress,
+//! writing output files atomically, and mapping every error to exit code 2 with one message on
+//! stderr. Everything that decides a result lives in `rxscan-core`.
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use rxscan_core::compile::{self, CompileOptions, Compiled};
+use rxscan_core::dates::{self, Day};
+use rxscan_core::diagnostics::Severity;
+use rxscan_core::eval::{self, EvalOptions};
+use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::results::Suppression;
+
+#[derive(Parser)]
+#[command(name = "rxscan", version, about = "PINCER-style prescribing-safety searches over GP extracts", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the measures of a rule pack over an extract and write summary, patient and composite files.
+    Scan(ScanArgs),
+    /// Compile a rule pack and print its diagnostics (exit 2 if it has errors).
+    Check(RulesArgs),
+    /// List the measures of a rule pack: id, PRIMIS code, title.
+    Rules(RulesArgs),
+    /// Print the documentation of one measure.
+    Rule {
+        /// Measure id, e.g. `a` or `me_no_fbc`.
+        id: String,
+        #[command(flatten)]
+        rules: RulesArgs,
+    },
+}
+
+#[derive(Args)]
+struct RulesArgs {
+    /// Folder of rule files (`*.rx`, searched recursively).
+    #[arg(long, default_value = "rules/pincer")]
+    rules: PathBuf,
+    /// Override a parameter of the pack: `--param NAME=VALUE` (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    rules: RulesArgs,
+    /// Extract folder: patients, practice_registrations, medications, clinical_events (.csv or .parquet).
+    #[arg(long)]
+    data: PathBuf,
+    /// Index date (YYYY-MM-DD, the 1st of a month); repeat for several.
+    #[arg(long = "index-date", value_name = "DATE")]
+    index_dates: Vec<String>,
+    /// First index date of a monthly series (with --to).
+    #[arg(long, value_name = "DATE", requires = "to")]
+    from: Option<String>,
+    /// Last index date of a monthly series (inclusive).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    to: Option<String>,
+    /// Output folder (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Skip event and registration rows whose patient is not in `patients` (with a warning)
+    /// instead of failing.
+    #[arg(long)]
+    skip_orphans: bool,
+    /// Small-number suppression for sharing: counts of 7 or fewer redacted, others rounded to
+    /// the nearest 5. Patient-level output is not written.
+    #[arg(long)]
+    suppress: bool,
+    /// Do not write patients.csv.
+    #[arg(long)]
+    no_patients: bool,
+    /// No progress or summary on stderr/stdout.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut text = format!("{e:#}");
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            if !text.starts_with("error") && !text.contains(": error: ") {
+                text = format!("error: {text}");
+            }
+            eprint!("{text}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Check(args) => {
+            let compiled = compile_rules(&args)?;
+            let n_warn = compiled.warnings.len();
+            eprint!("{}", compiled.sources.render(&compiled.warnings, false));
+            println!(
+                "{}: {} measures, {} composites, {} codelists, {} features; {n_warn} warning(s), no errors",
+                args.rules.display(),
+                compiled.plan.measures.len(),
+                compiled.plan.composites.len(),
+                compiled.plan.codelists.len(),
+                compiled.plan.features.len()
+            );
+            Ok(())
+        }
+        Command::Rules(args) => {
+            let compiled = compile_rules(&args)?;
+            println!("{:<10} {:<8} title", "id", "primis");
+            for m in &compiled.plan.measures {
+                println!("{:<10} {:<8} {}", m.id, m.primis, m.title);
+            }
+            for c in &compiled.plan.composites {
+                let members: Vec<&str> = c.members.iter().map(|&i| compiled.plan.measures[i].id.as_str()).collect();
+                println!("{:<10} {:<8} composite of {}", c.id, "", members.join(", "));
+            }
+            Ok(())
+        }
+        Command::Rule { id, rules } => {
+            let compiled = compile_rules(&rules)?;
+            let Some(m) = compiled.plan.measure(&id) else {
+                let ids: Vec<&str> = compiled.plan.measures.iter().map(|m| m.id.as_str()).collect();
+                bail!("no measure `{id}` in {}; measures: {}", rules.rules.display(), ids.join(", "));
+            };
+            println!("# {} ({}): {}\n\n{}\n\nDefined in {}", m.id, m.primis, m.title, m.doc, m.file);
+            Ok(())
+        }
+    }
+}
+
+fn compile_rules(args: &RulesArgs) -> Result<Compiled> {
+    let mut params = Vec::new();
+    for p in &args.params {
+        let (k, v) = p.split_once('=').ok_or_else(|| anyhow!("--param {p}: expected NAME=VALUE"))?;
+        params.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    compile::compile_dir(&args.rules, &CompileOptions { params }).map_err(|e| anyhow!("{}", e.render(false)))
+}
+
+fn parse_date(flag: &str, s: &str) -> Result<Day> {
+    dates::parse_iso(s).ok_or_else(|| anyhow!("{flag} {s:?}: expected a date as YYYY-MM-DD (zero padded, a real calendar day)"))
+}
+
+fn index_dates(args: &ScanArgs) -> Result<Vec<Day>> {
+    let mut out = Vec::new();
+    for s in &args.index_dates {
+        out.push(parse_date("--index-date", s)?);
+    }
+    if let (Some(from), Some(to)) = (&args.from, &args.to) {
+        let (f, t) = (parse_date("--from", from)?, parse_date("--to", to)?);
+        for (flag, d, s) in [("--from", f, from), ("--to", t, to)] {
+            if dates::to_ymd(d).2 != 1 {
+                let first = format!("{}01", &dates::format_iso(d)[..8]);
+                bail!("{flag} {s}: a monthly series runs over firsts of the month; use e.g. {first}");
+            }
+        }
+        if t < f {
+            bail!("--to {to} is before --from {from}");
+        }
+        out.extend(dates::monthly_series(f, t));
+    }
+    if out.is_empty() {
+        bail!("no index date: give --index-date YYYY-MM-DD (repeatable) or --from/--to");
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn scan(args: ScanArgs) -> Result<()> {
+    let started = Instant::now();
+    if let Some(n) = args.threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        // polars sizes its pool from this variable on first use.
+        std::env::set_var("POLARS_MAX_THREADS", n.to_string());
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot start the thread pool")?;
+    }
+    let dates = index_dates(&args)?;
+    let compiled = compile_rules(&args.rules)?;
+    if !compiled.warnings.is_empty() && !args.quiet {
+        eprint!("{}", compiled.sources.render(&compiled.warnings, false));
+    }
+    debug_assert!(compiled.warnings.iter().all(|w| w.severity == Severity::Warning));
+    let plan = compiled.plan;
+    let progress = output::Progress::new(args.quiet);
+    progress.stage(&format!("loading {}", args.data.display()));
+    let mut load = LoadOptions::for_plan(&plan);
+    load.skip_orphans = args.skip_orphans;
+    let extract = Extract::load(&args.data, &load).map_err(|e| anyhow!("{e}"))?;
+    for (file, n) in &extract.orphans_skipped {
+        eprintln!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)");
+    }
+    let loaded = started.elapsed();
+    progress.stage(&format!("evaluating {} measures at {} index date(s)", plan.measures.len(), dates.len()));
+    let write_patients = !args.no_patients && !args.suppress;
+    let results = eval::evaluate(&plan, &extract, &dates, &EvalOptions { patient_rows: write_patients }).map_err(|e| anyhow!("{e}"))?;
+    let evaluated = started.elapsed();
+    progress.stage("writing results");
+    let suppression = if args.suppress { Suppression::Redact7Round5 } else { Suppression::None };
+    let written = output::write_all(&args.out, &results, suppression, write_patients)?;
+    progress.finish();
+    if !args.quiet {
+        output::print_summary(&plan, &extract, &results, &written, loaded, evaluated, started.elapsed());
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Errors from reading an extract: typed for the library, with messages written for the person
+//! who has to fix the export.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where in a file a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// A CSV line as an editor counts it (the header is line 1).
+    Line(usize),
+    /// A Parquet row, 1-based.
+    Row(usize),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Line(n) => write!(f, "line {n}"),
+            Location::Row(n) => write!(f, "row {n}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExtractError {
+    #[error("{dir}: no `{table}` table (looked for {table}.csv and {table}.parquet)")]
+    MissingTable { dir: PathBuf, table: String },
+    #[error("{dir}: both {table}.csv and {table}.parquet exist; keep one so it is clear which is read")]
+    AmbiguousTable { dir: PathBuf, table: String },
+    #[error("{path}: cannot read: {message}")]
+    Unreadable { path: PathBuf, message: String },
+    #[error("{path}: the file is empty; expected a header row with the columns {expected}")]
+    EmptyFile { path: PathBuf, expected: String },
+    #[error("{path}: missing column `{column}`; found columns: {found}{hint}")]
+    MissingColumn { path: PathBuf, column: String, found: String, hint: String },
+    #[error("{path}:{location}: column {column_no} `{column}`: {problem}: {value:?}; expected {expected}")]
+    BadValue {
+        path: PathBuf,
+        location: Location,
+        column: String,
+        column_no: usize,
+        problem: String,
+        value: String,
+        expected: String,
+    },
+    #[error("{path}: column `{column}` has type {found}; expected {expected}")]
+    BadColumnType { path: PathBuf, column: String, found: String, expected: String },
+    #[error("{path}:{location}: {message}")]
+    Malformed { path: PathBuf, location: Location, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: {count} row(s) refer to a patient_id that is not in the patients table (first: patient_id {first_id} at {first_at}); fix the extract, or pass --skip-orphans to skip them with a warning")]
+    Orphans { path: PathBuf, count: usize, first_id: String, first_at: Location },
+}

@@ -1,0 +1,180 @@
+//! Stage: the extract in memory.
+//!
+//! The four tables are read with polars (CSV or Parquet) and converted once into a compact
+//! layout built for the evaluator, not kept as data frames:
+//! - patients in a dense index `0..n`, sorted by `patient_id`;
+//! - each event table grouped by patient with a counting sort (stable, so rows of one patient
+//!   keep their input order, which is the documented tie-break for `latest`): an offsets array
+//!   and flat columns of code id (`u32`), day number (`i32`) and, for clinical events, value
+//!   and comparator;
+//! - every distinct code string interned once per table. When the loader is given the set of
+//!   codes a plan can match ([`LoadOptions::for_plan`]), rows with any other code are
+//!   validated and then dropped at once: they can never change a result, and they are the bulk
+//!   of a real record.
+//!
+//! Validation is strict and every error names the file, the line (as an editor counts it, the
+//! header being line 1; or the row, for Parquet), the column and the offending value.
+
+mod error;
+mod load;
+
+pub use error::{ExtractError, Location};
+pub use load::LoadOptions;
+
+use crate::dates::Day;
+use crate::plan::Table;
+
+/// A date that is absent (an ongoing registration, a patient who is alive).
+pub const NO_DATE: Day = Day::MAX;
+
+/// A comparator attached to a numeric value (`clinical_events.comparator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Comparator {
+    None = 0,
+    Approx = 1,
+    Eq = 2,
+    Ge = 3,
+    Gt = 4,
+    Lt = 5,
+    Le = 6,
+}
+
+impl Comparator {
+    pub fn parse(s: &str) -> Option<Comparator> {
+        Some(match s {
+            "" => Comparator::None,
+            "~" => Comparator::Approx,
+            "=" => Comparator::Eq,
+            ">=" => Comparator::Ge,
+            ">" => Comparator::Gt,
+            "<" => Comparator::Lt,
+            "<=" => Comparator::Le,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparator::None => "",
+            Comparator::Approx => "~",
+            Comparator::Eq => "=",
+            Comparator::Ge => ">=",
+            Comparator::Gt => ">",
+            Comparator::Lt => "<",
+            Comparator::Le => "<=",
+        }
+    }
+    pub fn from_u8(v: u8) -> Comparator {
+        match v {
+            1 => Comparator::Approx,
+            2 => Comparator::Eq,
+            3 => Comparator::Ge,
+            4 => Comparator::Gt,
+            5 => Comparator::Lt,
+            6 => Comparator::Le,
+            _ => Comparator::None,
+        }
+    }
+}
+
+/// Sex as recorded, normalised to one letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Sex {
+    Male,
+    Female,
+    Intersex,
+    Unknown,
+}
+
+impl Sex {
+    pub fn parse(s: &str) -> Option<Sex> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "m" | "male" => Sex::Male,
+            "f" | "female" => Sex::Female,
+            "i" | "intersex" => Sex::Intersex,
+            "u" | "unknown" => Sex::Unknown,
+            _ => return None,
+        })
+    }
+    pub fn letter(self) -> &'static str {
+        match self {
+            Sex::Male => "M",
+            Sex::Female => "F",
+            Sex::Intersex => "I",
+            Sex::Unknown => "U",
+        }
+    }
+}
+
+/// One event table grouped by patient: rows of patient `p` are `offsets[p]..offsets[p + 1]`.
+#[derive(Debug, Clone, Default)]
+pub struct EventTable {
+    pub offsets: Vec<usize>,
+    pub code: Vec<u32>,
+    pub day: Vec<Day>,
+    /// `numeric_value`; `NaN` when empty (NaN is rejected on input, so it cannot be real data).
+    pub value: Vec<f64>,
+    pub comparator: Vec<u8>,
+    /// The distinct code strings; `code` indexes into it.
+    pub codes: Vec<String>,
+    /// Rows read from the file, before irrelevant codes were dropped.
+    pub rows_read: usize,
+}
+
+impl EventTable {
+    pub fn rows(&self, patient: usize) -> std::ops::Range<usize> {
+        self.offsets[patient]..self.offsets[patient + 1]
+    }
+    pub fn len(&self) -> usize {
+        self.code.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.code.is_empty()
+    }
+}
+
+/// Registrations grouped by patient, in input order within a patient.
+#[derive(Debug, Clone, Default)]
+pub struct Registrations {
+    pub offsets: Vec<usize>,
+    pub start: Vec<Day>,
+    /// [`NO_DATE`] when ongoing.
+    pub end: Vec<Day>,
+    /// Index into [`Extract::practices`].
+    pub practice: Vec<u32>,
+}
+
+/// A loaded, validated extract.
+#[derive(Debug, Clone, Default)]
+pub struct Extract {
+    /// `patient_id` of each dense patient index, ascending.
+    pub patient_ids: Vec<i64>,
+    pub date_of_birth: Vec<Day>,
+    pub sex: Vec<Sex>,
+    /// [`NO_DATE`] when alive.
+    pub date_of_death: Vec<Day>,
+    pub registrations: Registrations,
+    /// `practice_pseudo_id` strings, sorted (numerically when all are digits).
+    pub practices: Vec<String>,
+    pub medications: EventTable,
+    pub clinical_events: EventTable,
+    /// Rows skipped because their patient is not in `patients` (only with `skip_orphans`).
+    pub orphans_skipped: Vec<(String, usize)>,
+}
+
+impl Extract {
+    pub fn n_patients(&self) -> usize {
+        self.patient_ids.len()
+    }
+    pub fn table(&self, t: Table) -> &EventTable {
+        match t {
+            Table::Medications => &self.medications,
+            Table::ClinicalEvents => &self.clinical_events,
+        }
+    }
+    /// Read and validate an extract folder.
+    pub fn load(dir: &std::path::Path, opts: &LoadOptions) -> Result<Extract, ExtractError> {
+        load::load(dir, opts)
+    }
+}

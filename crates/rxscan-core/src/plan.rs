@@ -1,0 +1,191 @@
+//! The Plan: the compiled form of a rule pack, and the contract between the compiler and every
+//! backend.
+//!
+//! It is deliberately backend-neutral: names are resolved, definitions are inlined, codelists
+//! carry their codes, and every record query is a numbered [`Feature`] with a [`Window`] given as
+//! month/day offsets from the index date. Nothing here refers to the columnar layout, rayon or
+//! Rust-only types, so a SQL backend can lower the same Plan (features become aggregations over
+//! a codelist join, formulas become `CASE` expressions).
+
+use serde::Serialize;
+
+/// Which event table a codelist is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Table {
+    /// `medications`, matched on `dmd_code` (dm+d codelists).
+    Medications,
+    /// `clinical_events`, matched on `snomedct_code` (SNOMED CT codelists).
+    ClinicalEvents,
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Medications => "medications",
+            Table::ClinicalEvents => "clinical_events",
+        }
+    }
+    pub fn system(self) -> &'static str {
+        match self {
+            Table::Medications => "dmd",
+            Table::ClinicalEvents => "snomedct",
+        }
+    }
+}
+
+/// A date relative to the index date: `index + months + days` (months first, cohort-extractor
+/// month arithmetic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Offset {
+    pub months: i32,
+    pub days: i32,
+}
+
+/// Inclusive at both ends; `None` is open (the whole record history, or no upper bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Window {
+    pub start: Option<Offset>,
+    pub end: Option<Offset>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Codelist {
+    pub name: String,
+    pub table: Table,
+    /// Path of the CSV it was read from (as written in the rule, resolved against the rule file).
+    pub path: String,
+    pub column: String,
+    /// Distinct codes, trimmed, sorted.
+    pub codes: Vec<String>,
+}
+
+/// A per-patient fact about the event tables at one index date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Feature {
+    /// At least one record with a code in `codelist` dated in `window`. Boolean.
+    Has { codelist: usize, window: Window },
+    /// The record with the greatest date in `window` (ties: the first in input order).
+    Latest { codelist: usize, window: Window },
+    /// A record from `a` and one from `b`, both in `window`, dated at most `max_gap_days` apart.
+    Within { a: usize, b: usize, max_gap_days: i32, window: Window },
+}
+
+impl Feature {
+    pub fn window(&self) -> Window {
+        match *self {
+            Feature::Has { window, .. } | Feature::Latest { window, .. } | Feature::Within { window, .. } => window,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+/// The part of a `Latest` record an expression reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RecordField {
+    Date,
+    Value,
+    Comparator,
+}
+
+/// A typed formula. Missing values (no record, an empty `numeric_value`) propagate: a
+/// comparison or `in` with a missing side is false, `exists` tests for them and `coalesce`
+/// replaces them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Expr {
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    /// Completed years at the index date.
+    Age,
+    /// `"M"`, `"F"`, `"I"` or `"U"`.
+    Sex,
+    /// A registration with `start ≤ I < end` (end exclusive, empty end = ongoing).
+    Registered,
+    /// A date of death on or before the index date.
+    Dead,
+    /// The date `index + offset`.
+    IndexDate(Offset),
+    /// A boolean feature (`Has` or `Within`).
+    Flag(usize),
+    /// A field of a `Latest` feature's record.
+    Record(usize, RecordField),
+    /// Whether a `Latest` feature found a record.
+    RecordExists(usize),
+    /// Whether the value is present.
+    Exists(Box<Expr>),
+    Coalesce(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    In(Box<Expr>, Vec<Expr>),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Measure {
+    pub id: String,
+    pub primis: String,
+    pub title: String,
+    pub doc: String,
+    /// Source file of the measure, for `rxscan rules`.
+    pub file: String,
+    pub denominator: Expr,
+    /// Already conjoined with the denominator: a numerator patient is always a denominator
+    /// patient.
+    pub numerator: Expr,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Composite {
+    pub id: String,
+    /// Indexes into [`Plan::measures`], flattened and deduplicated.
+    pub members: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub codelists: Vec<Codelist>,
+    pub features: Vec<Feature>,
+    /// Who is counted at all; practices with at least one such patient get summary rows.
+    pub population: Expr,
+    pub measures: Vec<Measure>,
+    pub composites: Vec<Composite>,
+    /// Parameter values in force (after overrides), for the record.
+    pub params: Vec<(String, String)>,
+}
+
+impl Plan {
+    pub fn measure(&self, id: &str) -> Option<&Measure> {
+        self.measures.iter().find(|m| m.id == id)
+    }
+    /// Whether any window uses month arithmetic (index dates must then keep their day of month
+    /// valid in every target month).
+    pub fn uses_months(&self) -> bool {
+        self.windows().any(|w| w.start.is_some_and(|o| o.months != 0) || w.end.is_some_and(|o| o.months != 0))
+    }
+    pub fn windows(&self) -> impl Iterator<Item = Window> + '_ {
+        self.features.iter().map(|f| f.window())
+    }
+}

@@ -21,6 +21,12 @@ use crate::rules::{self, BinOp, DurationUnit, Expr as Ast, ExprKind, Ident, Item
 /// certainly a typo, and rejecting it keeps date arithmetic in range.
 pub const MAX_WINDOW_YEARS: i32 = 200;
 
+/// Deepest chain of definitions using definitions.
+pub const MAX_DEFINE_DEPTH: usize = 64;
+/// Largest formula (nodes after inlining definitions) and deepest nesting the evaluator accepts.
+pub const MAX_FORMULA_NODES: usize = 100_000;
+pub const MAX_FORMULA_DEPTH: usize = 256;
+
 /// The headings every measure's documentation must have.
 pub const DOC_HEADINGS: &[&str] = &["What it flags", "Why it matters", "Definition", "References"];
 
@@ -101,6 +107,19 @@ fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CompileE
 
 /// Compile rule files given as (path, text). Codelist paths resolve against each file's folder.
 pub fn compile_sources(files: Vec<(PathBuf, String)>, opts: &CompileOptions) -> Result<Compiled, CompileError> {
+    // Parsing and resolution recurse over the syntax tree. Depths are bounded, but debug builds
+    // use large frames, so run on a thread whose stack comfortably holds the bounds.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn_scoped(scope, || compile_on_this_thread(files, opts))
+            .map_err(|e| CompileError::Io { path: PathBuf::from("<compiler thread>"), message: e.to_string() })?
+            .join()
+            .unwrap_or_else(|_| Err(CompileError::Io { path: PathBuf::from("<compiler thread>"), message: "the compiler crashed".into() }))
+    })
+}
+
+fn compile_on_this_thread(files: Vec<(PathBuf, String)>, opts: &CompileOptions) -> Result<Compiled, CompileError> {
     let mut sources = SourceMap::default();
     let mut diags = Vec::new();
     let mut items = Vec::new();
@@ -206,6 +225,8 @@ struct Compiler<'s> {
     composites: Vec<(Ident, Vec<Ident>)>,
     features: Vec<Feature>,
     feature_ids: HashMap<Feature, usize>,
+    /// A too-deep chain of definitions is reported once, not once per entry point.
+    depth_reported: bool,
 }
 
 impl<'s> Compiler<'s> {
@@ -224,6 +245,7 @@ impl<'s> Compiler<'s> {
             composites: Vec::new(),
             features: Vec::new(),
             feature_ids: HashMap::new(),
+            depth_reported: false,
         }
     }
 
@@ -443,9 +465,29 @@ impl<'s> Compiler<'s> {
                 self.resolved.insert(name.to_string(), Val::Poison);
                 return Val::Poison;
             }
+            if self.in_progress.len() >= MAX_DEFINE_DEPTH {
+                self.resolved.insert(name.to_string(), Val::Poison);
+                if std::mem::replace(&mut self.depth_reported, true) {
+                    return Val::Poison;
+                }
+                let def_span = self.defines[name].0.span;
+                self.err(def_span, format!("definitions nested more than {MAX_DEFINE_DEPTH} deep"), "used through too long a chain of definitions").hint =
+                    Some(format!("the chain starts at `{}`", self.in_progress[0]));
+                self.resolved.insert(name.to_string(), Val::Poison);
+                return Val::Poison;
+            }
             self.in_progress.push(name.to_string());
             let body = self.defines[name].1.clone();
-            let v = self.expr(&body);
+            let mut v = self.expr(&body);
+            if let Val::Runtime(e, _) = &v {
+                let (nodes, depth) = measure_formula(e, 1, MAX_FORMULA_NODES + 1);
+                if nodes > MAX_FORMULA_NODES || depth > MAX_FORMULA_DEPTH {
+                    let def_span = self.defines[name].0.span;
+                    self.err(def_span, format!("`{name}` is too large once the definitions it uses are expanded (limits: {MAX_FORMULA_NODES} nodes, depth {MAX_FORMULA_DEPTH})"), "here")
+                        .hint = Some("a definition that uses another twice doubles in size at every step".into());
+                    v = Val::Poison;
+                }
+            }
             self.in_progress.pop();
             // A cycle found deeper may already have poisoned this name; keep the poison.
             let v = self.resolved.get(name).cloned().unwrap_or(v);
@@ -909,8 +951,8 @@ impl<'s> Compiler<'s> {
                 let v = c.expr(&f.value);
                 c.expect_bool(v, f.value.span, &format!("the {key}"))
             };
-            let den = formula(self, "denominator");
-            let num = formula(self, "numerator");
+            let den = formula(self, "denominator").and_then(|e| self.bounded(e, id, "denominator"));
+            let num = formula(self, "numerator").and_then(|e| self.bounded(e, id, "numerator"));
             if let (Some(den), Some(num)) = (den, num) {
                 let numerator = match num {
                     plan::Expr::And(mut v) => {
@@ -936,6 +978,7 @@ impl<'s> Compiler<'s> {
             Some(p) => {
                 let v = self.expr(&p);
                 self.expect_bool(v, p.span, "the population").unwrap_or(plan::Expr::Bool(false))
+                // (its size is bounded by the check on every definition it uses)
             }
             None => plan::Expr::Or(measures.iter().map(|m| m.denominator.clone()).collect()),
         };
@@ -950,6 +993,18 @@ impl<'s> Compiler<'s> {
         let composites = self.lower_composites(&measures);
         let params = self.params.iter().map(|(k, (_, _, v))| (k.clone(), describe_param(v))).collect();
         Plan { codelists: std::mem::take(&mut self.codelists), features: std::mem::take(&mut self.features), population, measures, composites, params }
+    }
+
+    /// Reject formulas too large or deep to evaluate safely (definitions inline, so a chain of
+    /// `define d2 = d1 and d1` doubles at every step).
+    fn bounded(&mut self, e: plan::Expr, id: &Ident, what: &str) -> Option<plan::Expr> {
+        let (nodes, depth) = measure_formula(&e, 1, MAX_FORMULA_NODES + 1);
+        if nodes > MAX_FORMULA_NODES || depth > MAX_FORMULA_DEPTH {
+            self.err(id.span, format!("the {what} of `{}` is too large once definitions are expanded ({} nodes, depth {depth}; limits {MAX_FORMULA_NODES} and {MAX_FORMULA_DEPTH})", id.name, if nodes > MAX_FORMULA_NODES { format!("over {MAX_FORMULA_NODES}") } else { nodes.to_string() }), "here")
+                .hint = Some("simplify the definitions it uses".into());
+            return None;
+        }
+        Some(e)
     }
 
     fn lower_composites(&mut self, measures: &[plan::Measure]) -> Vec<plan::Composite> {
@@ -995,6 +1050,28 @@ impl<'s> Compiler<'s> {
         }
         ok
     }
+}
+
+/// Node count (stopping early past `cap`) and depth of a formula.
+fn measure_formula(e: &plan::Expr, depth: usize, cap: usize) -> (usize, usize) {
+    use plan::Expr as E;
+    let children: Vec<&E> = match e {
+        E::Exists(x) | E::Not(x) => vec![x],
+        E::Coalesce(a, b) | E::Cmp(_, a, b) => vec![a, b],
+        E::And(xs) | E::Or(xs) => xs.iter().collect(),
+        E::In(x, xs) => std::iter::once(&**x).chain(xs.iter()).collect(),
+        _ => vec![],
+    };
+    let (mut nodes, mut max_depth) = (1, depth);
+    for c in children {
+        if nodes > cap || depth > MAX_FORMULA_DEPTH {
+            break;
+        }
+        let (n, d) = measure_formula(c, depth + 1, cap);
+        nodes += n;
+        max_depth = max_depth.max(d);
+    }
+    (nodes, max_depth)
 }
 
 fn describe_param(v: &Val) -> String {

@@ -28,7 +28,7 @@ use crate::diagnostics::{Diagnostic, FileId, Span};
 
 /// Deepest expression nesting accepted; deeper input is rejected with a diagnostic rather
 /// than risking the stack.
-pub const MAX_DEPTH: usize = 200;
+pub const MAX_DEPTH: usize = 64;
 
 const ITEM_KEYWORDS: &[&str] = &["codelist", "param", "define", "population", "measure", "composite"];
 
@@ -121,7 +121,10 @@ impl Parser<'_> {
 
     /// Skip to the next token that starts an item (at the start of a line's worth of tokens).
     fn recover(&mut self) {
-        self.bump();
+        let at_item = matches!(self.peek(), Tok::Ident(s) if ITEM_KEYWORDS.contains(&s.as_str())) && self.is_item_start();
+        if !at_item {
+            self.bump();
+        }
         while !self.at_eof() {
             if let Tok::Ident(s) = self.peek() {
                 if ITEM_KEYWORDS.contains(&s.as_str()) && self.is_item_start() {
@@ -398,6 +401,7 @@ impl Parser<'_> {
     fn primary(&mut self) -> PResult<Expr> {
         match self.peek() {
             Tok::Ident(s) if matches!(s.as_str(), "and" | "or" | "not" | "in") => return self.error_here("an expression"),
+            Tok::Ident(s) if ITEM_KEYWORDS.contains(&s.as_str()) && self.is_item_start() => return self.error_here("an expression"),
             Tok::Number(_) | Tok::Str(_) | Tok::Ident(_) | Tok::LParen | Tok::LBracket => {}
             _ => return self.error_here("an expression"),
         }

@@ -1,0 +1,42 @@
+//! Shared helpers for the integration tests: paths, compiling the shipped pack, running a scan.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rxscan_core::compile::{compile_dir, CompileOptions};
+use rxscan_core::dates;
+use rxscan_core::eval::{evaluate, EvalOptions};
+use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::plan::Plan;
+use rxscan_core::results::Results;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn pincer() -> Plan {
+    match compile_dir(&repo().join("rules/pincer"), &CompileOptions::default()) {
+        Ok(c) => c.plan,
+        Err(e) => panic!("the shipped pack must compile:\n{}", e.render(false)),
+    }
+}
+
+pub fn scan(plan: &Plan, data: &std::path::Path, index_dates: &[&str]) -> Results {
+    let ex = Extract::load(data, &LoadOptions::for_plan(plan)).unwrap_or_else(|e| panic!("{e}"));
+    let days: Vec<i32> = index_dates.iter().map(|d| dates::parse_iso(d).expect("valid date")).collect();
+    evaluate(plan, &ex, &days, &EvalOptions { patient_rows: true }).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// (index_date, patient_id, measure) -> (practice, numerator) for every denominator row.
+pub fn patient_flags(r: &Results) -> BTreeMap<(String, i64, String), (String, bool)> {
+    r.patient_rows
+        .iter()
+        .map(|f| {
+            (
+                (dates::format_iso(r.index_dates[f.date as usize]), r.patient_ids[f.patient as usize], r.measures[f.measure as usize].clone()),
+                (r.practices[f.practice as usize].clone(), f.numerator),
+            )
+        })
+        .collect()
+}

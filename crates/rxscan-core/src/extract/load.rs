@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::error::{ExtractError, Location};
@@ -60,6 +61,8 @@ struct Source {
     format: Format,
     header: Vec<String>,
     frame: DataFrame,
+    /// Records before this frame's first row (when a table is read in batches).
+    row_offset: usize,
 }
 
 impl Source {
@@ -68,13 +71,18 @@ impl Source {
     }
 
     fn location(&self, row: usize) -> Location {
+        let row = row + self.row_offset;
         match self.format {
             Format::Parquet => Location::Row(row + 1),
-            Format::Csv => Location::Line(csv_line_of_record(&self.path, row)),
+            Format::Csv => Location::Line(super::csvscan::record_at(&self.path, row + 1).map_or(row + 2, |r| r.line)),
         }
     }
 
     fn bad(&self, row: usize, column: &str, problem: &str, value: &str, expected: &str) -> ExtractError {
+        // A missing value may be a row that is cut short, or a blank line: say that instead.
+        if let Some((line, message)) = (self.format == Format::Csv).then(|| super::csvscan::short_row(&self.path, self.row_offset + row + 1, self.header.len())).flatten() {
+            return ExtractError::Malformed { path: self.path.clone(), location: Location::Line(line), message };
+        }
         ExtractError::BadValue {
             path: self.path.clone(),
             location: self.location(row),
@@ -236,6 +244,35 @@ fn locate(dir: &Path, table: &str) -> Result<(PathBuf, Format), ExtractError> {
 }
 
 fn read_source(dir: &Path, table: &str, required: &[&str], optional: &[&str]) -> Result<Source, ExtractError> {
+    let (path, format, header, wanted) = open_table(dir, table, required, optional)?;
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable { path: path.clone(), message: e.to_string() };
+    let frame = match format {
+        Format::Csv => match read_csv_bytes(None, &path, &wanted) {
+            Ok(f) => f,
+            Err(e) => return Err(diagnose_csv(&path, &header, &e)),
+        },
+        Format::Parquet => read_parquet_slice(&path, &wanted, None).map_err(|e| unreadable(&e))?,
+    };
+    Ok(Source { path, format, header, frame, row_offset: 0 })
+}
+
+/// Read CSV with every column as a string, from memory or from the file.
+fn read_csv_bytes(bytes: Option<Vec<u8>>, path: &Path, wanted: &[String]) -> PolarsResult<DataFrame> {
+    let cols: Arc<[PlSmallStr]> = wanted.iter().map(|c| PlSmallStr::from(c.as_str())).collect();
+    let opts = CsvReadOptions::default().with_has_header(true).with_infer_schema_length(Some(0)).with_columns(Some(cols)).with_raise_if_empty(false);
+    match bytes {
+        Some(b) => opts.into_reader_with_file_handle(std::io::Cursor::new(b)).finish(),
+        None => opts.try_into_reader_with_file_path(Some(path.to_path_buf()))?.finish(),
+    }
+}
+
+fn read_parquet_slice(path: &Path, wanted: &[String], slice: Option<(usize, usize)>) -> PolarsResult<DataFrame> {
+    let file = File::open(path)?;
+    ParquetReader::new(file).with_columns(Some(wanted.to_vec())).with_slice(slice).finish()
+}
+
+/// Locate a table, read its header and check the required columns. Returns the columns to read.
+fn open_table(dir: &Path, table: &str, required: &[&str], optional: &[&str]) -> Result<(PathBuf, Format, Vec<String>, Vec<String>), ExtractError> {
     let (path, format) = locate(dir, table)?;
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable { path: path.clone(), message: e.to_string() };
     let header: Vec<String> = match format {
@@ -269,68 +306,18 @@ fn read_source(dir: &Path, table: &str, required: &[&str], optional: &[&str]) ->
             return Err(ExtractError::MissingColumn { path, column: col.to_string(), found: header.join(", "), hint });
         }
     }
-    let wanted: Vec<&str> = required.iter().chain(optional.iter().filter(|c| header.iter().any(|h| h == *c))).copied().collect();
-    let frame = match format {
-        Format::Csv => {
-            let cols: Arc<[PlSmallStr]> = wanted.iter().map(|c| PlSmallStr::from(*c)).collect();
-            let read = CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .with_columns(Some(cols))
-                .with_raise_if_empty(false)
-                .try_into_reader_with_file_path(Some(path.clone()))
-                .and_then(|r| r.finish());
-            match read {
-                Ok(f) => f,
-                Err(e) => return Err(diagnose_csv(&path, &header).unwrap_or_else(|| unreadable(&e))),
-            }
-        }
-        Format::Parquet => {
-            let file = File::open(&path).map_err(|e| unreadable(&e))?;
-            ParquetReader::new(file)
-                .with_columns(Some(wanted.iter().map(|s| s.to_string()).collect()))
-                .finish()
-                .map_err(|e| unreadable(&e))?
-        }
-    };
-    Ok(Source { path, format, header, frame })
+    let wanted: Vec<String> = required.iter().chain(optional.iter().filter(|c| header.iter().any(|h| h == *c))).map(|c| c.to_string()).collect();
+    Ok((path, format, header, wanted))
 }
 
-/// Find the first structurally broken record of a CSV file with a strict reader, for a
-/// message with a line number when polars gives up.
-fn diagnose_csv(path: &Path, header: &[String]) -> Option<ExtractError> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_path(path).ok()?;
-    for rec in rdr.records() {
-        if let Err(e) = rec {
-            let (line, message) = match e.kind() {
-                csv::ErrorKind::UnequalLengths { pos, len, .. } => (
-                    pos.as_ref().map_or(0, |p| p.line() as usize),
-                    format!("expected {} fields like the header, found {len}", header.len()),
-                ),
-                csv::ErrorKind::Utf8 { pos, .. } => (pos.as_ref().map_or(0, |p| p.line() as usize), "the text is not valid UTF-8".to_string()),
-                _ => (e.position().map_or(0, |p| p.line() as usize), e.to_string()),
-            };
-            return Some(ExtractError::Malformed { path: path.to_path_buf(), location: Location::Line(line), message });
-        }
-    }
-    None
-}
-
-/// The line on which CSV record `index` (0-based, after the header) starts.
-fn csv_line_of_record(path: &Path, index: usize) -> usize {
-    let fallback = index + 2;
-    let Ok(mut rdr) = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_path(path) else { return fallback };
-    let mut rec = csv::ByteRecord::new();
-    let mut i = 0;
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {
-                if i == index {
-                    return rec.position().map_or(fallback, |p| p.line() as usize);
-                }
-                i += 1;
-            }
-            _ => return fallback,
+/// Why polars refused a CSV file: the first structurally broken record, found by reading the
+/// file again the way polars splits it, or else the first line of polars' own message.
+fn diagnose_csv(path: &Path, header: &[String], e: &PolarsError) -> ExtractError {
+    match super::csvscan::first_problem(path, header.len()) {
+        Some((line, message)) => ExtractError::Malformed { path: path.to_path_buf(), location: Location::Line(line), message },
+        None => {
+            let text = e.to_string();
+            ExtractError::Unreadable { path: path.to_path_buf(), message: text.lines().next().unwrap_or("").trim().to_string() }
         }
     }
 }
@@ -542,72 +529,222 @@ fn group_by_patient(patient: &[u32], n: usize) -> (Vec<usize>, Vec<usize>) {
     (offsets, perm)
 }
 
+/// Rows per Parquet batch, and bytes per CSV batch: a table is converted batch by batch so
+/// that only one batch of raw strings is in memory at a time.
+const BATCH_ROWS: usize = 1 << 22;
+const BATCH_BYTES: usize = 192 << 20;
+/// Rows per parallel task inside a batch.
+const TASK_ROWS: usize = 1 << 16;
+
+/// Read a table in batches, calling `f(frame, rows_before)` for each.
+///
+/// CSV is cut at line ends into blocks that polars parses from memory, each behind a copy of
+/// the header. A line end inside a quoted field would make such a cut wrong, so as soon as a
+/// block contains a quote character the rest of the file is read as one block (a block
+/// boundary before the first quote is always a record boundary).
+fn for_each_batch(path: &Path, format: Format, header: &[String], wanted: &[String], mut f: impl FnMut(DataFrame, usize) -> Result<(), ExtractError>) -> Result<usize, ExtractError> {
+    use std::io::Read;
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable { path: path.to_path_buf(), message: e.to_string() };
+    let mut rows = 0;
+    match format {
+        Format::Parquet => {
+            let file = File::open(path).map_err(|e| unreadable(&e))?;
+            let n = ParquetReader::new(file).num_rows().map_err(|e| unreadable(&e))?;
+            let mut offset = 0;
+            while offset < n {
+                let frame = read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS))).map_err(|e| unreadable(&e))?;
+                let h = frame.height();
+                f(frame, offset)?;
+                offset += BATCH_ROWS;
+                rows += h;
+            }
+        }
+        Format::Csv => {
+            let mut file = File::open(path).map_err(|e| unreadable(&e))?;
+            let mut head = Vec::new();
+            let mut body = Vec::new();
+            // The header line (through its newline).
+            let mut byte = [0u8; 1];
+            loop {
+                match file.read(&mut byte).map_err(|e| unreadable(&e))? {
+                    0 => break,
+                    _ => {
+                        head.push(byte[0]);
+                        if byte[0] == b'\n' {
+                            break;
+                        }
+                    }
+                }
+            }
+            let mut eof = false;
+            while !eof {
+                let before = body.len();
+                (&mut file).take((BATCH_BYTES - before.min(BATCH_BYTES)) as u64 + 1).read_to_end(&mut body).map_err(|e| unreadable(&e))?;
+                eof = body.len() == before || body.len() - before <= BATCH_BYTES - before.min(BATCH_BYTES);
+                if memchr::memchr(b'"', &body).is_some() {
+                    file.read_to_end(&mut body).map_err(|e| unreadable(&e))?;
+                    eof = true;
+                }
+                let cut = if eof { body.len() } else {
+                    match memchr::memrchr(b'\n', &body) {
+                        Some(i) => i + 1,
+                        None => continue, // no complete line yet: read on
+                    }
+                };
+                let carry = body.split_off(cut);
+                if !body.iter().all(|b| b.is_ascii_whitespace()) {
+                    let mut block = Vec::with_capacity(head.len() + body.len());
+                    block.extend_from_slice(&head);
+                    block.extend_from_slice(&body);
+                    let frame = match read_csv_bytes(Some(block), path, wanted) {
+                        Ok(fr) => fr,
+                        Err(e) => return Err(diagnose_csv(path, header, &e)),
+                    };
+                    let h = frame.height();
+                    f(frame, rows)?;
+                    rows += h;
+                }
+                body = carry;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The rows of one task that survive: their patient has a code worth keeping.
+#[derive(Default)]
+struct Piece {
+    patient: Vec<u32>,
+    day: Vec<Day>,
+    code: Vec<u32>,
+    value: Vec<f64>,
+    comparator: Vec<u8>,
+    orphans: usize,
+    first_orphan: Option<(i64, usize)>,
+}
+
 fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOptions, skipped: &mut Vec<(String, usize)>) -> Result<EventTable, ExtractError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let (code_col, extra): (&str, &[&str]) = match table {
         Table::Medications => ("dmd_code", &[]),
         Table::ClinicalEvents => ("snomedct_code", &["numeric_value"]),
     };
+    let is_events = table == Table::ClinicalEvents;
     let required: Vec<&str> = ["patient_id", "date", code_col].iter().chain(extra).copied().collect();
-    let optional: &[&str] = if table == Table::ClinicalEvents { &["comparator"] } else { &[] };
-    let src = read_source(dir, table.name(), &required, optional)?;
-    let n = src.n_rows();
-    let ids = src.ids("patient_id")?;
-    let day = src.dates("date", false)?;
+    let optional: &[&str] = if is_events { &["comparator"] } else { &[] };
+    let (path, format, header, wanted) = open_table(dir, table.name(), &required, optional)?;
     let keep = match table {
         Table::Medications => opts.keep_medication_codes.as_ref(),
         Table::ClinicalEvents => opts.keep_event_codes.as_ref(),
     };
-    let mut dict = CodeDict::new(keep);
-    let mut code = vec![u32::MAX; n];
-    for (i, c) in src.strings(code_col)?.iter().enumerate() {
-        let c = c.trim();
-        if c.is_empty() {
-            return Err(src.bad(i, code_col, "empty code", "", "a code"));
-        }
-        if let Some(id) = dict.get(c) {
-            code[i] = id;
-        }
-    }
-    let mut value = Vec::new();
-    let mut comparator = Vec::new();
-    if table == Table::ClinicalEvents {
-        value = numbers(&src, "numeric_value")?;
-        comparator = if src.has("comparator") {
-            let mut out = Vec::with_capacity(n);
-            for (i, c) in src.strings("comparator")?.iter().enumerate() {
-                match Comparator::parse(c.trim()) {
-                    Some(v) => out.push(v as u8),
-                    None => return Err(src.bad(i, "comparator", "unknown comparator", c, "one of ~ = >= > < <= or empty")),
+    let dict = std::sync::Mutex::new(CodeDict::new(keep));
+    // With a fixed code set, lookups are read-only and run in parallel; interning every code
+    // needs the dictionary mutably and runs as one task per batch.
+    let fixed: Option<FxHashMap<String, u32>> = keep.map(|_| dict.lock().map(|d| d.ids.clone()).unwrap_or_default());
+    let task_rows = if fixed.is_some() { TASK_ROWS } else { usize::MAX };
+    let has_comparator = header.iter().any(|h| h == "comparator");
+
+    let process = |src: &Source| -> Result<Piece, ExtractError> {
+        let ids = src.ids("patient_id")?;
+        let day = src.dates("date", false)?;
+        let codes = src.strings(code_col)?;
+        let (value, comparator) = if is_events {
+            let v = numbers(src, "numeric_value")?;
+            let c = if has_comparator {
+                let mut out = Vec::with_capacity(ids.len());
+                for (i, c) in src.strings("comparator")?.iter().enumerate() {
+                    match Comparator::parse(c.trim()) {
+                        Some(v) => out.push(v as u8),
+                        None => return Err(src.bad(i, "comparator", "unknown comparator", c, "one of ~ = >= > < <= or empty")),
+                    }
                 }
-            }
-            out
+                out
+            } else {
+                vec![0; ids.len()]
+            };
+            (v, c)
         } else {
-            vec![0; n]
+            (Vec::new(), Vec::new())
         };
-    }
-    let mut orphans = Orphans::new();
-    let mut patient = Vec::with_capacity(n);
-    for (i, id) in ids.iter().enumerate() {
-        match index.map.get(id) {
-            Some(&p) if code[i] != u32::MAX => patient.push(p),
-            Some(_) => patient.push(u32::MAX),
-            None => {
-                orphans.note(*id, i);
-                patient.push(u32::MAX);
+        let mut piece = Piece::default();
+        let mut interning = if fixed.is_none() { dict.lock().ok() } else { None };
+        for (i, c) in codes.iter().enumerate() {
+            let c = c.trim();
+            if c.is_empty() {
+                return Err(src.bad(i, code_col, "empty code", "", "a code"));
+            }
+            let Some(&p) = index.map.get(&ids[i]) else {
+                piece.orphans += 1;
+                if piece.first_orphan.is_none() {
+                    piece.first_orphan = Some((ids[i], src.row_offset + i));
+                }
+                continue;
+            };
+            let code = match (&fixed, interning.as_mut()) {
+                (Some(map), _) => map.get(c).copied(),
+                (None, Some(d)) => d.get(c),
+                (None, None) => None,
+            };
+            let Some(code) = code else { continue };
+            piece.patient.push(p);
+            piece.day.push(day[i]);
+            piece.code.push(code);
+            if is_events {
+                piece.value.push(value[i]);
+                piece.comparator.push(comparator[i]);
             }
         }
-    }
-    orphans.settle(&src, opts, skipped)?;
-    let (offsets, perm) = group_by_patient(&patient, index.map.len());
-    let is_events = table == Table::ClinicalEvents;
+        Ok(piece)
+    };
+
+    let mut all = Piece::default();
+    let rows_read = for_each_batch(&path, format, &header, &wanted, |frame, offset| {
+        let n = frame.height();
+        let starts: Vec<usize> = (0..n).step_by(task_rows.min(n.max(1))).collect();
+        let failed = AtomicUsize::new(usize::MAX);
+        let pieces: Vec<Result<Piece, ExtractError>> = starts
+            .par_iter()
+            .enumerate()
+            .map(|(t, &start)| {
+                if failed.load(Ordering::Relaxed) < t {
+                    return Ok(Piece::default()); // an earlier task failed; its error is reported
+                }
+                let len = task_rows.min(n - start);
+                let src = Source { path: path.clone(), format, header: header.clone(), frame: frame.slice(start as i64, len), row_offset: offset + start };
+                let r = process(&src);
+                if r.is_err() {
+                    failed.fetch_min(t, Ordering::Relaxed);
+                }
+                r
+            })
+            .collect();
+        for p in pieces {
+            let p = p?;
+            all.orphans += p.orphans;
+            if all.first_orphan.is_none() {
+                all.first_orphan = p.first_orphan;
+            }
+            all.patient.extend_from_slice(&p.patient);
+            all.day.extend_from_slice(&p.day);
+            all.code.extend_from_slice(&p.code);
+            all.value.extend_from_slice(&p.value);
+            all.comparator.extend_from_slice(&p.comparator);
+        }
+        Ok(())
+    })?;
+    let anchor = Source { path: path.clone(), format, header: header.clone(), frame: DataFrame::empty(), row_offset: 0 };
+    let orphans = Orphans { count: all.orphans, first: all.first_orphan };
+    orphans.settle(&anchor, opts, skipped)?;
+    let (offsets, perm) = group_by_patient(&all.patient, index.map.len());
+    let codes = dict.into_inner().map(|d| d.codes).unwrap_or_default();
     Ok(EventTable {
         offsets,
-        code: perm.iter().map(|&i| code[i]).collect(),
-        day: perm.iter().map(|&i| day[i]).collect(),
-        value: if is_events { perm.iter().map(|&i| value[i]).collect() } else { Vec::new() },
-        comparator: if is_events { perm.iter().map(|&i| comparator[i]).collect() } else { Vec::new() },
-        codes: dict.codes,
-        rows_read: n,
+        code: perm.iter().map(|&i| all.code[i]).collect(),
+        day: perm.iter().map(|&i| all.day[i]).collect(),
+        value: if is_events { perm.iter().map(|&i| all.value[i]).collect() } else { Vec::new() },
+        comparator: if is_events { perm.iter().map(|&i| all.comparator[i]).collect() } else { Vec::new() },
+        codes,
+        rows_read,
     })
 }
 

@@ -15,6 +15,7 @@
 //! Validation is strict and every error names the file, the line (as an editor counts it, the
 //! header being line 1; or the row, for Parquet), the column and the offending value.
 
+mod csvscan;
 mod error;
 mod load;
 

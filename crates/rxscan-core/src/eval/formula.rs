@@ -27,6 +27,15 @@ pub struct Rec {
     pub comparator: Comparator,
 }
 
+/// Record-derived facts, computed on first use (formulas short-circuit, so most features of
+/// most patients are never needed).
+pub trait Features {
+    /// A `Has` or `Within` feature.
+    fn flag(&self, feature: usize) -> bool;
+    /// A `Latest` feature's record.
+    fn record(&self, feature: usize) -> Option<Rec>;
+}
+
 /// Everything a formula can read about one patient at one index date.
 pub struct Ctx<'a> {
     pub age: i32,
@@ -35,8 +44,7 @@ pub struct Ctx<'a> {
     pub dead: bool,
     /// The day of every index-relative date the plan's formulas use, at this index date.
     pub offset_days: &'a [(Offset, Day)],
-    pub flags: &'a [bool],
-    pub records: &'a [Option<Rec>],
+    pub features: &'a dyn Features,
 }
 
 pub fn truth(e: &Expr, c: &Ctx<'_>) -> bool {
@@ -53,9 +61,9 @@ pub fn eval<'p>(e: &'p Expr, c: &Ctx<'_>) -> V<'p> {
         Expr::Registered => V::Bool(c.registered),
         Expr::Dead => V::Bool(c.dead),
         Expr::IndexDate(o) => c.offset_days.iter().find(|(k, _)| k == o).map_or(V::Missing, |&(_, d)| V::Date(d)),
-        Expr::Flag(f) => V::Bool(c.flags[*f]),
-        Expr::RecordExists(f) => V::Bool(c.records[*f].is_some()),
-        Expr::Record(f, field) => match c.records[*f] {
+        Expr::Flag(f) => V::Bool(c.features.flag(*f)),
+        Expr::RecordExists(f) => V::Bool(c.features.record(*f).is_some()),
+        Expr::Record(f, field) => match c.features.record(*f) {
             None => V::Missing,
             Some(r) => match field {
                 RecordField::Date => V::Date(r.day),

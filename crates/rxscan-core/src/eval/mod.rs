@@ -14,6 +14,8 @@
 
 pub mod formula;
 
+use std::cell::Cell;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -80,6 +82,7 @@ struct Hit {
 /// Per-date constants: window bounds per feature and the days of index-relative dates.
 struct DateFrame {
     index: Day,
+    ymd: (i32, u32, u32),
     bounds: Vec<(Day, Day)>,
     offset_days: Vec<(Offset, Day)>,
 }
@@ -138,8 +141,9 @@ struct Acc {
     comp_hist: Vec<u64>,
     rows: Vec<PatientFlag>,
     hits: Vec<Vec<Hit>>,
-    flags: Vec<bool>,
-    records: Vec<Option<Rec>>,
+    /// Per-feature cache for the current patient and date: 0 unknown, 1 false, 2 true.
+    flags: Vec<Cell<u8>>,
+    records: Vec<Cell<Option<Option<Rec>>>>,
     den_now: Vec<bool>,
     num_now: Vec<bool>,
 }
@@ -163,8 +167,8 @@ impl Acc {
             comp_hist: vec![0; dp * s.composites * (s.max_members + 1)],
             rows: Vec::new(),
             hits: vec![Vec::new(); plan.codelists.len()],
-            flags: vec![false; plan.features.len()],
-            records: vec![None; plan.features.len()],
+            flags: vec![Cell::new(0); plan.features.len()],
+            records: vec![Cell::new(None); plan.features.len()],
             den_now: vec![false; s.measures],
             num_now: vec![false; s.measures],
         }
@@ -197,6 +201,7 @@ pub fn evaluate(plan: &Plan, extract: &Extract, index_dates: &[Day], opts: &Eval
         .map(|&d| {
             Ok(DateFrame {
                 index: d,
+                ymd: dates::to_ymd(d),
                 bounds: plan.features.iter().map(|f| bounds(d, f.window())).collect::<Result<_, _>>()?,
                 offset_days: offsets.iter().map(|&o| Ok((o, shift(d, o)?))).collect::<Result<_, EvalError>>()?,
             })
@@ -300,6 +305,62 @@ fn current_practice(ex: &Extract, p: usize, index: Day) -> Option<u32> {
     best.map(|i| r.practice[i])
 }
 
+/// Completed years (INDICATORS.md §2.6) from precomputed civil dates.
+fn age_at(dob: (i32, u32, u32), at: (i32, u32, u32)) -> i32 {
+    at.0 - dob.0 - i32::from((at.1, at.2) < (dob.1, dob.2))
+}
+
+/// One patient at one index date: features answered from the hit lists on first use.
+struct PatientDate<'a> {
+    plan: &'a Plan,
+    ex: &'a Extract,
+    hits: &'a [Vec<Hit>],
+    bounds: &'a [(Day, Day)],
+    flags: &'a [Cell<u8>],
+    records: &'a [Cell<Option<Option<Rec>>>],
+}
+
+impl formula::Features for PatientDate<'_> {
+    fn flag(&self, f: usize) -> bool {
+        match self.flags[f].get() {
+            1 => return false,
+            2 => return true,
+            _ => {}
+        }
+        let (lo, hi) = self.bounds[f];
+        let v = match self.plan.features[f] {
+            Feature::Has { codelist, .. } => !in_window(&self.hits[codelist], lo, hi).is_empty(),
+            Feature::Within { a, b, max_gap_days, .. } => within(in_window(&self.hits[a], lo, hi), in_window(&self.hits[b], lo, hi), max_gap_days),
+            Feature::Latest { .. } => self.record(f).is_some(),
+        };
+        self.flags[f].set(1 + v as u8);
+        v
+    }
+
+    fn record(&self, f: usize) -> Option<Rec> {
+        if let Some(r) = self.records[f].get() {
+            return r;
+        }
+        let (lo, hi) = self.bounds[f];
+        let r = match self.plan.features[f] {
+            Feature::Latest { codelist, .. } => {
+                let w = in_window(&self.hits[codelist], lo, hi);
+                // Latest day; among rows on that day, the first in input order.
+                w.last().map(|last| {
+                    let first_same_day = w.partition_point(|h| h.day < last.day);
+                    let row = w[first_same_day].row as usize;
+                    let t = self.ex.table(self.plan.codelists[codelist].table);
+                    let (value, comparator) = if t.value.is_empty() { (f64::NAN, Comparator::None) } else { (t.value[row], Comparator::from_u8(t.comparator[row])) };
+                    Rec { day: last.day, value, comparator }
+                })
+            }
+            _ => None,
+        };
+        self.records[f].set(Some(r));
+        r
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn patient(plan: &Plan, ex: &Extract, med: &Membership, ev: &Membership, frames: &[DateFrame], s: &Shape, opts: &EvalOptions, p: usize, acc: &mut Acc) {
     for h in acc.hits.iter_mut() {
@@ -313,37 +374,24 @@ fn patient(plan: &Plan, ex: &Extract, med: &Membership, ev: &Membership, frames:
         }
     }
     let sex = ex.sex[p].letter();
+    let dob = dates::to_ymd(ex.date_of_birth[p]);
     for (d, frame) in frames.iter().enumerate() {
         let Some(practice) = current_practice(ex, p, frame.index) else { continue };
         let practice = practice as usize;
-        for (f, feature) in plan.features.iter().enumerate() {
-            let (lo, hi) = frame.bounds[f];
-            match *feature {
-                Feature::Has { codelist, .. } => acc.flags[f] = !in_window(&acc.hits[codelist], lo, hi).is_empty(),
-                Feature::Within { a, b, max_gap_days, .. } => {
-                    acc.flags[f] = within(in_window(&acc.hits[a], lo, hi), in_window(&acc.hits[b], lo, hi), max_gap_days)
-                }
-                Feature::Latest { codelist, .. } => {
-                    let w = in_window(&acc.hits[codelist], lo, hi);
-                    // Latest day; among rows on that day, the first in input order.
-                    acc.records[f] = w.last().map(|last| {
-                        let first_same_day = w.partition_point(|h| h.day < last.day);
-                        let row = w[first_same_day].row as usize;
-                        let t = &ex.table(plan.codelists[codelist].table);
-                        let (value, comparator) = if t.value.is_empty() { (f64::NAN, Comparator::None) } else { (t.value[row], Comparator::from_u8(t.comparator[row])) };
-                        Rec { day: last.day, value, comparator }
-                    });
-                }
-            }
+        for c in &acc.flags {
+            c.set(0);
         }
+        for c in &acc.records {
+            c.set(None);
+        }
+        let features = PatientDate { plan, ex, hits: &acc.hits, bounds: &frame.bounds, flags: &acc.flags, records: &acc.records };
         let ctx = Ctx {
-            age: dates::age_years(ex.date_of_birth[p], frame.index),
+            age: age_at(dob, frame.ymd),
             sex,
             registered: true,
             dead: ex.date_of_death[p] != NO_DATE && ex.date_of_death[p] <= frame.index,
             offset_days: &frame.offset_days,
-            flags: &acc.flags,
-            records: &acc.records,
+            features: &features,
         };
         if !formula::truth(&plan.population, &ctx) {
             continue;

@@ -104,7 +104,9 @@ def build_engines(a: argparse.Namespace, dates: list[dt.date], work: str) -> lis
                 print("compare: note: rxscan is not built (no target/release/rxscan, none on PATH); "
                       "skipping it. Build it or pass --rxscan PATH.", file=sys.stderr)
                 continue
-            argv = [binary, "scan", "--rules", a.rules, "--data", a.data, *date_args, "--out", outdir]
+            argv = [binary, "scan", "--rules", a.rules, "--data", a.data, *date_args, "--out", outdir, "--quiet"]
+            if not a.patient_level:
+                argv.append("--no-patients")  # the peers write no patient list either
             engines.append(Engine(name, argv, REPO, outdir))
         elif name in ("duckdb", "polars", "reference"):
             script = os.path.join(HERE, f"pincer_{name}.py")

@@ -4,6 +4,24 @@
 //! writing output files atomically, and mapping every error to exit code 2 with one message on
 //! stderr. Everything that decides a result lives in `rxscan-core`.
 
+/// `println!` that fails with an error instead of panicking when standard output is closed or
+/// full (`rxscan rules | head -1`, `rxscan check > /dev/full`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        anyhow::Context::context(writeln!(std::io::stdout(), $($arg)*), "cannot write to standard output")?
+    }};
+}
+
+/// `eprint!` that ignores a closed standard error instead of panicking: there is nowhere left
+/// to report it.
+macro_rules! errout {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod output;
 
 use std::path::PathBuf;
@@ -18,6 +36,11 @@ use rxscan_core::diagnostics::Severity;
 use rxscan_core::eval::{self, EvalOptions};
 use rxscan_core::extract::{Extract, LoadOptions};
 use rxscan_core::results::Suppression;
+
+// Loading allocates and frees many per-task buffers of a megabyte or two; glibc's allocator
+// hands those back to the kernel each time (a page fault per 4 KiB on reuse), mimalloc keeps them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "rxscan", version, about = "PINCER-style prescribing-safety searches over GP extracts", long_about = None)]
@@ -128,6 +151,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Like ripgrep: a reader that stops reading (`| head`) is not an error.
+        Err(e) if e.root_cause().downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
         Err(e) => {
             let mut text = format!("{e:#}");
             if !text.ends_with('\n') {
@@ -136,7 +161,7 @@ fn main() -> ExitCode {
             if !text.starts_with("error") && !text.contains(": error: ") {
                 text = format!("error: {text}");
             }
-            eprint!("{text}");
+            errout!("{text}");
             ExitCode::from(2)
         }
     }
@@ -149,8 +174,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Check(args) => {
             let compiled = compile_rules(&args)?;
             let n_warn = compiled.warnings.len();
-            eprint!("{}", compiled.sources.render(&compiled.warnings, false));
-            println!(
+            errout!("{}", compiled.sources.render(&compiled.warnings, false));
+            outln!(
                 "{}: {} measures, {} composites, {} codelists, {} features; {n_warn} warning(s), no errors",
                 args.rules.display(),
                 compiled.plan.measures.len(),
@@ -162,13 +187,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Rules(args) => {
             let compiled = compile_rules(&args)?;
-            println!("{:<10} {:<8} title", "id", "primis");
+            outln!("{:<10} {:<8} title", "id", "primis");
             for m in &compiled.plan.measures {
-                println!("{:<10} {:<8} {}", m.id, m.primis, m.title);
+                outln!("{:<10} {:<8} {}", m.id, m.primis, m.title);
             }
             for c in &compiled.plan.composites {
                 let members: Vec<&str> = c.members.iter().map(|&i| compiled.plan.measures[i].id.as_str()).collect();
-                println!("{:<10} {:<8} composite of {}", c.id, "", members.join(", "));
+                outln!("{:<10} {:<8} composite of {}", c.id, "", members.join(", "));
             }
             Ok(())
         }
@@ -178,7 +203,7 @@ fn run(cli: Cli) -> Result<()> {
                 let ids: Vec<&str> = compiled.plan.measures.iter().map(|m| m.id.as_str()).collect();
                 bail!("no measure `{id}` in {}; measures: {}", rules.rules.display(), ids.join(", "));
             };
-            println!("# {} ({}): {}\n\n{}\n\nDefined in {}", m.id, m.primis, m.title, m.doc, m.file);
+            outln!("# {} ({}): {}\n\n{}\n\nDefined in {}", m.id, m.primis, m.title, m.doc, m.file);
             Ok(())
         }
     }
@@ -236,7 +261,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     let dates = index_dates(&args)?;
     let compiled = compile_rules(&args.rules)?;
     if !compiled.warnings.is_empty() && !args.quiet {
-        eprint!("{}", compiled.sources.render(&compiled.warnings, false));
+        errout!("{}", compiled.sources.render(&compiled.warnings, false));
     }
     debug_assert!(compiled.warnings.iter().all(|w| w.severity == Severity::Warning));
     let plan = compiled.plan;
@@ -246,7 +271,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     load.skip_orphans = args.skip_orphans;
     let extract = Extract::load(&args.data, &load).map_err(|e| anyhow!("{e}"))?;
     for (file, n) in &extract.orphans_skipped {
-        eprintln!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)");
+        errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
     }
     let loaded = started.elapsed();
     progress.stage(&format!("evaluating {} measures at {} index date(s)", plan.measures.len(), dates.len()));
@@ -258,7 +283,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     let written = output::write_all(&args.out, &results, suppression, write_patients)?;
     progress.finish();
     if !args.quiet {
-        output::print_summary(&plan, &extract, &results, &written, loaded, evaluated, started.elapsed());
+        output::print_summary(&plan, &extract, &results, &written, loaded, evaluated, started.elapsed())?;
     }
     Ok(())
 }
@@ -278,8 +303,8 @@ fn synth(args: SynthArgs) -> Result<()> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build().context("cannot start the thread pool")?;
     let report = pool.install(|| rxscan_synth::generate(&cfg)).map_err(|e| anyhow!("{e}"))?;
     for (table, n) in report.rows() {
-        println!("{table:<24} {n:>12} rows");
+        outln!("{table:<24} {n:>12} rows");
     }
-    println!("wrote {} file(s) to {} in {:.2}s", report.files.len(), args.out.display(), report.elapsed.as_secs_f64());
+    outln!("wrote {} file(s) to {} in {:.2}s", report.files.len(), args.out.display(), report.elapsed.as_secs_f64());
     Ok(())
 }

@@ -135,7 +135,11 @@ impl Source {
                     match v {
                         Some(id) if id >= 0 => out.push(id),
                         Some(id) => return Err(self.bad(i, name, "negative id", &id.to_string(), expected)),
-                        None => return Err(self.bad(i, name, "empty value", "", expected)),
+                        // The cast turns an unsigned id above i64::MAX into null too.
+                        None => match col.get(i) {
+                            Ok(v) if !v.is_null() => return Err(self.bad(i, name, "id too large (the limit is 9223372036854775807)", &v.to_string(), expected)),
+                            _ => return Err(self.bad(i, name, "empty value", "", expected)),
+                        },
                     }
                 }
                 Ok(out)
@@ -284,8 +288,15 @@ fn open_table(dir: &Path, table: &str, required: &[&str], optional: &[&str]) -> 
             let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(file);
             let mut rec = csv::StringRecord::new();
             match rdr.read_record(&mut rec) {
+                Ok(_) if super::csvscan::lone_cr(&path) => {
+                    let message = "lines end with a lone carriage return (CR, old Mac style); rxscan reads LF or CRLF line endings".to_string();
+                    return Err(ExtractError::Malformed { path, location: Location::Line(1), message });
+                }
                 Ok(true) => rec.iter().enumerate().map(|(i, h)| if i == 0 { h.trim_start_matches('\u{feff}').to_string() } else { h.to_string() }).collect(),
                 Ok(false) => return Err(ExtractError::EmptyFile { path, expected: required.join(",") }),
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
+                    return Err(ExtractError::Malformed { path: path.clone(), location: Location::Line(1), message: super::csvscan::header_not_utf8(&path) })
+                }
                 Err(e) => return Err(unreadable(&e)),
             }
         }
@@ -307,6 +318,16 @@ fn open_table(dir: &Path, table: &str, required: &[&str], optional: &[&str]) -> 
         }
     }
     let wanted: Vec<String> = required.iter().chain(optional.iter().filter(|c| header.iter().any(|h| h == *c))).map(|c| c.to_string()).collect();
+    for col in &wanted {
+        let at: Vec<String> = header.iter().enumerate().filter(|(_, h)| *h == col).map(|(i, _)| (i + 1).to_string()).collect();
+        if at.len() > 1 {
+            let message = format!("column `{col}` appears {} times in the header (columns {}); keep one so it is clear which is read", at.len(), at.join(" and "));
+            return Err(match format {
+                Format::Csv => ExtractError::Malformed { path, location: Location::Line(1), message },
+                Format::Parquet => ExtractError::Invalid { path, message },
+            });
+        }
+    }
     Ok((path, format, header, wanted))
 }
 
@@ -318,6 +339,52 @@ fn diagnose_csv(path: &Path, header: &[String], e: &PolarsError) -> ExtractError
         None => {
             let text = e.to_string();
             ExtractError::Unreadable { path: path.to_path_buf(), message: text.lines().next().unwrap_or("").trim().to_string() }
+        }
+    }
+}
+
+/// Codes are digit strings; one of at most 18 digits without a leading zero maps one-to-one
+/// to its value, so the fixed-set lookup hashes a `u64` instead of a string (other codes take
+/// the string path). This is a key, never arithmetic: codes stay strings everywhere else.
+#[inline]
+fn digit_key(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 18 || b[0] == b'0' {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as u64;
+    }
+    Some(v)
+}
+
+/// A fixed code set: digit codes by value, anything else by string.
+struct FixedCodes {
+    by_key: FxHashMap<u64, u32>,
+    by_str: FxHashMap<String, u32>,
+}
+
+impl FixedCodes {
+    fn new(ids: &FxHashMap<String, u32>) -> FixedCodes {
+        let mut f = FixedCodes { by_key: FxHashMap::default(), by_str: FxHashMap::default() };
+        for (code, &id) in ids {
+            match digit_key(code) {
+                Some(k) => f.by_key.insert(k, id),
+                None => f.by_str.insert(code.clone(), id),
+            };
+        }
+        f
+    }
+    #[inline]
+    fn get(&self, code: &str) -> Option<u32> {
+        match digit_key(code) {
+            Some(k) => self.by_key.get(&k).copied(),
+            None => self.by_str.get(code).copied(),
         }
     }
 }
@@ -355,8 +422,37 @@ impl CodeDict {
 }
 
 /// Maps patient_id to the dense index, and records rows whose patient is unknown.
+/// `patient_id` → dense index. Ids are usually dense integers, so a direct table (one
+/// 4-byte slot per id up to the largest) replaces hashing on every event row; sparse ids fall
+/// back to a hash map.
 struct PatientIndex {
+    direct: Vec<u32>,
     map: FxHashMap<i64, u32>,
+    len: usize,
+}
+
+impl PatientIndex {
+    fn new(ids: &[i64]) -> PatientIndex {
+        let max = ids.iter().copied().max().unwrap_or(0);
+        if max >= 0 && (max as u64) < 16 * ids.len() as u64 + 1024 {
+            let mut direct = vec![u32::MAX; max as usize + 1];
+            for (i, &id) in ids.iter().enumerate() {
+                direct[id as usize] = i as u32;
+            }
+            PatientIndex { direct, map: FxHashMap::default(), len: ids.len() }
+        } else {
+            let map = ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
+            PatientIndex { direct: Vec::new(), map, len: ids.len() }
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: i64) -> Option<u32> {
+        if self.direct.is_empty() {
+            return self.map.get(&id).copied();
+        }
+        self.direct.get(usize::try_from(id).ok()?).copied().filter(|&p| p != u32::MAX)
+    }
 }
 
 struct Orphans {
@@ -427,8 +523,7 @@ fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex, ExtractEr
     ex.date_of_birth = order.iter().map(|&i| dob[i]).collect();
     ex.sex = order.iter().map(|&i| sex[i]).collect();
     ex.date_of_death = order.iter().map(|&i| death[i]).collect();
-    let map = ex.patient_ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
-    Ok(PatientIndex { map })
+    Ok(PatientIndex::new(&ex.patient_ids))
 }
 
 /// Sort practice ids numerically when every id is digits, otherwise as text.
@@ -487,8 +582,8 @@ fn load_registrations(dir: &Path, index: &PatientIndex, opts: &LoadOptions, ex: 
     let mut orphans = Orphans::new();
     let mut patient = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
-        match index.map.get(id) {
-            Some(&p) => patient.push(p),
+        match index.get(*id) {
+            Some(p) => patient.push(p),
             None => {
                 orphans.note(*id, i);
                 patient.push(u32::MAX);
@@ -552,7 +647,11 @@ fn for_each_batch(path: &Path, format: Format, header: &[String], wanted: &[Stri
             let n = ParquetReader::new(file).num_rows().map_err(|e| unreadable(&e))?;
             let mut offset = 0;
             while offset < n {
+                let t = std::time::Instant::now();
                 let frame = read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS))).map_err(|e| unreadable(&e))?;
+                if std::env::var_os("RXSCAN_TRACE").is_some() {
+                    eprintln!("trace: read parquet rows {offset}.. in {:.3}s", t.elapsed().as_secs_f64());
+                }
                 let h = frame.height();
                 f(frame, offset)?;
                 offset += BATCH_ROWS;
@@ -640,7 +739,7 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
     let dict = std::sync::Mutex::new(CodeDict::new(keep));
     // With a fixed code set, lookups are read-only and run in parallel; interning every code
     // needs the dictionary mutably and runs as one task per batch.
-    let fixed: Option<FxHashMap<String, u32>> = keep.map(|_| dict.lock().map(|d| d.ids.clone()).unwrap_or_default());
+    let fixed: Option<FixedCodes> = keep.map(|_| dict.lock().map(|d| FixedCodes::new(&d.ids)).unwrap_or_else(|_| FixedCodes::new(&FxHashMap::default())));
     let task_rows = if fixed.is_some() { TASK_ROWS } else { usize::MAX };
     let has_comparator = header.iter().any(|h| h == "comparator");
 
@@ -673,7 +772,7 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
             if c.is_empty() {
                 return Err(src.bad(i, code_col, "empty code", "", "a code"));
             }
-            let Some(&p) = index.map.get(&ids[i]) else {
+            let Some(p) = index.get(ids[i]) else {
                 piece.orphans += 1;
                 if piece.first_orphan.is_none() {
                     piece.first_orphan = Some((ids[i], src.row_offset + i));
@@ -681,7 +780,7 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
                 continue;
             };
             let code = match (&fixed, interning.as_mut()) {
-                (Some(map), _) => map.get(c).copied(),
+                (Some(set), _) => set.get(c),
                 (None, Some(d)) => d.get(c),
                 (None, None) => None,
             };
@@ -697,6 +796,8 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
         Ok(piece)
     };
 
+    let timer = std::time::Instant::now();
+    let trace = std::env::var_os("RXSCAN_TRACE").is_some();
     let mut all = Piece::default();
     let rows_read = for_each_batch(&path, format, &header, &wanted, |frame, offset| {
         let n = frame.height();
@@ -732,20 +833,31 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
         }
         Ok(())
     })?;
+    if trace {
+        eprintln!("trace: {}: read+validate {rows_read} rows in {:.2}s, kept {}", table.name(), timer.elapsed().as_secs_f64(), all.patient.len());
+    }
     let anchor = Source { path: path.clone(), format, header: header.clone(), frame: DataFrame::empty(), row_offset: 0 };
     let orphans = Orphans { count: all.orphans, first: all.first_orphan };
     orphans.settle(&anchor, opts, skipped)?;
-    let (offsets, perm) = group_by_patient(&all.patient, index.map.len());
+    let (offsets, perm) = group_by_patient(&all.patient, index.len);
     let codes = dict.into_inner().map(|d| d.codes).unwrap_or_default();
-    Ok(EventTable {
+    // Gathering by the permutation is random access; spread it over the threads.
+    fn gather<T: Copy + Send + Sync>(perm: &[usize], col: &[T]) -> Vec<T> {
+        perm.par_iter().map(|&i| col[i]).collect()
+    }
+    let grouped = EventTable {
         offsets,
-        code: perm.iter().map(|&i| all.code[i]).collect(),
-        day: perm.iter().map(|&i| all.day[i]).collect(),
-        value: if is_events { perm.iter().map(|&i| all.value[i]).collect() } else { Vec::new() },
-        comparator: if is_events { perm.iter().map(|&i| all.comparator[i]).collect() } else { Vec::new() },
+        code: gather(&perm, &all.code),
+        day: gather(&perm, &all.day),
+        value: if is_events { gather(&perm, &all.value) } else { Vec::new() },
+        comparator: if is_events { gather(&perm, &all.comparator) } else { Vec::new() },
         codes,
         rows_read,
-    })
+    };
+    if trace {
+        eprintln!("trace: {}: grouped in {:.2}s total", table.name(), timer.elapsed().as_secs_f64());
+    }
+    Ok(grouped)
 }
 
 /// `numeric_value`: finite numbers, or empty (stored as NaN).

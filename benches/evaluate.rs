@@ -1,0 +1,69 @@
+//! Criterion benchmarks of the hot scan loop: `eval::evaluate` on an extract already in memory,
+//! swept over extract size (10k / 100k / 1M patients), index dates (1 / 12 / 60) and threads
+//! (1 / 2). Throughput is in rows of the extract (medication + clinical-event rows read from
+//! the files) per second.
+//!
+//! The extracts are generated once per size with `rxscan-synth` (seed 1, Parquet) into a
+//! temporary folder and loaded with the PINCER plan, as `rxscan scan` does.
+//!
+//! `cargo bench --bench evaluate` (all sizes), or `RXSCAN_BENCH_SIZES=10000,100000 cargo bench
+//! --bench evaluate` for a quicker run.
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rxscan_core::compile::{compile_dir, CompileOptions};
+use rxscan_core::dates;
+use rxscan_core::eval::{evaluate, EvalOptions};
+use rxscan_core::extract::{Extract, LoadOptions};
+
+fn sizes() -> Vec<usize> {
+    std::env::var("RXSCAN_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000])
+}
+
+pub fn synth(dir: &Path, patients: usize, format: rxscan_synth::Format) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cfg = rxscan_synth::SynthConfig {
+        patients,
+        practices: (patients / 5000).max(1),
+        seed: 1,
+        out: dir.to_path_buf(),
+        format,
+        codelists: repo.join("rules/pincer/codelists"),
+        ..Default::default()
+    };
+    rxscan_synth::generate(&cfg).expect("generate the benchmark extract");
+}
+
+fn bench_evaluate(c: &mut Criterion) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let plan = compile_dir(&repo.join("rules/pincer"), &CompileOptions::default()).expect("pack compiles").plan;
+    let first = dates::parse_iso("2020-03-01").expect("date");
+    let series = |n: i32| -> Vec<i32> { (0..n).filter_map(|k| dates::add_months(first, -k)).collect() };
+    let mut group = c.benchmark_group("evaluate");
+    group.sample_size(10);
+    for patients in sizes() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        synth(tmp.path(), patients, rxscan_synth::Format::Parquet);
+        let extract = Extract::load(tmp.path(), &LoadOptions::for_plan(&plan)).expect("load");
+        let rows = (extract.medications.rows_read + extract.clinical_events.rows_read) as u64;
+        group.throughput(Throughput::Elements(rows));
+        for n_dates in [1, 12, 60] {
+            let index_dates = series(n_dates);
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+                let id = BenchmarkId::from_parameter(format!("{patients}p/{n_dates}d/{threads}t"));
+                group.bench_with_input(id, &index_dates, |b, d| {
+                    b.iter(|| pool.install(|| evaluate(&plan, &extract, d, &EvalOptions::default()).expect("evaluate")))
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_evaluate);
+criterion_main!(benches);

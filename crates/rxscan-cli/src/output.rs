@@ -81,8 +81,8 @@ pub fn write_all(out: &Path, results: &Results, s: Suppression, patients: bool) 
     result
 }
 
-pub fn print_summary(plan: &Plan, ex: &Extract, r: &Results, written: &[PathBuf], loaded: Duration, evaluated: Duration, total: Duration) {
-    println!(
+pub fn print_summary(plan: &Plan, ex: &Extract, r: &Results, written: &[PathBuf], loaded: Duration, evaluated: Duration, total: Duration) -> Result<()> {
+    outln!(
         "rxscan: {} patients, {} practices, {} medication and {} clinical-event rows read ({} and {} matched a codelist)",
         ex.n_patients(),
         ex.practices.len(),
@@ -92,13 +92,13 @@ pub fn print_summary(plan: &Plan, ex: &Extract, r: &Results, written: &[PathBuf]
         ex.clinical_events.len()
     );
     let last = r.index_dates.len() - 1;
-    println!("totals over all practices at {}:", dates::format_iso(r.index_dates[last]));
-    println!("  {:<10} {:<7} {:>10} {:>12} {:>7}", "measure", "primis", "numerator", "denominator", "rate%");
+    outln!("totals over all practices at {}:", dates::format_iso(r.index_dates[last]));
+    outln!("  {:<10} {:<7} {:>10} {:>12} {:>7}", "measure", "primis", "numerator", "denominator", "rate%");
     for (m, measure) in plan.measures.iter().enumerate() {
         let (num, den) = r.total(last, m);
-        println!("  {:<10} {:<7} {:>10} {:>12} {:>7}", measure.id, measure.primis, num, den, format_rate(num, den));
+        outln!("  {:<10} {:<7} {:>10} {:>12} {:>7}", measure.id, measure.primis, num, den, format_rate(num, den));
     }
-    println!(
+    outln!(
         "{} index date(s); load {:.2}s, evaluate {:.2}s, total {:.2}s",
         r.index_dates.len(),
         loaded.as_secs_f64(),
@@ -106,6 +106,7 @@ pub fn print_summary(plan: &Plan, ex: &Extract, r: &Results, written: &[PathBuf]
         total.as_secs_f64()
     );
     for w in written {
-        println!("wrote {}", w.display());
+        outln!("wrote {}", w.display());
     }
+    Ok(())
 }

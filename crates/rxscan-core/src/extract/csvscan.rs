@@ -36,7 +36,15 @@ pub(super) struct Record {
 
 impl Record {
     fn new(line: usize) -> Record {
-        Record { line, fields: 1, problem: None, terminated: false, text: Vec::new(), len: 0, last: 0 }
+        Record {
+            line,
+            fields: 1,
+            problem: None,
+            terminated: false,
+            text: Vec::new(),
+            len: 0,
+            last: 0,
+        }
     }
 
     /// An empty line (polars reads it as a row of nulls).
@@ -73,8 +81,14 @@ impl Record {
         if let Err(e) = std::str::from_utf8(&self.text) {
             // A multi-byte character cut by the KEEP limit is not an error.
             if e.error_len().is_some() || self.len == self.text.len() {
-                let column = self.text[..e.valid_up_to()].iter().filter(|&&b| b == b',').count() + 1;
-                self.problem = Some(format!("column {column}: the text is not valid UTF-8 (rxscan reads UTF-8 files)"));
+                let column = self.text[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b',')
+                    .count()
+                    + 1;
+                self.problem = Some(format!(
+                    "column {column}: the text is not valid UTF-8 (rxscan reads UTF-8 files)"
+                ));
             }
         }
     }
@@ -160,7 +174,10 @@ fn walk(path: &Path, mut f: impl FnMut(usize, &Record) -> bool) -> io::Result<()
     }
     if rec.len > 0 {
         if state == State::Quoted && rec.problem.is_none() {
-            rec.problem = Some(format!("column {}: a quoted field that starts here is never closed", rec.fields));
+            rec.problem = Some(format!(
+                "column {}: a quoted field that starts here is never closed",
+                rec.fields
+            ));
         }
         rec.finish();
         f(index, &rec);
@@ -183,18 +200,22 @@ pub(super) fn record_at(path: &Path, index: usize) -> Option<Record> {
 }
 
 /// The first structural problem that makes polars refuse a file: bad quoting, text that is
-/// not UTF-8, a row with more fields than the header, lines ending in a lone `\r`. Returns
-/// the line and a message. (Rows with fewer fields are not here: polars reads the missing
+/// not UTF-8, a row with more fields than the header. Returns the line and a message. (Rows with fewer fields are not here: polars reads the missing
 /// fields as empty, and the loader reports them when a required value is missing.)
 pub(super) fn first_problem(path: &Path, header_fields: usize) -> Option<(usize, String)> {
     let mut found = None;
     walk(path, |i, rec| {
         if let Some(p) = &rec.problem {
             found = Some((rec.line, p.clone()));
-        } else if i == 0 && rec.text[..rec.text.len().saturating_sub(1)].contains(&b'\r') {
-            found = Some((rec.line, "lines end with a lone carriage return (CR, old Mac style); rxscan reads LF or CRLF line endings".to_string()));
         } else if i > 0 && rec.fields > header_fields && !rec.is_blank() {
-            found = Some((rec.line, format!("expected {header_fields} fields like the header, found {}: {:?}", rec.fields, rec.shown())));
+            found = Some((
+                rec.line,
+                format!(
+                    "expected {header_fields} fields like the header, found {}: {:?}",
+                    rec.fields,
+                    rec.shown()
+                ),
+            ));
         }
         found.is_none()
     })
@@ -204,15 +225,61 @@ pub(super) fn first_problem(path: &Path, header_fields: usize) -> Option<(usize,
 
 /// When record `index` (0 is the header) is empty or has fewer fields than the header, the
 /// line and a message saying so: a value polars read as missing was never written.
-pub(super) fn short_row(path: &Path, index: usize, header_fields: usize) -> Option<(usize, String)> {
+pub(super) fn short_row(
+    path: &Path,
+    index: usize,
+    header_fields: usize,
+) -> Option<(usize, String)> {
     let rec = record_at(path, index)?;
     let message = if rec.is_blank() {
         format!("the line is empty; expected a row with the {header_fields} fields of the header (remove blank lines)")
     } else if rec.fields < header_fields {
-        let cut = if rec.terminated { "" } else { "; the file ends inside this row: is it cut short?" };
-        format!("expected {header_fields} fields like the header, found {}: {:?}{cut}", rec.fields, rec.shown())
+        let cut = if rec.terminated {
+            ""
+        } else {
+            "; the file ends inside this row: is it cut short?"
+        };
+        format!(
+            "expected {header_fields} fields like the header, found {}: {:?}{cut}",
+            rec.fields,
+            rec.shown()
+        )
     } else {
         return None;
     };
     Some((rec.line, message))
+}
+
+/// The message for a header that is not UTF-8, recognising a UTF-16 file by its byte order mark.
+pub(super) fn header_not_utf8(path: &Path) -> String {
+    let mut start = [0u8; 2];
+    let utf16 = File::open(path)
+        .and_then(|mut f| io::Read::read_exact(&mut f, &mut start))
+        .is_ok()
+        && matches!(start, [0xFF, 0xFE] | [0xFE, 0xFF]);
+    let hint = if utf16 {
+        " (this file looks like UTF-16: save it as UTF-8)"
+    } else {
+        ""
+    };
+    format!("the header is not valid UTF-8 text; rxscan reads UTF-8 files{hint}")
+}
+
+/// Lines end with a lone `\r` (classic Mac): polars would see one long header line and no rows.
+pub(super) fn lone_cr(path: &Path) -> bool {
+    let mut head = Vec::new();
+    if File::open(path)
+        .and_then(|f| io::Read::read_to_end(&mut io::Read::take(f, 1 << 16), &mut head))
+        .is_err()
+    {
+        return false;
+    }
+    let first_line = match head.iter().position(|&b| b == b'\n') {
+        Some(end) => &head[..end],
+        None => &head[..],
+    };
+    first_line
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\r' && i + 1 < first_line.len())
 }

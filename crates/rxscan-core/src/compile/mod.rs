@@ -642,10 +642,15 @@ impl<'s> Compiler<'s> {
                 let a = self.expect_bool(lv, l.span, &what);
                 let b = self.expect_bool(rv, r.span, &what);
                 let (Some(a), Some(b)) = (a, b) else { return Val::Poison };
-                // Flatten chains so the evaluator sees one n-ary node.
+                // Flatten chains written in one expression so the evaluator sees one n-ary
+                // node, but keep a named definition as its own node: the evaluator computes a
+                // shared node once per patient and date, so `base_population` used by every
+                // measure costs one evaluation.
                 let mut parts = Vec::new();
-                for x in [a, b] {
+                for (x, side) in [(a, l), (b, r)] {
+                    let named = matches!(side.kind, ExprKind::Name(_));
                     match (op, x) {
+                        (BinOp::And, plan::Expr::And(v)) | (BinOp::Or, plan::Expr::Or(v)) if !named => parts.extend(v),
                         (BinOp::And, plan::Expr::And(v)) | (BinOp::Or, plan::Expr::Or(v)) => parts.extend(v),
                         (_, x) => parts.push(x),
                     }

@@ -25,7 +25,7 @@ use crate::plan::{Expr, Feature, Offset, Plan, Table, Window};
 use crate::results::{PatientFlag, Results};
 use formula::{Ctx, Rec};
 
-/// Patients per rayon task.
+/// Patients per unit of work (tasks are a few contiguous ranges per thread).
 const CHUNK: usize = 2048;
 
 #[derive(Debug, Clone, Default)]
@@ -219,20 +219,29 @@ pub fn evaluate(plan: &Plan, extract: &Extract, index_dates: &[Day], opts: &Eval
         composites: plan.composites.len(),
         max_members: plan.composites.iter().map(|c| c.members.len()).max().unwrap_or(0),
     };
+    let mut program = formula::Program::default();
+    let population = program.add(&plan.population);
+    let measures: Vec<(formula::NodeId, formula::NodeId)> = plan.measures.iter().map(|m| (program.add(&m.denominator), program.add(&m.numerator))).collect();
+    let compiled = Compiled { program, population, measures };
     let n = extract.n_patients();
     let n_chunks = n.div_ceil(CHUNK);
-    let acc = (0..n_chunks)
+    // A few contiguous patient ranges per thread, each folded into one accumulator: the
+    // accumulators are dates × practices × measures in size, so one per small chunk would spend
+    // the time zeroing and merging memory.
+    let n_tasks = (rayon::current_num_threads() * 4).clamp(1, n_chunks.max(1));
+    let per_task = n.div_ceil(n_tasks).max(1);
+    let acc = (0..n_tasks)
         .into_par_iter()
-        .fold(
-            || Acc::new(&shape, plan),
-            |mut acc, c| {
-                for p in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    patient(plan, extract, &med, &ev, &frames, &shape, opts, p, &mut acc);
-                }
-                acc
-            },
-        )
-        .reduce(|| Acc::new(&shape, plan), Acc::merge);
+        .map(|t| {
+            let mut acc = Acc::new(&shape, plan);
+            let mut memo = formula::Memo::new(&compiled.program);
+            for p in t * per_task..((t + 1) * per_task).min(n) {
+                patient(plan, &compiled, &mut memo, extract, &med, &ev, &frames, &shape, opts, p, &mut acc);
+            }
+            acc
+        })
+        .reduce_with(Acc::merge)
+        .unwrap_or_else(|| Acc::new(&shape, plan));
     let mut rows = acc.rows;
     rows.par_sort_unstable_by_key(|r| (r.date, r.patient, r.measure));
     Ok(Results {
@@ -361,8 +370,16 @@ impl formula::Features for PatientDate<'_> {
     }
 }
 
+/// The plan's formulas as one shared-node program, with the roots the evaluator needs.
+struct Compiled {
+    program: formula::Program,
+    population: formula::NodeId,
+    /// (denominator, numerator) per measure.
+    measures: Vec<(formula::NodeId, formula::NodeId)>,
+}
+
 #[allow(clippy::too_many_arguments)]
-fn patient(plan: &Plan, ex: &Extract, med: &Membership, ev: &Membership, frames: &[DateFrame], s: &Shape, opts: &EvalOptions, p: usize, acc: &mut Acc) {
+fn patient<'p>(plan: &Plan, compiled: &'p Compiled, memo: &mut formula::Memo<'p>, ex: &Extract, med: &Membership, ev: &Membership, frames: &[DateFrame], s: &Shape, opts: &EvalOptions, p: usize, acc: &mut Acc) {
     for h in acc.hits.iter_mut() {
         h.clear();
     }
@@ -393,14 +410,16 @@ fn patient(plan: &Plan, ex: &Extract, med: &Membership, ev: &Membership, frames:
             offset_days: &frame.offset_days,
             features: &features,
         };
-        if !formula::truth(&plan.population, &ctx) {
+        memo.next();
+        let prog = &compiled.program;
+        if !prog.truth(compiled.population, &ctx, memo) {
             continue;
         }
         let dp = d * s.practices + practice;
         acc.population[dp] += 1;
-        for (m, measure) in plan.measures.iter().enumerate() {
-            let den = formula::truth(&measure.denominator, &ctx);
-            let num = den && formula::truth(&measure.numerator, &ctx);
+        for (m, &(den_node, num_node)) in compiled.measures.iter().enumerate() {
+            let den = prog.truth(den_node, &ctx, memo);
+            let num = den && prog.truth(num_node, &ctx, memo);
             acc.den_now[m] = den;
             acc.num_now[m] = num;
             if den {

@@ -41,7 +41,7 @@ def python() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fixtures", default=os.path.join(REPO, "testdata", "boundaries"))
-    ap.add_argument("--codelists", default="/work/shared/pincer/codelists")
+    ap.add_argument("--codelists", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "rules", "pincer", "codelists"))
     ap.add_argument("--engines", default="duckdb,polars,reference")
     ap.add_argument("--format", default="csv")
     a = ap.parse_args()

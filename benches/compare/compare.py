@@ -38,7 +38,7 @@ from collections import Counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-DEFAULT_CODELISTS = "/work/shared/pincer/codelists"
+DEFAULT_CODELISTS = os.path.join(REPO, "rules", "pincer", "codelists")
 TIME = "/usr/bin/time"
 MEASURES = ("a", "b", "c", "d", "e", "f", "g", "i", "k", "ac", "me_no_fbc", "me_no_lft", "li", "am")
 

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import CODE_COLUMN, CODELISTS, codelist_path, minus_months  # noqa: E402
 
-DEFAULT_CODELISTS = "/work/shared/pincer/codelists"
+DEFAULT_CODELISTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "rules", "pincer", "codelists")
 PRACTICES = ["7", "23", "55", "101", "300", "1002"]  # text order != numeric order
 D = dt.timedelta
 

@@ -78,7 +78,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--index-date", action="append")
-    ap.add_argument("--codelists", default="/work/shared/pincer/codelists")
+    ap.add_argument("--codelists", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "rules", "pincer", "codelists"))
     a = ap.parse_args()
     dates = [x for d in (a.index_date or ["2020-03-01", "2021-01-01"]) for x in ("--index-date", d)]
     src = open(os.path.join(HERE, "pincer_reference.py"), encoding="utf-8").read()

@@ -16,7 +16,11 @@ pub const MAX_YEAR: i32 = 9999;
 
 /// Days from civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
 pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Day> {
-    if !(MIN_YEAR..=MAX_YEAR).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+    if !(MIN_YEAR..=MAX_YEAR).contains(&y)
+        || !(1..=12).contains(&m)
+        || d == 0
+        || d > days_in_month(y, m)
+    {
         return None;
     }
     let y = if m <= 2 { y - 1 } else { y };
@@ -147,7 +151,20 @@ mod tests {
     #[test]
     fn strict_iso_parsing() {
         assert_eq!(parse_iso("2020-02-29"), from_ymd(2020, 2, 29));
-        for bad in ["2019-02-29", "2019-02-30", "20190201", "01/02/2019", "2019-1-5", "2019-01-05 ", "", "2019-13-01", "0000-01-01", "2019-00-10", "2019-01-00", "２０１９-01-01"] {
+        for bad in [
+            "2019-02-29",
+            "2019-02-30",
+            "20190201",
+            "01/02/2019",
+            "2019-1-5",
+            "2019-01-05 ",
+            "",
+            "2019-13-01",
+            "0000-01-01",
+            "2019-00-10",
+            "2019-01-00",
+            "２０１９-01-01",
+        ] {
             assert_eq!(parse_iso(bad), None, "{bad:?} must be rejected");
         }
     }

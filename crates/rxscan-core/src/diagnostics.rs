@@ -19,10 +19,18 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
-        Span { file, start: start as u32, end: end as u32 }
+        Span {
+            file,
+            start: start as u32,
+            end: end as u32,
+        }
     }
     pub fn to(self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
     pub fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
@@ -46,10 +54,22 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, message: message.into(), span, label: label.into(), hint: None }
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            label: label.into(),
+            hint: None,
+        }
     }
     pub fn warning(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, message: message.into(), span, label: label.into(), hint: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            span,
+            label: label.into(),
+            hint: None,
+        }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -101,7 +121,10 @@ impl SourceMap {
                 Severity::Error => ReportKind::Error,
                 Severity::Warning => ReportKind::Warning,
             };
-            let config = Config::default().with_color(color).with_char_set(CharSet::Ascii).with_compact(false);
+            let config = Config::default()
+                .with_color(color)
+                .with_char_set(CharSet::Ascii)
+                .with_compact(false);
             let mut report = Report::build(report_kind, (path.clone(), d.span.range()))
                 .with_config(config)
                 .with_message(&d.message)
@@ -120,7 +143,10 @@ impl SourceMap {
 }
 
 /// Closest candidate by edit distance, for "did you mean" hints.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(name, c);

@@ -67,13 +67,20 @@ pub enum Feature {
     /// The record with the greatest date in `window` (ties: the first in input order).
     Latest { codelist: usize, window: Window },
     /// A record from `a` and one from `b`, both in `window`, dated at most `max_gap_days` apart.
-    Within { a: usize, b: usize, max_gap_days: i32, window: Window },
+    Within {
+        a: usize,
+        b: usize,
+        max_gap_days: i32,
+        window: Window,
+    },
 }
 
 impl Feature {
     pub fn window(&self) -> Window {
         match *self {
-            Feature::Has { window, .. } | Feature::Latest { window, .. } | Feature::Within { window, .. } => window,
+            Feature::Has { window, .. }
+            | Feature::Latest { window, .. }
+            | Feature::Within { window, .. } => window,
         }
     }
 }
@@ -183,7 +190,8 @@ impl Plan {
     /// Whether any window uses month arithmetic (index dates must then keep their day of month
     /// valid in every target month).
     pub fn uses_months(&self) -> bool {
-        self.windows().any(|w| w.start.is_some_and(|o| o.months != 0) || w.end.is_some_and(|o| o.months != 0))
+        self.windows()
+            .any(|w| w.start.is_some_and(|o| o.months != 0) || w.end.is_some_and(|o| o.months != 0))
     }
     pub fn windows(&self) -> impl Iterator<Item = Window> + '_ {
         self.features.iter().map(|f| f.window())

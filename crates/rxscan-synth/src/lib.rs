@@ -332,9 +332,8 @@ mod tests {
         }
         let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         for cand in [
+            manifest.join("../../rules/pincer/codelists"),
             manifest.join("../../../shared/pincer/codelists"),
-            manifest.join("../../shared/pincer/codelists"),
-            PathBuf::from("/work/shared/pincer/codelists"),
         ] {
             if cand.join("pincer-nsaid.csv").exists() {
                 return cand;

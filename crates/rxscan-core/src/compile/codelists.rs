@@ -15,28 +15,46 @@ pub enum CodelistProblem {
 /// The distinct codes of `column`, sorted.
 pub fn read_codes(path: &Path, column: &str) -> Result<Vec<String>, CodelistProblem> {
     if path.is_dir() {
-        return Err(CodelistProblem::Unreadable(format!("{} is a directory", path.display())));
+        return Err(CodelistProblem::Unreadable(format!(
+            "{} is a directory",
+            path.display()
+        )));
     }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
         .from_path(path)
         .map_err(|e| CodelistProblem::Unreadable(e.to_string()))?;
-    let headers = reader.headers().map_err(|e| CodelistProblem::Unreadable(e.to_string()))?.clone();
-    let names: Vec<String> = headers.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_string()).collect();
+    let headers = reader
+        .headers()
+        .map_err(|e| CodelistProblem::Unreadable(e.to_string()))?
+        .clone();
+    let names: Vec<String> = headers
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect();
     let Some(idx) = names.iter().position(|h| h == column) else {
-        return Err(CodelistProblem::NoColumn { column: column.to_string(), found: names });
+        return Err(CodelistProblem::NoColumn {
+            column: column.to_string(),
+            found: names,
+        });
     };
     let mut codes = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
-            CodelistProblem::BadRow { line, message: e.to_string() }
+            CodelistProblem::BadRow {
+                line,
+                message: e.to_string(),
+            }
         })?;
         let line = record.position().map_or(0, |p| p.line());
         let code = record.get(idx).unwrap_or("").trim();
         if code.is_empty() {
-            return Err(CodelistProblem::BadRow { line, message: format!("empty `{column}`") });
+            return Err(CodelistProblem::BadRow {
+                line,
+                message: format!("empty `{column}`"),
+            });
         }
         codes.push(code.to_string());
     }

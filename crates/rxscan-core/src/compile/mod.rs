@@ -28,9 +28,22 @@ pub const MAX_FORMULA_NODES: usize = 100_000;
 pub const MAX_FORMULA_DEPTH: usize = 256;
 
 /// The headings every measure's documentation must have.
-pub const DOC_HEADINGS: &[&str] = &["What it flags", "Why it matters", "Definition", "References"];
+pub const DOC_HEADINGS: &[&str] = &[
+    "What it flags",
+    "Why it matters",
+    "Definition",
+    "References",
+];
 
-const BUILTINS: &[&str] = &["index", "age", "sex", "registered", "dead", "medications", "clinical_events"];
+const BUILTINS: &[&str] = &[
+    "index",
+    "age",
+    "sex",
+    "registered",
+    "dead",
+    "medications",
+    "clinical_events",
+];
 const FUNCTIONS: &[&str] = &["exists", "coalesce"];
 const METHODS: &[&str] = &["has", "latest", "within"];
 
@@ -57,16 +70,28 @@ pub enum CompileError {
     #[error("no rule files (*.rx) found under {0}")]
     NoRules(PathBuf),
     #[error("{} error(s) in the rules", diagnostics.iter().filter(|d| d.severity == Severity::Error).count())]
-    Invalid { diagnostics: Vec<Diagnostic>, sources: SourceMap },
+    Invalid {
+        diagnostics: Vec<Diagnostic>,
+        sources: SourceMap,
+    },
 }
 
 impl CompileError {
     /// Human-readable text: the rendered diagnostics, or the I/O message.
     pub fn render(&self, color: bool) -> String {
         match self {
-            CompileError::Invalid { diagnostics, sources } => {
-                let n = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-                format!("{}{n} error(s) in the rules\n", sources.render(diagnostics, color))
+            CompileError::Invalid {
+                diagnostics,
+                sources,
+            } => {
+                let n = diagnostics
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .count();
+                format!(
+                    "{}{n} error(s) in the rules\n",
+                    sources.render(diagnostics, color)
+                )
             }
             other => format!("{other}\n"),
         }
@@ -83,16 +108,25 @@ pub fn compile_dir(dir: &Path, opts: &CompileOptions) -> Result<Compiled, Compil
     files.sort();
     let mut sources = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| CompileError::Io { path: f.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(&f).map_err(|e| CompileError::Io {
+            path: f.clone(),
+            message: e.to_string(),
+        })?;
         sources.push((f, text));
     }
     compile_sources(sources, opts)
 }
 
 fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CompileError> {
-    let io = |e: std::io::Error| CompileError::Io { path: dir.to_path_buf(), message: e.to_string() };
+    let io = |e: std::io::Error| CompileError::Io {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    };
     if !dir.is_dir() {
-        return Err(CompileError::Io { path: dir.to_path_buf(), message: "not a directory".into() });
+        return Err(CompileError::Io {
+            path: dir.to_path_buf(),
+            message: "not a directory".into(),
+        });
     }
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
@@ -106,20 +140,34 @@ fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CompileE
 }
 
 /// Compile rule files given as (path, text). Codelist paths resolve against each file's folder.
-pub fn compile_sources(files: Vec<(PathBuf, String)>, opts: &CompileOptions) -> Result<Compiled, CompileError> {
+pub fn compile_sources(
+    files: Vec<(PathBuf, String)>,
+    opts: &CompileOptions,
+) -> Result<Compiled, CompileError> {
     // Parsing and resolution recurse over the syntax tree. Depths are bounded, but debug builds
     // use large frames, so run on a thread whose stack comfortably holds the bounds.
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .stack_size(256 << 20)
             .spawn_scoped(scope, || compile_on_this_thread(files, opts))
-            .map_err(|e| CompileError::Io { path: PathBuf::from("<compiler thread>"), message: e.to_string() })?
+            .map_err(|e| CompileError::Io {
+                path: PathBuf::from("<compiler thread>"),
+                message: e.to_string(),
+            })?
             .join()
-            .unwrap_or_else(|_| Err(CompileError::Io { path: PathBuf::from("<compiler thread>"), message: "the compiler crashed".into() }))
+            .unwrap_or_else(|_| {
+                Err(CompileError::Io {
+                    path: PathBuf::from("<compiler thread>"),
+                    message: "the compiler crashed".into(),
+                })
+            })
     })
 }
 
-fn compile_on_this_thread(files: Vec<(PathBuf, String)>, opts: &CompileOptions) -> Result<Compiled, CompileError> {
+fn compile_on_this_thread(
+    files: Vec<(PathBuf, String)>,
+    opts: &CompileOptions,
+) -> Result<Compiled, CompileError> {
     let mut sources = SourceMap::default();
     let mut diags = Vec::new();
     let mut items = Vec::new();
@@ -136,9 +184,16 @@ fn compile_on_this_thread(files: Vec<(PathBuf, String)>, opts: &CompileOptions) 
     if diags.iter().any(|d| d.severity == Severity::Error) {
         let mut diagnostics = diags;
         diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.severity));
-        return Err(CompileError::Invalid { diagnostics, sources });
+        return Err(CompileError::Invalid {
+            diagnostics,
+            sources,
+        });
     }
-    Ok(Compiled { plan, warnings: diags, sources })
+    Ok(Compiled {
+        plan,
+        warnings: diags,
+        sources,
+    })
 }
 
 /// A value during resolution. Only `Runtime` values (and index-relative dates) reach the plan.
@@ -249,7 +304,12 @@ impl<'s> Compiler<'s> {
         }
     }
 
-    fn err(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) -> &mut Diagnostic {
+    fn err(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.diags.push(Diagnostic::error(span, message, label));
         self.diags.last_mut().expect("just pushed")
     }
@@ -273,14 +333,22 @@ impl<'s> Compiler<'s> {
         match previous {
             None => false,
             Some(None) => {
-                self.err(name.span, format!("`{}` is a built-in name", name.name), "cannot be redefined").hint =
-                    Some("choose another name".into());
+                self.err(
+                    name.span,
+                    format!("`{}` is a built-in name", name.name),
+                    "cannot be redefined",
+                )
+                .hint = Some("choose another name".into());
                 true
             }
             Some(Some(prev)) => {
                 let at = self.here(prev);
-                self.err(name.span, format!("`{}` is defined twice", name.name), "second definition").hint =
-                    Some(format!("the first definition is at {at}"));
+                self.err(
+                    name.span,
+                    format!("`{}` is defined twice", name.name),
+                    "second definition",
+                )
+                .hint = Some(format!("the first definition is at {at}"));
                 true
             }
         }
@@ -289,7 +357,13 @@ impl<'s> Compiler<'s> {
     fn collect(&mut self, items: Vec<Item>) {
         for item in items {
             match item {
-                Item::Codelist { name, system, path, column, .. } => {
+                Item::Codelist {
+                    name,
+                    system,
+                    path,
+                    column,
+                    ..
+                } => {
                     if self.taken(&name) {
                         continue;
                     }
@@ -301,13 +375,33 @@ impl<'s> Compiler<'s> {
                                 || "use `dmd` for medication codelists or `snomedct` for clinical codelists".to_string(),
                                 |s| format!("did you mean `{s}`?"),
                             );
-                            self.err(system.span, format!("unknown coding system `{other}`"), "expected `dmd` or `snomedct`").hint = Some(hint);
+                            self.err(
+                                system.span,
+                                format!("unknown coding system `{other}`"),
+                                "expected `dmd` or `snomedct`",
+                            )
+                            .hint = Some(hint);
                             continue;
                         }
                     };
-                    let base = self.sources.path(name.span.file).parent().map(Path::to_path_buf).unwrap_or_default();
+                    let base = self
+                        .sources
+                        .path(name.span.file)
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default();
                     let file = base.join(&path.0);
-                    let column_name = column.as_ref().map_or(if table == Table::Medications { "id" } else { "code" }, |c| c.0.as_str()).to_string();
+                    let column_name = column
+                        .as_ref()
+                        .map_or(
+                            if table == Table::Medications {
+                                "id"
+                            } else {
+                                "code"
+                            },
+                            |c| c.0.as_str(),
+                        )
+                        .to_string();
                     let loaded = match codelists::read_codes(&file, &column_name) {
                         Ok(codes) => {
                             self.codelists.push(plan::Codelist {
@@ -324,36 +418,69 @@ impl<'s> Compiler<'s> {
                             let shown = file.display().to_string();
                             match problem {
                                 P::Unreadable(m) => {
-                                    self.err(path.1, format!("cannot read codelist file {shown}"), m).hint =
-                                        Some("paths are relative to the folder of this rule file".into());
+                                    self.err(
+                                        path.1,
+                                        format!("cannot read codelist file {shown}"),
+                                        m,
+                                    )
+                                    .hint = Some(
+                                        "paths are relative to the folder of this rule file".into(),
+                                    );
                                 }
                                 P::NoColumn { column: col, found } => {
                                     let span = column.as_ref().map_or(path.1, |c| c.1);
-                                    let hint = match did_you_mean(&col, found.iter().map(String::as_str)) {
-                                        Some(s) => format!("did you mean `{s}`? the file has columns: {}", found.join(", ")),
-                                        None => format!("the file has columns: {}", found.join(", ")),
+                                    let hint = match did_you_mean(
+                                        &col,
+                                        found.iter().map(String::as_str),
+                                    ) {
+                                        Some(s) => format!(
+                                            "did you mean `{s}`? the file has columns: {}",
+                                            found.join(", ")
+                                        ),
+                                        None => {
+                                            format!("the file has columns: {}", found.join(", "))
+                                        }
                                     };
-                                    self.err(span, format!("codelist file {shown} has no column `{col}`"), "no such column").hint = Some(hint);
+                                    self.err(
+                                        span,
+                                        format!("codelist file {shown} has no column `{col}`"),
+                                        "no such column",
+                                    )
+                                    .hint = Some(hint);
                                 }
                                 P::BadRow { line, message } => {
-                                    self.err(path.1, format!("codelist file {shown}, line {line}: {message}"), "in this codelist");
+                                    self.err(
+                                        path.1,
+                                        format!("codelist file {shown}, line {line}: {message}"),
+                                        "in this codelist",
+                                    );
                                 }
                                 P::Empty => {
-                                    self.err(path.1, format!("codelist file {shown} has no codes"), "empty codelist");
+                                    self.err(
+                                        path.1,
+                                        format!("codelist file {shown} has no codes"),
+                                        "empty codelist",
+                                    );
                                 }
                             }
                             None
                         }
                     };
-                    self.codelist_decls.insert(name.name.clone(), CodelistDecl { name, loaded });
+                    self.codelist_decls
+                        .insert(name.name.clone(), CodelistDecl { name, loaded });
                 }
                 Item::Param { name, value } => {
                     if self.taken(&name) {
                         continue;
                     }
                     let v = match &value.kind {
-                        ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Duration(..) => self.expr(&value),
-                        ExprKind::Neg(inner) if matches!(inner.kind, ExprKind::Number(_)) => self.expr(&value),
+                        ExprKind::Number(_)
+                        | ExprKind::Str(_)
+                        | ExprKind::Bool(_)
+                        | ExprKind::Duration(..) => self.expr(&value),
+                        ExprKind::Neg(inner) if matches!(inner.kind, ExprKind::Number(_)) => {
+                            self.expr(&value)
+                        }
                         _ => {
                             self.err(value.span, "a parameter's default must be a literal", "not a literal").hint =
                                 Some("use a number, a string, `true`/`false` or a duration like `27 days`; use `define` for expressions".into());
@@ -371,24 +498,43 @@ impl<'s> Compiler<'s> {
                 Item::Population { value, span } => {
                     if let Some(prev) = &self.population {
                         let at = self.here(prev.span);
-                        self.err(span, "`population` is declared twice", "second declaration").hint = Some(format!("the first is at {at}"));
+                        self.err(span, "`population` is declared twice", "second declaration")
+                            .hint = Some(format!("the first is at {at}"));
                     } else {
                         self.population = Some(value);
                     }
                 }
                 Item::Measure { id, fields, span } => {
-                    if let Some((prev, _, _)) = self.measures.iter().find(|(m, _, _)| m.name == id.name) {
+                    if let Some((prev, _, _)) =
+                        self.measures.iter().find(|(m, _, _)| m.name == id.name)
+                    {
                         let at = self.here(prev.span);
-                        self.err(id.span, format!("duplicate measure id `{}`", id.name), "already used").hint = Some(format!("the first measure `{}` is at {at}", id.name));
+                        self.err(
+                            id.span,
+                            format!("duplicate measure id `{}`", id.name),
+                            "already used",
+                        )
+                        .hint = Some(format!("the first measure `{}` is at {at}", id.name));
                         continue;
                     }
                     self.measures.push((id, fields, span));
                 }
                 Item::Composite { id, members, .. } => {
-                    let clash = self.composites.iter().map(|(c, _)| c).chain(self.measures.iter().map(|(m, _, _)| m)).find(|c| c.name == id.name).map(|c| c.span);
+                    let clash = self
+                        .composites
+                        .iter()
+                        .map(|(c, _)| c)
+                        .chain(self.measures.iter().map(|(m, _, _)| m))
+                        .find(|c| c.name == id.name)
+                        .map(|c| c.span);
                     if let Some(prev) = clash {
                         let at = self.here(prev);
-                        self.err(id.span, format!("duplicate id `{}`", id.name), "already used").hint = Some(format!("first used at {at}"));
+                        self.err(
+                            id.span,
+                            format!("duplicate id `{}`", id.name),
+                            "already used",
+                        )
+                        .hint = Some(format!("first used at {at}"));
                         continue;
                     }
                     self.composites.push((id, members));
@@ -402,22 +548,43 @@ impl<'s> Compiler<'s> {
             let Some((ident, _, current)) = self.params.get(name) else {
                 let known: Vec<&str> = self.params.keys().map(String::as_str).collect();
                 let hint = did_you_mean(name, known.iter().copied()).map_or_else(
-                    || format!("parameters of this pack: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") }),
+                    || {
+                        format!(
+                            "parameters of this pack: {}",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        )
+                    },
                     |s| format!("did you mean `{s}`?"),
                 );
                 let span = Span::new(0, 0, 0);
-                self.err(span, format!("--param {name}: this pack has no parameter `{name}`"), "the pack starts here").hint = Some(hint);
+                self.err(
+                    span,
+                    format!("--param {name}: this pack has no parameter `{name}`"),
+                    "the pack starts here",
+                )
+                .hint = Some(hint);
                 continue;
             };
             let span = ident.span;
             let parsed = match current {
-                Val::Runtime(plan::Expr::Num(_), _) => text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| Val::Runtime(plan::Expr::Num(v), Ty::Num)),
+                Val::Runtime(plan::Expr::Num(_), _) => text
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .map(|v| Val::Runtime(plan::Expr::Num(v), Ty::Num)),
                 Val::Runtime(plan::Expr::Bool(_), _) => match text.trim() {
                     "true" => Some(Val::Runtime(plan::Expr::Bool(true), Ty::Bool)),
                     "false" => Some(Val::Runtime(plan::Expr::Bool(false), Ty::Bool)),
                     _ => None,
                 },
-                Val::Runtime(plan::Expr::Str(_), _) => Some(Val::Runtime(plan::Expr::Str(text.clone()), Ty::Str)),
+                Val::Runtime(plan::Expr::Str(_), _) => {
+                    Some(Val::Runtime(plan::Expr::Str(text.clone()), Ty::Str))
+                }
                 Val::Duration(_) => parse_duration(text).map(Val::Duration),
                 _ => None,
             };
@@ -429,7 +596,11 @@ impl<'s> Compiler<'s> {
                 }
                 None => {
                     let expected = current.describe();
-                    self.err(span, format!("--param {name}={text}: expected {expected}"), "parameter declared here");
+                    self.err(
+                        span,
+                        format!("--param {name}={text}: expected {expected}"),
+                        "parameter declared here",
+                    );
                 }
             }
         }
@@ -460,8 +631,12 @@ impl<'s> Compiler<'s> {
                 let mut chain: Vec<String> = self.in_progress[pos..].to_vec();
                 chain.push(name.to_string());
                 let def_span = self.defines[name].0.span;
-                self.err(def_span, format!("definitions form a cycle: {}", chain.join(" -> ")), "this definition depends on itself").hint =
-                    Some("a definition cannot use itself, directly or through others".into());
+                self.err(
+                    def_span,
+                    format!("definitions form a cycle: {}", chain.join(" -> ")),
+                    "this definition depends on itself",
+                )
+                .hint = Some("a definition cannot use itself, directly or through others".into());
                 self.resolved.insert(name.to_string(), Val::Poison);
                 return Val::Poison;
             }
@@ -471,8 +646,12 @@ impl<'s> Compiler<'s> {
                     return Val::Poison;
                 }
                 let def_span = self.defines[name].0.span;
-                self.err(def_span, format!("definitions nested more than {MAX_DEFINE_DEPTH} deep"), "used through too long a chain of definitions").hint =
-                    Some(format!("the chain starts at `{}`", self.in_progress[0]));
+                self.err(
+                    def_span,
+                    format!("definitions nested more than {MAX_DEFINE_DEPTH} deep"),
+                    "used through too long a chain of definitions",
+                )
+                .hint = Some(format!("the chain starts at `{}`", self.in_progress[0]));
                 self.resolved.insert(name.to_string(), Val::Poison);
                 return Val::Poison;
             }
@@ -501,8 +680,13 @@ impl<'s> Compiler<'s> {
             .chain(self.codelist_decls.keys().cloned())
             .chain(self.defines.keys().cloned())
             .collect();
-        let hint = did_you_mean(name, candidates.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
-        let d = self.err(span, format!("unknown name `{name}`"), "not defined anywhere in the rules");
+        let hint = did_you_mean(name, candidates.iter().map(String::as_str))
+            .map(|s| format!("did you mean `{s}`?"));
+        let d = self.err(
+            span,
+            format!("unknown name `{name}`"),
+            "not defined anywhere in the rules",
+        );
         d.hint = hint.or_else(|| Some("define it with `define`, `param` or `codelist`".into()));
         Val::Poison
     }
@@ -522,7 +706,11 @@ impl<'s> Compiler<'s> {
             Val::Poison => None,
             other => {
                 let found = other.describe();
-                self.err(span, format!("{what} must be a condition (true/false), found {found}"), format!("this is {found}"));
+                self.err(
+                    span,
+                    format!("{what} must be a condition (true/false), found {found}"),
+                    format!("this is {found}"),
+                );
                 None
             }
         }
@@ -534,14 +722,30 @@ impl<'s> Compiler<'s> {
             ExprKind::Str(s) => Val::Runtime(plan::Expr::Str(s.clone()), Ty::Str),
             ExprKind::Bool(b) => Val::Runtime(plan::Expr::Bool(*b), Ty::Bool),
             ExprKind::Duration(n, unit) => Val::Duration(match unit {
-                DurationUnit::Days => Duration { months: 0, days: *n },
-                DurationUnit::Weeks => Duration { months: 0, days: n * 7 },
-                DurationUnit::Months => Duration { months: *n, days: 0 },
-                DurationUnit::Years => Duration { months: n * 12, days: 0 },
+                DurationUnit::Days => Duration {
+                    months: 0,
+                    days: *n,
+                },
+                DurationUnit::Weeks => Duration {
+                    months: 0,
+                    days: n * 7,
+                },
+                DurationUnit::Months => Duration {
+                    months: *n,
+                    days: 0,
+                },
+                DurationUnit::Years => Duration {
+                    months: n * 12,
+                    days: 0,
+                },
             }),
             ExprKind::Name(n) => self.name(n, e.span),
             ExprKind::Window(start, end) => self.window(e.span, start.as_deref(), end.as_deref()),
-            ExprKind::Call { receiver, func, args } => self.call(e.span, receiver.as_ref(), func, args),
+            ExprKind::Call {
+                receiver,
+                func,
+                args,
+            } => self.call(e.span, receiver.as_ref(), func, args),
             ExprKind::Field(base, field) => {
                 let b = self.expr(base);
                 match b {
@@ -553,18 +757,34 @@ impl<'s> Compiler<'s> {
                             _ => None,
                         };
                         match rf {
-                            Some((RecordField::Value | RecordField::Comparator, _)) if table == Table::Medications => {
-                                self.err(field.span, format!("medication records have no `{}`", field.name), "only clinical events carry a value and comparator").hint =
-                                    Some("use `.date`, or query `clinical_events`".into());
+                            Some((RecordField::Value | RecordField::Comparator, _))
+                                if table == Table::Medications =>
+                            {
+                                self.err(
+                                    field.span,
+                                    format!("medication records have no `{}`", field.name),
+                                    "only clinical events carry a value and comparator",
+                                )
+                                .hint = Some("use `.date`, or query `clinical_events`".into());
                                 Val::Poison
                             }
                             Some((rf, ty)) => Val::Runtime(plan::Expr::Record(f, rf), ty),
                             None => {
-                                let hint = did_you_mean(&field.name, ["date", "value", "comparator"]).map_or_else(
-                                    || "records have `date`, `value` and `comparator`".to_string(),
-                                    |s| format!("did you mean `{s}`?"),
-                                );
-                                self.err(field.span, format!("records have no field `{}`", field.name), "unknown field").hint = Some(hint);
+                                let hint =
+                                    did_you_mean(&field.name, ["date", "value", "comparator"])
+                                        .map_or_else(
+                                            || {
+                                                "records have `date`, `value` and `comparator`"
+                                                    .to_string()
+                                            },
+                                            |s| format!("did you mean `{s}`?"),
+                                        );
+                                self.err(
+                                    field.span,
+                                    format!("records have no field `{}`", field.name),
+                                    "unknown field",
+                                )
+                                .hint = Some(hint);
                                 Val::Poison
                             }
                         }
@@ -587,21 +807,36 @@ impl<'s> Compiler<'s> {
             }
             ExprKind::Neg(inner) => match self.expr(inner) {
                 Val::Runtime(plan::Expr::Num(n), _) => Val::Runtime(plan::Expr::Num(-n), Ty::Num),
-                Val::Duration(d) => Val::Duration(Duration { months: -d.months, days: -d.days }),
+                Val::Duration(d) => Val::Duration(Duration {
+                    months: -d.months,
+                    days: -d.days,
+                }),
                 Val::Poison => Val::Poison,
                 other => {
                     let found = other.describe();
-                    self.err(inner.span, format!("cannot negate {found}"), "only number literals and durations can be negated");
+                    self.err(
+                        inner.span,
+                        format!("cannot negate {found}"),
+                        "only number literals and durations can be negated",
+                    );
                     Val::Poison
                 }
             },
             ExprKind::Binary(op, l, r) => self.binary(e.span, *op, l, r),
-            ExprKind::In { value, list, negated } => {
+            ExprKind::In {
+                value,
+                list,
+                negated,
+            } => {
                 let v = self.expr(value);
                 let Some((ve, vt)) = v.runtime() else {
                     if !matches!(v, Val::Poison) {
                         let found = v.describe();
-                        self.err(value.span, format!("`in` needs a string or a number on its left, found {found}"), format!("this is {found}"));
+                        self.err(
+                            value.span,
+                            format!("`in` needs a string or a number on its left, found {found}"),
+                            format!("this is {found}"),
+                        );
                     }
                     return Val::Poison;
                 };
@@ -612,13 +847,25 @@ impl<'s> Compiler<'s> {
                     match iv.runtime() {
                         Some((ie, it)) if it == vt => items.push(ie),
                         Some((_, it)) => {
-                            self.err(item.span, format!("type mismatch: the list holds {} but the value is {}", it.name(), vt.name()), format!("this is {}", it.name()));
+                            self.err(
+                                item.span,
+                                format!(
+                                    "type mismatch: the list holds {} but the value is {}",
+                                    it.name(),
+                                    vt.name()
+                                ),
+                                format!("this is {}", it.name()),
+                            );
                             ok = false;
                         }
                         None => {
                             if !matches!(iv, Val::Poison) {
                                 let found = iv.describe();
-                                self.err(item.span, format!("a list entry must be a value, found {found}"), format!("this is {found}"));
+                                self.err(
+                                    item.span,
+                                    format!("a list entry must be a value, found {found}"),
+                                    format!("this is {found}"),
+                                );
                             }
                             ok = false;
                         }
@@ -628,7 +875,14 @@ impl<'s> Compiler<'s> {
                     return Val::Poison;
                 }
                 let membership = plan::Expr::In(Box::new(ve), items);
-                Val::Runtime(if *negated { plan::Expr::Not(Box::new(membership)) } else { membership }, Ty::Bool)
+                Val::Runtime(
+                    if *negated {
+                        plan::Expr::Not(Box::new(membership))
+                    } else {
+                        membership
+                    },
+                    Ty::Bool,
+                )
             }
         }
     }
@@ -641,7 +895,9 @@ impl<'s> Compiler<'s> {
                 let what = format!("each side of `{}`", op.symbol());
                 let a = self.expect_bool(lv, l.span, &what);
                 let b = self.expect_bool(rv, r.span, &what);
-                let (Some(a), Some(b)) = (a, b) else { return Val::Poison };
+                let (Some(a), Some(b)) = (a, b) else {
+                    return Val::Poison;
+                };
                 // Flatten chains written in one expression so the evaluator sees one n-ary
                 // node, but keep a named definition as its own node: the evaluator computes a
                 // shared node once per patient and date, so `base_population` used by every
@@ -650,19 +906,37 @@ impl<'s> Compiler<'s> {
                 for (x, side) in [(a, l), (b, r)] {
                     let named = matches!(side.kind, ExprKind::Name(_));
                     match (op, x) {
-                        (BinOp::And, plan::Expr::And(v)) | (BinOp::Or, plan::Expr::Or(v)) if !named => parts.extend(v),
-                        (BinOp::And, plan::Expr::And(v)) | (BinOp::Or, plan::Expr::Or(v)) => parts.extend(v),
+                        (BinOp::And, plan::Expr::And(v)) | (BinOp::Or, plan::Expr::Or(v))
+                            if !named =>
+                        {
+                            parts.extend(v)
+                        }
+                        (BinOp::And, plan::Expr::And(v)) | (BinOp::Or, plan::Expr::Or(v)) => {
+                            parts.extend(v)
+                        }
                         (_, x) => parts.push(x),
                     }
                 }
-                Val::Runtime(if op == BinOp::And { plan::Expr::And(parts) } else { plan::Expr::Or(parts) }, Ty::Bool)
+                Val::Runtime(
+                    if op == BinOp::And {
+                        plan::Expr::And(parts)
+                    } else {
+                        plan::Expr::Or(parts)
+                    },
+                    Ty::Bool,
+                )
             }
             BinOp::Add | BinOp::Sub => {
                 let sign = if op == BinOp::Add { 1 } else { -1 };
                 match (lv, rv) {
                     (Val::RelDate(o), Val::Duration(d)) => self.shift(span, o, d, sign),
-                    (Val::Duration(a), Val::Duration(b)) => Val::Duration(Duration { months: a.months + sign * b.months, days: a.days + sign * b.days }),
-                    (Val::Runtime(plan::Expr::Num(a), _), Val::Runtime(plan::Expr::Num(b), _)) => Val::Runtime(plan::Expr::Num(a + sign as f64 * b), Ty::Num),
+                    (Val::Duration(a), Val::Duration(b)) => Val::Duration(Duration {
+                        months: a.months + sign * b.months,
+                        days: a.days + sign * b.days,
+                    }),
+                    (Val::Runtime(plan::Expr::Num(a), _), Val::Runtime(plan::Expr::Num(b), _)) => {
+                        Val::Runtime(plan::Expr::Num(a + sign as f64 * b), Ty::Num)
+                    }
                     (Val::Poison, _) | (_, Val::Poison) => Val::Poison,
                     (Val::Runtime(_, Ty::Date), Val::Duration(_)) => {
                         self.err(l.span, "date arithmetic is only supported on `index`", "a record date").hint =
@@ -671,8 +945,15 @@ impl<'s> Compiler<'s> {
                     }
                     (a, b) => {
                         let (da, db) = (a.describe(), b.describe());
-                        self.err(span, format!("type mismatch: cannot apply `{}` to {da} and {db}", op.symbol()), "here").hint =
-                            Some("dates move by durations: `index - 3 months`".into());
+                        self.err(
+                            span,
+                            format!(
+                                "type mismatch: cannot apply `{}` to {da} and {db}",
+                                op.symbol()
+                            ),
+                            "here",
+                        )
+                        .hint = Some("dates move by durations: `index - 3 months`".into());
                         Val::Poison
                     }
                 }
@@ -692,14 +973,22 @@ impl<'s> Compiler<'s> {
                 match (lv.runtime(), rv.runtime()) {
                     (Some((a, ta)), Some((b, tb))) if ta == tb => {
                         if ta == Ty::Bool && !matches!(cmp, CmpOp::Eq | CmpOp::Ne) {
-                            self.err(span, format!("booleans cannot be ordered with `{}`", op.symbol()), "here");
+                            self.err(
+                                span,
+                                format!("booleans cannot be ordered with `{}`", op.symbol()),
+                                "here",
+                            );
                             return Val::Poison;
                         }
                         Val::Runtime(plan::Expr::Cmp(cmp, Box::new(a), Box::new(b)), Ty::Bool)
                     }
                     _ => {
                         let (da, db) = (lv.describe(), rv.describe());
-                        let d = self.err(span, format!("type mismatch: cannot compare {da} with {db}"), format!("{da} {} {db}", op.symbol()));
+                        let d = self.err(
+                            span,
+                            format!("type mismatch: cannot compare {da} with {db}"),
+                            format!("{da} {} {db}", op.symbol()),
+                        );
                         d.hint = Some("both sides of a comparison must have the same type".into());
                         Val::Poison
                     }
@@ -714,11 +1003,18 @@ impl<'s> Compiler<'s> {
         let max_m = MAX_WINDOW_YEARS as i64 * 12;
         let max_d = MAX_WINDOW_YEARS as i64 * 366;
         if months.abs() > max_m || days.abs() > max_d {
-            self.err(span, format!("this date is more than {MAX_WINDOW_YEARS} years from the index date"), "too far").hint =
-                Some("for the whole record history use an open window: `[.., index]`".into());
+            self.err(
+                span,
+                format!("this date is more than {MAX_WINDOW_YEARS} years from the index date"),
+                "too far",
+            )
+            .hint = Some("for the whole record history use an open window: `[.., index]`".into());
             return Val::Poison;
         }
-        Val::RelDate(Offset { months: months as i32, days: days as i32 })
+        Val::RelDate(Offset {
+            months: months as i32,
+            days: days as i32,
+        })
     }
 
     fn window(&mut self, span: Span, start: Option<&Ast>, end: Option<&Ast>) -> Val {
@@ -729,15 +1025,23 @@ impl<'s> Compiler<'s> {
                 Val::Poison => Err(()),
                 other => {
                     let found = other.describe();
-                    c.err(e.span, format!("a window bound must be a date relative to `index`, found {found}"), format!("this is {found}")).hint =
-                        Some("write bounds like `index - 3 months`, or `..` for an open end".into());
+                    c.err(
+                        e.span,
+                        format!("a window bound must be a date relative to `index`, found {found}"),
+                        format!("this is {found}"),
+                    )
+                    .hint = Some(
+                        "write bounds like `index - 3 months`, or `..` for an open end".into(),
+                    );
                     Err(())
                 }
             }
         };
         let s = bound(self, start);
         let t = bound(self, end);
-        let (Ok(s), Ok(t)) = (s, t) else { return Val::Poison };
+        let (Ok(s), Ok(t)) = (s, t) else {
+            return Val::Poison;
+        };
         if let (Some(a), Some(b)) = (s, t) {
             if window_end_before_start(a, b) {
                 self.err(span, "this window ends before it starts", "empty window").hint = Some("windows are `[start, end]`, earliest first: `[index - 6 months, index - 3 months]`".into());
@@ -752,48 +1056,79 @@ impl<'s> Compiler<'s> {
             return match func.name.as_str() {
                 "exists" => {
                     if args.len() != 1 {
-                        self.err(span, format!("`exists` takes 1 argument, found {}", args.len()), "here");
+                        self.err(
+                            span,
+                            format!("`exists` takes 1 argument, found {}", args.len()),
+                            "here",
+                        );
                         return Val::Poison;
                     }
                     match self.expr(&args[0]) {
                         Val::Record(f, _) => Val::Runtime(plan::Expr::RecordExists(f), Ty::Bool),
-                        Val::Runtime(e, _) => Val::Runtime(plan::Expr::Exists(Box::new(e)), Ty::Bool),
+                        Val::Runtime(e, _) => {
+                            Val::Runtime(plan::Expr::Exists(Box::new(e)), Ty::Bool)
+                        }
                         Val::Poison => Val::Poison,
                         other => {
                             let found = other.describe();
-                            self.err(args[0].span, format!("`exists` needs a record or a value, found {found}"), format!("this is {found}"));
+                            self.err(
+                                args[0].span,
+                                format!("`exists` needs a record or a value, found {found}"),
+                                format!("this is {found}"),
+                            );
                             Val::Poison
                         }
                     }
                 }
                 "coalesce" => {
                     if args.len() != 2 {
-                        self.err(span, format!("`coalesce` takes 2 arguments, found {}", args.len()), "here");
+                        self.err(
+                            span,
+                            format!("`coalesce` takes 2 arguments, found {}", args.len()),
+                            "here",
+                        );
                         return Val::Poison;
                     }
                     let a = self.expr(&args[0]);
                     let b = self.expr(&args[1]);
                     match (a.runtime(), b.runtime()) {
-                        (Some((x, tx)), Some((y, ty))) if tx == ty => Val::Runtime(plan::Expr::Coalesce(Box::new(x), Box::new(y)), tx),
+                        (Some((x, tx)), Some((y, ty))) if tx == ty => {
+                            Val::Runtime(plan::Expr::Coalesce(Box::new(x), Box::new(y)), tx)
+                        }
                         _ if matches!(a, Val::Poison) || matches!(b, Val::Poison) => Val::Poison,
                         _ => {
                             let (da, db) = (a.describe(), b.describe());
-                            self.err(span, format!("type mismatch: `coalesce` of {da} and {db}"), "both arguments must have the same type");
+                            self.err(
+                                span,
+                                format!("type mismatch: `coalesce` of {da} and {db}"),
+                                "both arguments must have the same type",
+                            );
                             Val::Poison
                         }
                     }
                 }
                 name if METHODS.contains(&name) => {
-                    self.err(func.span, format!("`{name}` needs a table"), "which table?").hint =
-                        Some(format!("write `medications.{name}(...)` or `clinical_events.{name}(...)`"));
+                    self.err(func.span, format!("`{name}` needs a table"), "which table?")
+                        .hint = Some(format!(
+                        "write `medications.{name}(...)` or `clinical_events.{name}(...)`"
+                    ));
                     Val::Poison
                 }
                 name => {
-                    let hint = did_you_mean(name, FUNCTIONS.iter().chain(METHODS).copied()).map_or_else(
-                        || "functions: exists, coalesce; table methods: has, latest, within".to_string(),
-                        |s| format!("did you mean `{s}`?"),
-                    );
-                    self.err(func.span, format!("unknown function `{name}`"), "not a function").hint = Some(hint);
+                    let hint = did_you_mean(name, FUNCTIONS.iter().chain(METHODS).copied())
+                        .map_or_else(
+                            || {
+                                "functions: exists, coalesce; table methods: has, latest, within"
+                                    .to_string()
+                            },
+                            |s| format!("did you mean `{s}`?"),
+                        );
+                    self.err(
+                        func.span,
+                        format!("unknown function `{name}`"),
+                        "not a function",
+                    )
+                    .hint = Some(hint);
                     Val::Poison
                 }
             };
@@ -803,8 +1138,12 @@ impl<'s> Compiler<'s> {
             Val::Poison => return Val::Poison,
             other => {
                 let found = other.describe();
-                self.err(recv.span, format!("`{}` is {found}, not a table", recv.name), "methods need a table").hint =
-                    Some("the tables are `medications` and `clinical_events`".into());
+                self.err(
+                    recv.span,
+                    format!("`{}` is {found}, not a table", recv.name),
+                    "methods need a table",
+                )
+                .hint = Some("the tables are `medications` and `clinical_events`".into());
                 return Val::Poison;
             }
         };
@@ -812,8 +1151,16 @@ impl<'s> Compiler<'s> {
             "has" | "latest" => 2,
             "within" => 4,
             other => {
-                let hint = did_you_mean(other, METHODS.iter().copied()).map_or_else(|| "table methods: has, latest, within".to_string(), |s| format!("did you mean `{s}`?"));
-                self.err(func.span, format!("tables have no method `{other}`"), "unknown method").hint = Some(hint);
+                let hint = did_you_mean(other, METHODS.iter().copied()).map_or_else(
+                    || "table methods: has, latest, within".to_string(),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                self.err(
+                    func.span,
+                    format!("tables have no method `{other}`"),
+                    "unknown method",
+                )
+                .hint = Some(hint);
                 return Val::Poison;
             }
         };
@@ -823,7 +1170,16 @@ impl<'s> Compiler<'s> {
                 "latest" => "TABLE.latest(CODELIST, WINDOW)",
                 _ => "TABLE.within(CODELIST_A, CODELIST_B, MAX_GAP_DAYS, WINDOW)",
             };
-            self.err(span, format!("`{}` takes {arity} arguments, found {}", func.name, args.len()), "wrong number of arguments").hint = Some(format!("usage: {usage}"));
+            self.err(
+                span,
+                format!(
+                    "`{}` takes {arity} arguments, found {}",
+                    func.name,
+                    args.len()
+                ),
+                "wrong number of arguments",
+            )
+            .hint = Some(format!("usage: {usage}"));
             return Val::Poison;
         }
         let mut lists = Vec::new();
@@ -839,12 +1195,22 @@ impl<'s> Compiler<'s> {
                     None
                 }
                 Val::Duration(_) => {
-                    self.err(args[2].span, "the gap must be in days or weeks", "months vary in length").hint = Some("PINCER's co-prescription gap is `27 days` (fewer than 28)".into());
+                    self.err(
+                        args[2].span,
+                        "the gap must be in days or weeks",
+                        "months vary in length",
+                    )
+                    .hint =
+                        Some("PINCER's co-prescription gap is `27 days` (fewer than 28)".into());
                     None
                 }
                 other => {
                     let found = other.describe();
-                    self.err(args[2].span, format!("the gap must be a duration like `27 days`, found {found}"), format!("this is {found}"));
+                    self.err(
+                        args[2].span,
+                        format!("the gap must be a duration like `27 days`, found {found}"),
+                        format!("this is {found}"),
+                    );
                     None
                 }
             }
@@ -857,23 +1223,43 @@ impl<'s> Compiler<'s> {
             Val::Poison => None,
             other => {
                 let found = other.describe();
-                self.err(wa.span, format!("expected a window like `[index - 3 months, index]`, found {found}"), format!("this is {found}"));
+                self.err(
+                    wa.span,
+                    format!("expected a window like `[index - 3 months, index]`, found {found}"),
+                    format!("this is {found}"),
+                );
                 None
             }
         };
-        let (Some(window), Some(gap)) = (window, gap) else { return Val::Poison };
+        let (Some(window), Some(gap)) = (window, gap) else {
+            return Val::Poison;
+        };
         if lists.iter().any(Option::is_none) {
             return Val::Poison;
         }
         let lists: Vec<usize> = lists.into_iter().flatten().collect();
         match func.name.as_str() {
             "has" => {
-                let f = self.feature(Feature::Has { codelist: lists[0], window });
+                let f = self.feature(Feature::Has {
+                    codelist: lists[0],
+                    window,
+                });
                 Val::Runtime(plan::Expr::Flag(f), Ty::Bool)
             }
-            "latest" => Val::Record(self.feature(Feature::Latest { codelist: lists[0], window }), table),
+            "latest" => Val::Record(
+                self.feature(Feature::Latest {
+                    codelist: lists[0],
+                    window,
+                }),
+                table,
+            ),
             _ => {
-                let f = self.feature(Feature::Within { a: lists[0], b: lists[1], max_gap_days: gap, window });
+                let f = self.feature(Feature::Within {
+                    a: lists[0],
+                    b: lists[1],
+                    max_gap_days: gap,
+                    window,
+                });
                 Val::Runtime(plan::Expr::Flag(f), Ty::Bool)
             }
         }
@@ -886,11 +1272,21 @@ impl<'s> Compiler<'s> {
                 if cl_table != table {
                     let name = self.codelists[c].name.clone();
                     let (kind, other) = match cl_table {
-                        Table::Medications => ("a dm+d (medication) codelist", "clinical_events holds SNOMED CT codes"),
-                        Table::ClinicalEvents => ("a SNOMED CT (clinical) codelist", "medications holds dm+d codes"),
+                        Table::Medications => (
+                            "a dm+d (medication) codelist",
+                            "clinical_events holds SNOMED CT codes",
+                        ),
+                        Table::ClinicalEvents => (
+                            "a SNOMED CT (clinical) codelist",
+                            "medications holds dm+d codes",
+                        ),
                     };
-                    self.err(a.span, format!("`{name}` is {kind}, used on `{}`", table.name()), other).hint =
-                        Some(format!("use `{}.…` with this codelist", cl_table.name()));
+                    self.err(
+                        a.span,
+                        format!("`{name}` is {kind}, used on `{}`", table.name()),
+                        other,
+                    )
+                    .hint = Some(format!("use `{}.…` with this codelist", cl_table.name()));
                     return None;
                 }
                 Some(c)
@@ -898,7 +1294,12 @@ impl<'s> Compiler<'s> {
             Val::Poison => None,
             other => {
                 let found = other.describe();
-                self.err(a.span, format!("expected a codelist, found {found}"), format!("this is {found}")).hint = Some("declare one with `codelist NAME = dmd(\"file.csv\")`".into());
+                self.err(
+                    a.span,
+                    format!("expected a codelist, found {found}"),
+                    format!("this is {found}"),
+                )
+                .hint = Some("declare one with `codelist NAME = dmd(\"file.csv\")`".into());
                 None
             }
         }
@@ -909,12 +1310,20 @@ impl<'s> Compiler<'s> {
             Some(f) => match &f.value.kind {
                 ExprKind::Str(s) => s.clone(),
                 _ => {
-                    self.err(f.value.span, format!("`{key}` must be a string"), "not a string");
+                    self.err(
+                        f.value.span,
+                        format!("`{key}` must be a string"),
+                        "not a string",
+                    );
                     String::new()
                 }
             },
             None => {
-                self.err(id.span, format!("measure `{}` has no `{key}`", id.name), format!("add `{key} = \"...\"`"));
+                self.err(
+                    id.span,
+                    format!("measure `{}` has no `{key}`", id.name),
+                    format!("add `{key} = \"...\"`"),
+                );
                 String::new()
             }
         }
@@ -925,32 +1334,69 @@ impl<'s> Compiler<'s> {
         let measure_decls = std::mem::take(&mut self.measures);
         for (id, fields, _) in &measure_decls {
             for f in fields {
-                if !["primis", "title", "doc", "denominator", "numerator"].contains(&f.key.name.as_str()) {
-                    let hint = did_you_mean(&f.key.name, ["primis", "title", "doc", "denominator", "numerator"]).map_or_else(
+                if !["primis", "title", "doc", "denominator", "numerator"]
+                    .contains(&f.key.name.as_str())
+                {
+                    let hint = did_you_mean(
+                        &f.key.name,
+                        ["primis", "title", "doc", "denominator", "numerator"],
+                    )
+                    .map_or_else(
                         || "fields: primis, title, doc, denominator, numerator".to_string(),
                         |s| format!("did you mean `{s}`?"),
                     );
-                    self.err(f.key.span, format!("unknown measure field `{}`", f.key.name), "unknown field").hint = Some(hint);
+                    self.err(
+                        f.key.span,
+                        format!("unknown measure field `{}`", f.key.name),
+                        "unknown field",
+                    )
+                    .hint = Some(hint);
                 }
-                if fields.iter().filter(|g| g.key.name == f.key.name).count() > 1 && fields.iter().position(|g| g.key.name == f.key.name) != fields.iter().position(|g| std::ptr::eq(g, f)) {
-                    self.err(f.key.span, format!("field `{}` is given twice", f.key.name), "second time");
+                if fields.iter().filter(|g| g.key.name == f.key.name).count() > 1
+                    && fields.iter().position(|g| g.key.name == f.key.name)
+                        != fields.iter().position(|g| std::ptr::eq(g, f))
+                {
+                    self.err(
+                        f.key.span,
+                        format!("field `{}` is given twice", f.key.name),
+                        "second time",
+                    );
                 }
             }
             let primis = self.string_field(id, fields, "primis");
             let title = self.string_field(id, fields, "title");
             let doc = self.string_field(id, fields, "doc");
             if let Some(f) = fields.iter().find(|f| f.key.name == "doc") {
-                let missing: Vec<&str> = DOC_HEADINGS.iter().copied().filter(|h| !doc.contains(h)).collect();
+                let missing: Vec<&str> = DOC_HEADINGS
+                    .iter()
+                    .copied()
+                    .filter(|h| !doc.contains(h))
+                    .collect();
                 if !missing.is_empty() && matches!(f.value.kind, ExprKind::Str(_)) {
                     self.diags.push(
-                        Diagnostic::warning(f.value.span, format!("the documentation of `{}` lacks: {}", id.name, missing.join(", ")), "documentation")
-                            .with_hint(format!("measure docs have the headings: {}", DOC_HEADINGS.join(" / "))),
+                        Diagnostic::warning(
+                            f.value.span,
+                            format!(
+                                "the documentation of `{}` lacks: {}",
+                                id.name,
+                                missing.join(", ")
+                            ),
+                            "documentation",
+                        )
+                        .with_hint(format!(
+                            "measure docs have the headings: {}",
+                            DOC_HEADINGS.join(" / ")
+                        )),
                     );
                 }
             }
             let formula = |c: &mut Self, key: &str| -> Option<plan::Expr> {
                 let Some(f) = fields.iter().find(|f| f.key.name == key) else {
-                    c.err(id.span, format!("measure `{}` has no `{key}`", id.name), format!("add `{key} = ...`"));
+                    c.err(
+                        id.span,
+                        format!("measure `{}` has no `{key}`", id.name),
+                        format!("add `{key} = ...`"),
+                    );
                     return None;
                 };
                 let v = c.expr(&f.value);
@@ -982,7 +1428,8 @@ impl<'s> Compiler<'s> {
         let population = match self.population.clone() {
             Some(p) => {
                 let v = self.expr(&p);
-                self.expect_bool(v, p.span, "the population").unwrap_or(plan::Expr::Bool(false))
+                self.expect_bool(v, p.span, "the population")
+                    .unwrap_or(plan::Expr::Bool(false))
                 // (its size is bounded by the check on every definition it uses)
             }
             None => plan::Expr::Or(measures.iter().map(|m| m.denominator.clone()).collect()),
@@ -996,8 +1443,19 @@ impl<'s> Compiler<'s> {
         }
 
         let composites = self.lower_composites(&measures);
-        let params = self.params.iter().map(|(k, (_, _, v))| (k.clone(), describe_param(v))).collect();
-        Plan { codelists: std::mem::take(&mut self.codelists), features: std::mem::take(&mut self.features), population, measures, composites, params }
+        let params = self
+            .params
+            .iter()
+            .map(|(k, (_, _, v))| (k.clone(), describe_param(v)))
+            .collect();
+        Plan {
+            codelists: std::mem::take(&mut self.codelists),
+            features: std::mem::take(&mut self.features),
+            population,
+            measures,
+            composites,
+            params,
+        }
     }
 
     /// Reject formulas too large or deep to evaluate safely (definitions inline, so a chain of
@@ -1021,14 +1479,26 @@ impl<'s> Compiler<'s> {
             if self.flatten(&decls, measures, id, &mut stack, &mut members) {
                 let mut seen = std::collections::HashSet::new();
                 members.retain(|m| seen.insert(*m));
-                out.push(plan::Composite { id: id.name.clone(), members });
+                out.push(plan::Composite {
+                    id: id.name.clone(),
+                    members,
+                });
             }
         }
         out
     }
 
-    fn flatten(&mut self, decls: &[(Ident, Vec<Ident>)], measures: &[plan::Measure], id: &Ident, stack: &mut Vec<String>, out: &mut Vec<usize>) -> bool {
-        let Some((_, members)) = decls.iter().find(|(c, _)| c.name == id.name) else { return false };
+    fn flatten(
+        &mut self,
+        decls: &[(Ident, Vec<Ident>)],
+        measures: &[plan::Measure],
+        id: &Ident,
+        stack: &mut Vec<String>,
+        out: &mut Vec<usize>,
+    ) -> bool {
+        let Some((_, members)) = decls.iter().find(|(c, _)| c.name == id.name) else {
+            return false;
+        };
         let mut ok = true;
         for m in members {
             if let Some(i) = measures.iter().position(|x| x.id == m.name) {
@@ -1046,9 +1516,19 @@ impl<'s> Compiler<'s> {
             } else if self.measures.iter().any(|(x, _, _)| x.name == m.name) {
                 ok = false; // the measure itself failed to compile; already reported
             } else {
-                let names: Vec<String> = self.measures.iter().map(|(x, _, _)| x.name.clone()).chain(decls.iter().map(|(c, _)| c.name.clone())).collect();
-                let hint = did_you_mean(&m.name, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
-                let d = self.err(m.span, format!("unknown measure or composite `{}`", m.name), "not declared");
+                let names: Vec<String> = self
+                    .measures
+                    .iter()
+                    .map(|(x, _, _)| x.name.clone())
+                    .chain(decls.iter().map(|(c, _)| c.name.clone()))
+                    .collect();
+                let hint = did_you_mean(&m.name, names.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"));
+                let d = self.err(
+                    m.span,
+                    format!("unknown measure or composite `{}`", m.name),
+                    "not declared",
+                );
                 d.hint = hint;
                 ok = false;
             }
@@ -1100,9 +1580,15 @@ fn parse_duration(text: &str) -> Option<Duration> {
     }
     Some(match unit {
         "day" | "days" => Duration { months: 0, days: n },
-        "week" | "weeks" => Duration { months: 0, days: 7 * n },
+        "week" | "weeks" => Duration {
+            months: 0,
+            days: 7 * n,
+        },
         "month" | "months" => Duration { months: n, days: 0 },
-        "year" | "years" => Duration { months: 12 * n, days: 0 },
+        "year" | "years" => Duration {
+            months: 12 * n,
+            days: 0,
+        },
         _ => return None,
     })
 }
@@ -1111,9 +1597,13 @@ fn parse_duration(text: &str) -> Option<Duration> {
 /// Months and days do not convert exactly, so the check samples index dates across a leap
 /// cycle instead of guessing a conversion.
 fn window_end_before_start(a: Offset, b: Offset) -> bool {
-    let Some(base) = dates::from_ymd(2000, 1, 1) else { return false };
+    let Some(base) = dates::from_ymd(2000, 1, 1) else {
+        return false;
+    };
     (0..48).any(|m| {
-        let Some(i) = dates::add_months(base, m) else { return false };
+        let Some(i) = dates::add_months(base, m) else {
+            return false;
+        };
         let at = |o: Offset| dates::add_months(i, o.months).map(|d| d + o.days);
         matches!((at(a), at(b)), (Some(x), Some(y)) if y < x)
     })

@@ -110,7 +110,10 @@ pub struct Memo<'p> {
 
 impl<'p> Memo<'p> {
     pub fn new(program: &Program) -> Memo<'p> {
-        Memo { generation: 1, slots: vec![std::cell::Cell::new((0, V::Missing)); program.nodes.len()] }
+        Memo {
+            generation: 1,
+            slots: vec![std::cell::Cell::new((0, V::Missing)); program.nodes.len()],
+        }
     }
     /// Forget every value (a new patient or date).
     pub fn next(&mut self) {
@@ -182,7 +185,11 @@ impl Program {
             Node::Sex => V::Str(c.sex),
             Node::Registered => V::Bool(c.registered),
             Node::Dead => V::Bool(c.dead),
-            Node::IndexDate(o) => c.offset_days.iter().find(|(k, _)| k == o).map_or(V::Missing, |&(_, d)| V::Date(d)),
+            Node::IndexDate(o) => c
+                .offset_days
+                .iter()
+                .find(|(k, _)| k == o)
+                .map_or(V::Missing, |&(_, d)| V::Date(d)),
             Node::Flag(f) => V::Bool(c.features.flag(*f)),
             Node::RecordExists(f) => V::Bool(c.features.record(*f).is_some()),
             Node::Record(f, field) => match c.features.record(*f) {
@@ -208,7 +215,12 @@ impl Program {
             Node::Cmp(op, a, b) => V::Bool(compare(*op, self.eval(*a, c, m), self.eval(*b, c, m))),
             Node::In(x, list) => {
                 let v = self.eval(*x, c, m);
-                V::Bool(!matches!(v, V::Missing) && list.iter().any(|&item| compare(CmpOp::Eq, v, self.eval(item, c, m))))
+                V::Bool(
+                    !matches!(v, V::Missing)
+                        && list
+                            .iter()
+                            .any(|&item| compare(CmpOp::Eq, v, self.eval(item, c, m))),
+                )
             }
         };
         slot.set((m.generation, v));

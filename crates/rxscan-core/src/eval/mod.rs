@@ -41,7 +41,11 @@ pub enum EvalError {
     #[error("no index dates given")]
     NoIndexDates,
     #[error("index date {date}: {date} {sign} {months} month(s) is not a calendar day (the day of the month does not exist in the target month); use index dates on the 1st of the month")]
-    ImpossibleDate { date: String, sign: char, months: i32 },
+    ImpossibleDate {
+        date: String,
+        sign: char,
+        months: i32,
+    },
     #[error("the plan has {0} codelists for one table; the limit is 4096")]
     TooManyCodelists(usize),
 }
@@ -57,10 +61,21 @@ struct Membership {
 
 impl Membership {
     fn new(plan: &Plan, table: &EventTable, t: Table) -> Membership {
-        let global: Vec<usize> = plan.codelists.iter().enumerate().filter(|(_, c)| c.table == t).map(|(i, _)| i).collect();
+        let global: Vec<usize> = plan
+            .codelists
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.table == t)
+            .map(|(i, _)| i)
+            .collect();
         let words = global.len().div_ceil(64).max(1);
         let mut bits = vec![0u64; table.codes.len() * words];
-        let index: FxHashMap<&str, usize> = table.codes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+        let index: FxHashMap<&str, usize> = table
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i))
+            .collect();
         for (bit, &g) in global.iter().enumerate() {
             for code in &plan.codelists[g].codes {
                 if let Some(&i) = index.get(code.as_str()) {
@@ -68,7 +83,11 @@ impl Membership {
                 }
             }
         }
-        Membership { bits, words, global }
+        Membership {
+            bits,
+            words,
+            global,
+        }
     }
 }
 
@@ -88,11 +107,13 @@ struct DateFrame {
 }
 
 fn shift(index: Day, o: Offset) -> Result<Day, EvalError> {
-    dates::add_months(index, o.months).map(|d| d + o.days).ok_or(EvalError::ImpossibleDate {
-        date: dates::format_iso(index),
-        sign: if o.months < 0 { '-' } else { '+' },
-        months: o.months.abs(),
-    })
+    dates::add_months(index, o.months)
+        .map(|d| d + o.days)
+        .ok_or(EvalError::ImpossibleDate {
+            date: dates::format_iso(index),
+            sign: if o.months < 0 { '-' } else { '+' },
+            months: o.months.abs(),
+        })
 }
 
 fn bounds(index: Day, w: Window) -> Result<(Day, Day), EvalError> {
@@ -109,11 +130,7 @@ fn bounds(index: Day, w: Window) -> Result<(Day, Day), EvalError> {
 
 fn collect_offsets(e: &Expr, out: &mut Vec<Offset>) {
     match e {
-        Expr::IndexDate(o) => {
-            if !out.contains(o) {
-                out.push(*o)
-            }
-        }
+        Expr::IndexDate(o) if !out.contains(o) => out.push(*o),
         Expr::Exists(x) | Expr::Not(x) => collect_offsets(x, out),
         Expr::Coalesce(a, b) | Expr::Cmp(_, a, b) => {
             collect_offsets(a, out);
@@ -186,7 +203,12 @@ impl Acc {
 }
 
 /// Evaluate `plan` over `extract` at every date of `index_dates` in one pass over the rows.
-pub fn evaluate(plan: &Plan, extract: &Extract, index_dates: &[Day], opts: &EvalOptions) -> Result<Results, EvalError> {
+pub fn evaluate(
+    plan: &Plan,
+    extract: &Extract,
+    index_dates: &[Day],
+    opts: &EvalOptions,
+) -> Result<Results, EvalError> {
     if index_dates.is_empty() {
         return Err(EvalError::NoIndexDates);
     }
@@ -202,27 +224,49 @@ pub fn evaluate(plan: &Plan, extract: &Extract, index_dates: &[Day], opts: &Eval
             Ok(DateFrame {
                 index: d,
                 ymd: dates::to_ymd(d),
-                bounds: plan.features.iter().map(|f| bounds(d, f.window())).collect::<Result<_, _>>()?,
-                offset_days: offsets.iter().map(|&o| Ok((o, shift(d, o)?))).collect::<Result<_, EvalError>>()?,
+                bounds: plan
+                    .features
+                    .iter()
+                    .map(|f| bounds(d, f.window()))
+                    .collect::<Result<_, _>>()?,
+                offset_days: offsets
+                    .iter()
+                    .map(|&o| Ok((o, shift(d, o)?)))
+                    .collect::<Result<_, EvalError>>()?,
             })
         })
         .collect::<Result<_, EvalError>>()?;
     let med = Membership::new(plan, &extract.medications, Table::Medications);
     let ev = Membership::new(plan, &extract.clinical_events, Table::ClinicalEvents);
     if med.global.len() > 4096 || ev.global.len() > 4096 {
-        return Err(EvalError::TooManyCodelists(med.global.len().max(ev.global.len())));
+        return Err(EvalError::TooManyCodelists(
+            med.global.len().max(ev.global.len()),
+        ));
     }
     let shape = Shape {
         dates: index_dates.len(),
         practices: extract.practices.len(),
         measures: plan.measures.len(),
         composites: plan.composites.len(),
-        max_members: plan.composites.iter().map(|c| c.members.len()).max().unwrap_or(0),
+        max_members: plan
+            .composites
+            .iter()
+            .map(|c| c.members.len())
+            .max()
+            .unwrap_or(0),
     };
     let mut program = formula::Program::default();
     let population = program.add(&plan.population);
-    let measures: Vec<(formula::NodeId, formula::NodeId)> = plan.measures.iter().map(|m| (program.add(&m.denominator), program.add(&m.numerator))).collect();
-    let compiled = Compiled { program, population, measures };
+    let measures: Vec<(formula::NodeId, formula::NodeId)> = plan
+        .measures
+        .iter()
+        .map(|m| (program.add(&m.denominator), program.add(&m.numerator)))
+        .collect();
+    let compiled = Compiled {
+        program,
+        population,
+        measures,
+    };
     let n = extract.n_patients();
     let n_chunks = n.div_ceil(CHUNK);
     // A few contiguous patient ranges per thread, each folded into one accumulator: the
@@ -236,7 +280,10 @@ pub fn evaluate(plan: &Plan, extract: &Extract, index_dates: &[Day], opts: &Eval
             let mut acc = Acc::new(&shape, plan);
             let mut memo = formula::Memo::new(&compiled.program);
             for p in t * per_task..((t + 1) * per_task).min(n) {
-                patient(plan, &compiled, &mut memo, extract, &med, &ev, &frames, &shape, opts, p, &mut acc);
+                patient(
+                    plan, &compiled, &mut memo, extract, &med, &ev, &frames, &shape, opts, p,
+                    &mut acc,
+                );
             }
             acc
         })
@@ -248,7 +295,11 @@ pub fn evaluate(plan: &Plan, extract: &Extract, index_dates: &[Day], opts: &Eval
         index_dates: index_dates.to_vec(),
         practices: extract.practices.clone(),
         measures: plan.measures.iter().map(|m| m.id.clone()).collect(),
-        composites: plan.composites.iter().map(|c| (c.id.clone(), c.members.len())).collect(),
+        composites: plan
+            .composites
+            .iter()
+            .map(|c| (c.id.clone(), c.members.len()))
+            .collect(),
         max_members: shape.max_members,
         numerators: acc.num,
         denominators: acc.den,
@@ -256,7 +307,11 @@ pub fn evaluate(plan: &Plan, extract: &Extract, index_dates: &[Day], opts: &Eval
         composite_denominators: acc.comp_den,
         composite_histogram: acc.comp_hist,
         patient_rows: rows,
-        patient_ids: if opts.patient_rows { extract.patient_ids.clone() } else { Vec::new() },
+        patient_ids: if opts.patient_rows {
+            extract.patient_ids.clone()
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -268,7 +323,10 @@ fn gather(table: &EventTable, m: &Membership, p: usize, hits: &mut [Vec<Hit>]) {
             while bits != 0 {
                 let bit = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                hits[m.global[w * 64 + bit]].push(Hit { day: table.day[row], row: row as u32 });
+                hits[m.global[w * 64 + bit]].push(Hit {
+                    day: table.day[row],
+                    row: row as u32,
+                });
             }
         }
     }
@@ -339,7 +397,13 @@ impl formula::Features for PatientDate<'_> {
         let (lo, hi) = self.bounds[f];
         let v = match self.plan.features[f] {
             Feature::Has { codelist, .. } => !in_window(&self.hits[codelist], lo, hi).is_empty(),
-            Feature::Within { a, b, max_gap_days, .. } => within(in_window(&self.hits[a], lo, hi), in_window(&self.hits[b], lo, hi), max_gap_days),
+            Feature::Within {
+                a, b, max_gap_days, ..
+            } => within(
+                in_window(&self.hits[a], lo, hi),
+                in_window(&self.hits[b], lo, hi),
+                max_gap_days,
+            ),
             Feature::Latest { .. } => self.record(f).is_some(),
         };
         self.flags[f].set(1 + v as u8);
@@ -359,8 +423,16 @@ impl formula::Features for PatientDate<'_> {
                     let first_same_day = w.partition_point(|h| h.day < last.day);
                     let row = w[first_same_day].row as usize;
                     let t = self.ex.table(self.plan.codelists[codelist].table);
-                    let (value, comparator) = if t.value.is_empty() { (f64::NAN, Comparator::None) } else { (t.value[row], Comparator::from_u8(t.comparator[row])) };
-                    Rec { day: last.day, value, comparator }
+                    let (value, comparator) = if t.value.is_empty() {
+                        (f64::NAN, Comparator::None)
+                    } else {
+                        (t.value[row], Comparator::from_u8(t.comparator[row]))
+                    };
+                    Rec {
+                        day: last.day,
+                        value,
+                        comparator,
+                    }
                 })
             }
             _ => None,
@@ -379,7 +451,19 @@ struct Compiled {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn patient<'p>(plan: &Plan, compiled: &'p Compiled, memo: &mut formula::Memo<'p>, ex: &Extract, med: &Membership, ev: &Membership, frames: &[DateFrame], s: &Shape, opts: &EvalOptions, p: usize, acc: &mut Acc) {
+fn patient<'p>(
+    plan: &Plan,
+    compiled: &'p Compiled,
+    memo: &mut formula::Memo<'p>,
+    ex: &Extract,
+    med: &Membership,
+    ev: &Membership,
+    frames: &[DateFrame],
+    s: &Shape,
+    opts: &EvalOptions,
+    p: usize,
+    acc: &mut Acc,
+) {
     for h in acc.hits.iter_mut() {
         h.clear();
     }
@@ -393,7 +477,9 @@ fn patient<'p>(plan: &Plan, compiled: &'p Compiled, memo: &mut formula::Memo<'p>
     let sex = ex.sex[p].letter();
     let dob = dates::to_ymd(ex.date_of_birth[p]);
     for (d, frame) in frames.iter().enumerate() {
-        let Some(practice) = current_practice(ex, p, frame.index) else { continue };
+        let Some(practice) = current_practice(ex, p, frame.index) else {
+            continue;
+        };
         let practice = practice as usize;
         for c in &acc.flags {
             c.set(0);
@@ -401,7 +487,14 @@ fn patient<'p>(plan: &Plan, compiled: &'p Compiled, memo: &mut formula::Memo<'p>
         for c in &acc.records {
             c.set(None);
         }
-        let features = PatientDate { plan, ex, hits: &acc.hits, bounds: &frame.bounds, flags: &acc.flags, records: &acc.records };
+        let features = PatientDate {
+            plan,
+            ex,
+            hits: &acc.hits,
+            bounds: &frame.bounds,
+            flags: &acc.flags,
+            records: &acc.records,
+        };
         let ctx = Ctx {
             age: age_at(dob, frame.ymd),
             sex,
@@ -426,7 +519,13 @@ fn patient<'p>(plan: &Plan, compiled: &'p Compiled, memo: &mut formula::Memo<'p>
                 acc.den[dp * s.measures + m] += 1;
                 acc.num[dp * s.measures + m] += num as u64;
                 if opts.patient_rows {
-                    acc.rows.push(PatientFlag { date: d as u32, patient: p as u32, practice: practice as u32, measure: m as u32, numerator: num });
+                    acc.rows.push(PatientFlag {
+                        date: d as u32,
+                        patient: p as u32,
+                        practice: practice as u32,
+                        measure: m as u32,
+                        numerator: num,
+                    });
                 }
             }
         }

@@ -27,30 +27,73 @@ impl fmt::Display for Location {
 pub enum ExtractError {
     #[error("{dir}: no `{table}` table (looked for {table}.csv and {table}.parquet)")]
     MissingTable { dir: PathBuf, table: String },
-    #[error("{dir}: both {table}.csv and {table}.parquet exist; keep one so it is clear which is read")]
+    #[error(
+        "{dir}: both {table}.csv and {table}.parquet exist; keep one so it is clear which is read"
+    )]
     AmbiguousTable { dir: PathBuf, table: String },
     #[error("{path}: cannot read: {message}")]
     Unreadable { path: PathBuf, message: String },
     #[error("{path}: the file is empty; expected a header row with the columns {expected}")]
     EmptyFile { path: PathBuf, expected: String },
     #[error("{path}: missing column `{column}`; found columns: {found}{hint}")]
-    MissingColumn { path: PathBuf, column: String, found: String, hint: String },
-    #[error("{path}:{location}: column {column_no} `{column}`: {problem}: {value:?}; expected {expected}")]
-    BadValue {
+    MissingColumn {
         path: PathBuf,
-        location: Location,
         column: String,
-        column_no: usize,
-        problem: String,
-        value: String,
+        found: String,
+        hint: String,
+    },
+    /// A value that does not parse or is out of place (boxed: the details are large and errors
+    /// are rare, so `Result`s stay small on the hot path).
+    #[error("{0}")]
+    BadValue(Box<BadValue>),
+    #[error("{path}: column `{column}` has type {found}; expected {expected}")]
+    BadColumnType {
+        path: PathBuf,
+        column: String,
+        found: String,
         expected: String,
     },
-    #[error("{path}: column `{column}` has type {found}; expected {expected}")]
-    BadColumnType { path: PathBuf, column: String, found: String, expected: String },
     #[error("{path}:{location}: {message}")]
-    Malformed { path: PathBuf, location: Location, message: String },
+    Malformed {
+        path: PathBuf,
+        location: Location,
+        message: String,
+    },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: {count} row(s) refer to a patient_id that is not in the patients table (first: patient_id {first_id} at {first_at}); fix the extract, or pass --skip-orphans to skip them with a warning")]
-    Orphans { path: PathBuf, count: usize, first_id: String, first_at: Location },
+    Orphans {
+        path: PathBuf,
+        count: usize,
+        first_id: String,
+        first_at: Location,
+    },
+}
+
+/// One bad value: where it is, what it is, and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadValue {
+    pub path: PathBuf,
+    pub location: Location,
+    pub column: String,
+    pub column_no: usize,
+    pub problem: String,
+    pub value: String,
+    pub expected: String,
+}
+
+impl fmt::Display for BadValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: column {} `{}`: {}: {:?}; expected {}",
+            self.path.display(),
+            self.location,
+            self.column_no,
+            self.column,
+            self.problem,
+            self.value,
+            self.expected
+        )
+    }
 }

@@ -14,7 +14,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::error::{ExtractError, Location};
+use super::error::{BadValue, ExtractError, Location};
 use super::{Comparator, EventTable, Extract, Registrations, Sex, NO_DATE};
 use crate::dates::{self, Day};
 use crate::plan::{Plan, Table};
@@ -36,7 +36,12 @@ impl LoadOptions {
     /// Keep only the rows whose code is in some codelist of `plan`.
     pub fn for_plan(plan: &Plan) -> LoadOptions {
         let codes = |t: Table| -> Vec<String> {
-            let mut v: Vec<String> = plan.codelists.iter().filter(|c| c.table == t).flat_map(|c| c.codes.iter().cloned()).collect();
+            let mut v: Vec<String> = plan
+                .codelists
+                .iter()
+                .filter(|c| c.table == t)
+                .flat_map(|c| c.codes.iter().cloned())
+                .collect();
             v.sort_unstable();
             v.dedup();
             v
@@ -67,23 +72,44 @@ struct Source {
 
 impl Source {
     fn column_no(&self, name: &str) -> usize {
-        self.header.iter().position(|h| h == name).map_or(0, |i| i + 1)
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .map_or(0, |i| i + 1)
     }
 
     fn location(&self, row: usize) -> Location {
         let row = row + self.row_offset;
         match self.format {
             Format::Parquet => Location::Row(row + 1),
-            Format::Csv => Location::Line(super::csvscan::record_at(&self.path, row + 1).map_or(row + 2, |r| r.line)),
+            Format::Csv => Location::Line(
+                super::csvscan::record_at(&self.path, row + 1).map_or(row + 2, |r| r.line),
+            ),
         }
     }
 
-    fn bad(&self, row: usize, column: &str, problem: &str, value: &str, expected: &str) -> ExtractError {
+    fn bad(
+        &self,
+        row: usize,
+        column: &str,
+        problem: &str,
+        value: &str,
+        expected: &str,
+    ) -> ExtractError {
         // A missing value may be a row that is cut short, or a blank line: say that instead.
-        if let Some((line, message)) = (self.format == Format::Csv).then(|| super::csvscan::short_row(&self.path, self.row_offset + row + 1, self.header.len())).flatten() {
-            return ExtractError::Malformed { path: self.path.clone(), location: Location::Line(line), message };
+        if let Some((line, message)) = (self.format == Format::Csv)
+            .then(|| {
+                super::csvscan::short_row(&self.path, self.row_offset + row + 1, self.header.len())
+            })
+            .flatten()
+        {
+            return ExtractError::Malformed {
+                path: self.path.clone(),
+                location: Location::Line(line),
+                message,
+            };
         }
-        ExtractError::BadValue {
+        ExtractError::BadValue(Box::new(BadValue {
             path: self.path.clone(),
             location: self.location(row),
             column: column.to_string(),
@@ -91,11 +117,14 @@ impl Source {
             problem: problem.to_string(),
             value: value.to_string(),
             expected: expected.to_string(),
-        }
+        }))
     }
 
     fn col(&self, name: &str) -> Result<&Column, ExtractError> {
-        self.frame.column(name).map_err(|e| ExtractError::Invalid { path: self.path.clone(), message: e.to_string() })
+        self.frame.column(name).map_err(|e| ExtractError::Invalid {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })
     }
 
     fn has(&self, name: &str) -> bool {
@@ -107,7 +136,12 @@ impl Source {
     }
 
     fn wrong_type(&self, name: &str, found: &DataType, expected: &str) -> ExtractError {
-        ExtractError::BadColumnType { path: self.path.clone(), column: name.to_string(), found: found.to_string(), expected: expected.to_string() }
+        ExtractError::BadColumnType {
+            path: self.path.clone(),
+            column: name.to_string(),
+            found: found.to_string(),
+            expected: expected.to_string(),
+        }
     }
 
     /// Non-negative integer ids (patient_id).
@@ -134,10 +168,20 @@ impl Source {
                 for (i, v) in ca.iter().enumerate() {
                     match v {
                         Some(id) if id >= 0 => out.push(id),
-                        Some(id) => return Err(self.bad(i, name, "negative id", &id.to_string(), expected)),
+                        Some(id) => {
+                            return Err(self.bad(i, name, "negative id", &id.to_string(), expected))
+                        }
                         // The cast turns an unsigned id above i64::MAX into null too.
                         None => match col.get(i) {
-                            Ok(v) if !v.is_null() => return Err(self.bad(i, name, "id too large (the limit is 9223372036854775807)", &v.to_string(), expected)),
+                            Ok(v) if !v.is_null() => {
+                                return Err(self.bad(
+                                    i,
+                                    name,
+                                    "id too large (the limit is 9223372036854775807)",
+                                    &v.to_string(),
+                                    expected,
+                                ))
+                            }
                             _ => return Err(self.bad(i, name, "empty value", "", expected)),
                         },
                     }
@@ -151,7 +195,11 @@ impl Source {
     /// Dates as day numbers; empty values become [`NO_DATE`] when `optional`.
     fn dates(&self, name: &str, optional: bool) -> Result<Vec<Day>, ExtractError> {
         let col = self.col(name)?;
-        let expected = if optional { "a date as YYYY-MM-DD, or empty" } else { "a date as YYYY-MM-DD" };
+        let expected = if optional {
+            "a date as YYYY-MM-DD, or empty"
+        } else {
+            "a date as YYYY-MM-DD"
+        };
         match col.dtype() {
             DataType::String => {
                 let ca = col.str().map_err(|e| self.polars(e))?;
@@ -159,7 +207,9 @@ impl Source {
                 for (i, v) in ca.iter().enumerate() {
                     match v {
                         None | Some("") if optional => out.push(NO_DATE),
-                        None | Some("") => return Err(self.bad(i, name, "empty value", "", expected)),
+                        None | Some("") => {
+                            return Err(self.bad(i, name, "empty value", "", expected))
+                        }
                         Some(s) => match dates::parse_iso(s) {
                             Some(d) => out.push(d),
                             None => return Err(self.bad(i, name, "invalid date", s, expected)),
@@ -178,7 +228,15 @@ impl Source {
                         None if optional => out.push(NO_DATE),
                         None => return Err(self.bad(i, name, "empty value", "", expected)),
                         Some(d) if (lo..=hi).contains(&d) => out.push(d),
-                        Some(d) => return Err(self.bad(i, name, "date out of range", &d.to_string(), "a date between years 1 and 9999")),
+                        Some(d) => {
+                            return Err(self.bad(
+                                i,
+                                name,
+                                "date out of range",
+                                &d.to_string(),
+                                "a date between years 1 and 9999",
+                            ))
+                        }
                     }
                 }
                 Ok(out)
@@ -199,7 +257,10 @@ impl Source {
     }
 
     fn polars(&self, e: PolarsError) -> ExtractError {
-        ExtractError::Invalid { path: self.path.clone(), message: e.to_string() }
+        ExtractError::Invalid {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -222,34 +283,62 @@ fn parse_id(s: &str) -> Result<i64, &'static str> {
     if !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err("not a whole number");
     }
-    t.parse::<i64>().map_err(|_| "id too large (the limit is 9223372036854775807)")
+    t.parse::<i64>()
+        .map_err(|_| "id too large (the limit is 9223372036854775807)")
 }
 
 /// Find `table.csv` or `table.parquet` in `dir`.
 fn locate(dir: &Path, table: &str) -> Result<(PathBuf, Format), ExtractError> {
     if !dir.is_dir() {
-        let message = if dir.exists() { "not a directory".to_string() } else { "no such directory".to_string() };
-        return Err(ExtractError::Unreadable { path: dir.to_path_buf(), message });
+        let message = if dir.exists() {
+            "not a directory".to_string()
+        } else {
+            "no such directory".to_string()
+        };
+        return Err(ExtractError::Unreadable {
+            path: dir.to_path_buf(),
+            message,
+        });
     }
     let csv = dir.join(format!("{table}.csv"));
     let parquet = dir.join(format!("{table}.parquet"));
-    let found: Vec<(PathBuf, Format)> = [(csv, Format::Csv), (parquet, Format::Parquet)].into_iter().filter(|(p, _)| p.exists()).collect();
+    let found: Vec<(PathBuf, Format)> = [(csv, Format::Csv), (parquet, Format::Parquet)]
+        .into_iter()
+        .filter(|(p, _)| p.exists())
+        .collect();
     match found.len() {
-        0 => Err(ExtractError::MissingTable { dir: dir.to_path_buf(), table: table.to_string() }),
+        0 => Err(ExtractError::MissingTable {
+            dir: dir.to_path_buf(),
+            table: table.to_string(),
+        }),
         1 => {
             let (p, f) = found.into_iter().next().expect("one");
             if p.is_dir() {
-                return Err(ExtractError::Unreadable { path: p, message: "is a directory, expected a file".into() });
+                return Err(ExtractError::Unreadable {
+                    path: p,
+                    message: "is a directory, expected a file".into(),
+                });
             }
             Ok((p, f))
         }
-        _ => Err(ExtractError::AmbiguousTable { dir: dir.to_path_buf(), table: table.to_string() }),
+        _ => Err(ExtractError::AmbiguousTable {
+            dir: dir.to_path_buf(),
+            table: table.to_string(),
+        }),
     }
 }
 
-fn read_source(dir: &Path, table: &str, required: &[&str], optional: &[&str]) -> Result<Source, ExtractError> {
+fn read_source(
+    dir: &Path,
+    table: &str,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<Source, ExtractError> {
     let (path, format, header, wanted) = open_table(dir, table, required, optional)?;
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable { path: path.clone(), message: e.to_string() };
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
+        path: path.clone(),
+        message: e.to_string(),
+    };
     let frame = match format {
         Format::Csv => match read_csv_bytes(None, &path, &wanted) {
             Ok(f) => f,
@@ -257,52 +346,119 @@ fn read_source(dir: &Path, table: &str, required: &[&str], optional: &[&str]) ->
         },
         Format::Parquet => read_parquet_slice(&path, &wanted, None).map_err(|e| unreadable(&e))?,
     };
-    Ok(Source { path, format, header, frame, row_offset: 0 })
+    Ok(Source {
+        path,
+        format,
+        header,
+        frame,
+        row_offset: 0,
+    })
 }
 
 /// Read CSV with every column as a string, from memory or from the file.
-fn read_csv_bytes(bytes: Option<Vec<u8>>, path: &Path, wanted: &[String]) -> PolarsResult<DataFrame> {
-    let cols: Arc<[PlSmallStr]> = wanted.iter().map(|c| PlSmallStr::from(c.as_str())).collect();
-    let opts = CsvReadOptions::default().with_has_header(true).with_infer_schema_length(Some(0)).with_columns(Some(cols)).with_raise_if_empty(false);
+fn read_csv_bytes(
+    bytes: Option<Vec<u8>>,
+    path: &Path,
+    wanted: &[String],
+) -> PolarsResult<DataFrame> {
+    let cols: Arc<[PlSmallStr]> = wanted
+        .iter()
+        .map(|c| PlSmallStr::from(c.as_str()))
+        .collect();
+    let opts = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_columns(Some(cols))
+        .with_raise_if_empty(false);
     match bytes {
-        Some(b) => opts.into_reader_with_file_handle(std::io::Cursor::new(b)).finish(),
-        None => opts.try_into_reader_with_file_path(Some(path.to_path_buf()))?.finish(),
+        Some(b) => opts
+            .into_reader_with_file_handle(std::io::Cursor::new(b))
+            .finish(),
+        None => opts
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))?
+            .finish(),
     }
 }
 
-fn read_parquet_slice(path: &Path, wanted: &[String], slice: Option<(usize, usize)>) -> PolarsResult<DataFrame> {
+fn read_parquet_slice(
+    path: &Path,
+    wanted: &[String],
+    slice: Option<(usize, usize)>,
+) -> PolarsResult<DataFrame> {
     let file = File::open(path)?;
-    ParquetReader::new(file).with_columns(Some(wanted.to_vec())).with_slice(slice).finish()
+    ParquetReader::new(file)
+        .with_columns(Some(wanted.to_vec()))
+        .with_slice(slice)
+        .finish()
 }
 
 /// Locate a table, read its header and check the required columns. Returns the columns to read.
-fn open_table(dir: &Path, table: &str, required: &[&str], optional: &[&str]) -> Result<(PathBuf, Format, Vec<String>, Vec<String>), ExtractError> {
+fn open_table(
+    dir: &Path,
+    table: &str,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<(PathBuf, Format, Vec<String>, Vec<String>), ExtractError> {
     let (path, format) = locate(dir, table)?;
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable { path: path.clone(), message: e.to_string() };
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
+        path: path.clone(),
+        message: e.to_string(),
+    };
     let header: Vec<String> = match format {
         Format::Csv => {
             let file = File::open(&path).map_err(|e| unreadable(&e))?;
             if file.metadata().map_err(|e| unreadable(&e))?.len() == 0 {
-                return Err(ExtractError::EmptyFile { path, expected: required.join(",") });
+                return Err(ExtractError::EmptyFile {
+                    path,
+                    expected: required.join(","),
+                });
             }
-            let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(file);
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(file);
             let mut rec = csv::StringRecord::new();
             match rdr.read_record(&mut rec) {
                 Ok(_) if super::csvscan::lone_cr(&path) => {
                     let message = "lines end with a lone carriage return (CR, old Mac style); rxscan reads LF or CRLF line endings".to_string();
-                    return Err(ExtractError::Malformed { path, location: Location::Line(1), message });
+                    return Err(ExtractError::Malformed {
+                        path,
+                        location: Location::Line(1),
+                        message,
+                    });
                 }
-                Ok(true) => rec.iter().enumerate().map(|(i, h)| if i == 0 { h.trim_start_matches('\u{feff}').to_string() } else { h.to_string() }).collect(),
-                Ok(false) => return Err(ExtractError::EmptyFile { path, expected: required.join(",") }),
+                Ok(true) => rec
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| {
+                        if i == 0 {
+                            h.trim_start_matches('\u{feff}').to_string()
+                        } else {
+                            h.to_string()
+                        }
+                    })
+                    .collect(),
+                Ok(false) => {
+                    return Err(ExtractError::EmptyFile {
+                        path,
+                        expected: required.join(","),
+                    })
+                }
                 Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
-                    return Err(ExtractError::Malformed { path: path.clone(), location: Location::Line(1), message: super::csvscan::header_not_utf8(&path) })
+                    return Err(ExtractError::Malformed {
+                        path: path.clone(),
+                        location: Location::Line(1),
+                        message: super::csvscan::header_not_utf8(&path),
+                    })
                 }
                 Err(e) => return Err(unreadable(&e)),
             }
         }
         Format::Parquet => {
             let file = File::open(&path).map_err(|e| unreadable(&e))?;
-            let schema = ParquetReader::new(file).schema().map_err(|e| unreadable(&e))?;
+            let schema = ParquetReader::new(file)
+                .schema()
+                .map_err(|e| unreadable(&e))?;
             schema.iter_names().map(|n| n.to_string()).collect()
         }
     };
@@ -311,19 +467,39 @@ fn open_table(dir: &Path, table: &str, required: &[&str], optional: &[&str]) -> 
             let mut hint = String::new();
             if header.len() == 1 && [';', '\t', '|'].iter().any(|c| header[0].contains(*c)) {
                 hint = "; the header looks separated by something other than commas: rxscan reads comma-separated files".into();
-            } else if let Some(near) = crate::diagnostics::did_you_mean(col, header.iter().map(String::as_str)) {
+            } else if let Some(near) =
+                crate::diagnostics::did_you_mean(col, header.iter().map(String::as_str))
+            {
                 hint = format!("; did you mean `{near}`?");
             }
-            return Err(ExtractError::MissingColumn { path, column: col.to_string(), found: header.join(", "), hint });
+            return Err(ExtractError::MissingColumn {
+                path,
+                column: col.to_string(),
+                found: header.join(", "),
+                hint,
+            });
         }
     }
-    let wanted: Vec<String> = required.iter().chain(optional.iter().filter(|c| header.iter().any(|h| h == *c))).map(|c| c.to_string()).collect();
+    let wanted: Vec<String> = required
+        .iter()
+        .chain(optional.iter().filter(|c| header.iter().any(|h| h == *c)))
+        .map(|c| c.to_string())
+        .collect();
     for col in &wanted {
-        let at: Vec<String> = header.iter().enumerate().filter(|(_, h)| *h == col).map(|(i, _)| (i + 1).to_string()).collect();
+        let at: Vec<String> = header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| *h == col)
+            .map(|(i, _)| (i + 1).to_string())
+            .collect();
         if at.len() > 1 {
             let message = format!("column `{col}` appears {} times in the header (columns {}); keep one so it is clear which is read", at.len(), at.join(" and "));
             return Err(match format {
-                Format::Csv => ExtractError::Malformed { path, location: Location::Line(1), message },
+                Format::Csv => ExtractError::Malformed {
+                    path,
+                    location: Location::Line(1),
+                    message,
+                },
                 Format::Parquet => ExtractError::Invalid { path, message },
             });
         }
@@ -335,10 +511,17 @@ fn open_table(dir: &Path, table: &str, required: &[&str], optional: &[&str]) -> 
 /// file again the way polars splits it, or else the first line of polars' own message.
 fn diagnose_csv(path: &Path, header: &[String], e: &PolarsError) -> ExtractError {
     match super::csvscan::first_problem(path, header.len()) {
-        Some((line, message)) => ExtractError::Malformed { path: path.to_path_buf(), location: Location::Line(line), message },
+        Some((line, message)) => ExtractError::Malformed {
+            path: path.to_path_buf(),
+            location: Location::Line(line),
+            message,
+        },
         None => {
             let text = e.to_string();
-            ExtractError::Unreadable { path: path.to_path_buf(), message: text.lines().next().unwrap_or("").trim().to_string() }
+            ExtractError::Unreadable {
+                path: path.to_path_buf(),
+                message: text.lines().next().unwrap_or("").trim().to_string(),
+            }
         }
     }
 }
@@ -371,7 +554,10 @@ struct FixedCodes {
 
 impl FixedCodes {
     fn new(ids: &FxHashMap<String, u32>) -> FixedCodes {
-        let mut f = FixedCodes { by_key: FxHashMap::default(), by_str: FxHashMap::default() };
+        let mut f = FixedCodes {
+            by_key: FxHashMap::default(),
+            by_str: FxHashMap::default(),
+        };
         for (code, &id) in ids {
             match digit_key(code) {
                 Some(k) => f.by_key.insert(k, id),
@@ -401,10 +587,22 @@ impl CodeDict {
         match keep {
             Some(list) => {
                 let codes = list.clone();
-                let ids = codes.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect();
-                CodeDict { ids, codes, fixed: true }
+                let ids = codes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.clone(), i as u32))
+                    .collect();
+                CodeDict {
+                    ids,
+                    codes,
+                    fixed: true,
+                }
             }
-            None => CodeDict { ids: FxHashMap::default(), codes: Vec::new(), fixed: false },
+            None => CodeDict {
+                ids: FxHashMap::default(),
+                codes: Vec::new(),
+                fixed: false,
+            },
         }
     }
     fn get(&mut self, code: &str) -> Option<u32> {
@@ -439,10 +637,22 @@ impl PatientIndex {
             for (i, &id) in ids.iter().enumerate() {
                 direct[id as usize] = i as u32;
             }
-            PatientIndex { direct, map: FxHashMap::default(), len: ids.len() }
+            PatientIndex {
+                direct,
+                map: FxHashMap::default(),
+                len: ids.len(),
+            }
         } else {
-            let map = ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
-            PatientIndex { direct: Vec::new(), map, len: ids.len() }
+            let map = ids
+                .iter()
+                .enumerate()
+                .map(|(i, &id)| (id, i as u32))
+                .collect();
+            PatientIndex {
+                direct: Vec::new(),
+                map,
+                len: ids.len(),
+            }
         }
     }
 
@@ -451,7 +661,10 @@ impl PatientIndex {
         if self.direct.is_empty() {
             return self.map.get(&id).copied();
         }
-        self.direct.get(usize::try_from(id).ok()?).copied().filter(|&p| p != u32::MAX)
+        self.direct
+            .get(usize::try_from(id).ok()?)
+            .copied()
+            .filter(|&p| p != u32::MAX)
     }
 }
 
@@ -462,7 +675,10 @@ struct Orphans {
 
 impl Orphans {
     fn new() -> Self {
-        Orphans { count: 0, first: None }
+        Orphans {
+            count: 0,
+            first: None,
+        }
     }
     fn note(&mut self, id: i64, row: usize) {
         self.count += 1;
@@ -471,13 +687,25 @@ impl Orphans {
         }
     }
     /// Error out, or record the skip, as the options say.
-    fn settle(self, src: &Source, opts: &LoadOptions, skipped: &mut Vec<(String, usize)>) -> Result<(), ExtractError> {
-        let Some((id, row)) = self.first else { return Ok(()) };
+    fn settle(
+        self,
+        src: &Source,
+        opts: &LoadOptions,
+        skipped: &mut Vec<(String, usize)>,
+    ) -> Result<(), ExtractError> {
+        let Some((id, row)) = self.first else {
+            return Ok(());
+        };
         if opts.skip_orphans {
             skipped.push((src.path.display().to_string(), self.count));
             return Ok(());
         }
-        Err(ExtractError::Orphans { path: src.path.clone(), count: self.count, first_id: id.to_string(), first_at: src.location(row) })
+        Err(ExtractError::Orphans {
+            path: src.path.clone(),
+            count: self.count,
+            first_id: id.to_string(),
+            first_at: src.location(row),
+        })
     }
 }
 
@@ -485,30 +713,68 @@ pub(super) fn load(dir: &Path, opts: &LoadOptions) -> Result<Extract, ExtractErr
     let mut ex = Extract::default();
     let index = load_patients(dir, &mut ex)?;
     load_registrations(dir, &index, opts, &mut ex)?;
-    ex.medications = load_events(dir, Table::Medications, &index, opts, &mut ex.orphans_skipped)?;
-    ex.clinical_events = load_events(dir, Table::ClinicalEvents, &index, opts, &mut ex.orphans_skipped)?;
+    ex.medications = load_events(
+        dir,
+        Table::Medications,
+        &index,
+        opts,
+        &mut ex.orphans_skipped,
+    )?;
+    ex.clinical_events = load_events(
+        dir,
+        Table::ClinicalEvents,
+        &index,
+        opts,
+        &mut ex.orphans_skipped,
+    )?;
     Ok(ex)
 }
 
 fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex, ExtractError> {
-    let src = read_source(dir, "patients", &["patient_id", "date_of_birth", "sex"], &["date_of_death"])?;
+    let src = read_source(
+        dir,
+        "patients",
+        &["patient_id", "date_of_birth", "sex"],
+        &["date_of_death"],
+    )?;
     if src.n_rows() == 0 {
-        return Err(ExtractError::Invalid { path: src.path.clone(), message: "the patients table has no rows".into() });
+        return Err(ExtractError::Invalid {
+            path: src.path.clone(),
+            message: "the patients table has no rows".into(),
+        });
     }
     let ids = src.ids("patient_id")?;
     let dob = src.dates("date_of_birth", false)?;
-    let death = if src.has("date_of_death") { src.dates("date_of_death", true)? } else { vec![NO_DATE; ids.len()] };
+    let death = if src.has("date_of_death") {
+        src.dates("date_of_death", true)?
+    } else {
+        vec![NO_DATE; ids.len()]
+    };
     let sex_col = src.strings("sex")?;
     let mut sex = Vec::with_capacity(ids.len());
     for (i, s) in sex_col.iter().enumerate() {
         match Sex::parse(s) {
             Some(v) => sex.push(v),
-            None => return Err(src.bad(i, "sex", "unknown sex", s, "male, female, intersex, unknown (or M, F, I, U)")),
+            None => {
+                return Err(src.bad(
+                    i,
+                    "sex",
+                    "unknown sex",
+                    s,
+                    "male, female, intersex, unknown (or M, F, I, U)",
+                ))
+            }
         }
     }
     for (i, (&b, &d)) in dob.iter().zip(&death).enumerate() {
         if d != NO_DATE && d < b {
-            return Err(src.bad(i, "date_of_death", "death before birth", &dates::format_iso(d), "a date of death on or after the date of birth"));
+            return Err(src.bad(
+                i,
+                "date_of_death",
+                "death before birth",
+                &dates::format_iso(d),
+                "a date of death on or after the date of birth",
+            ));
         }
     }
     let mut order: Vec<usize> = (0..ids.len()).collect();
@@ -516,7 +782,13 @@ fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex, ExtractEr
     for w in order.windows(2) {
         if ids[w[0]] == ids[w[1]] {
             let first = src.location(w[0]);
-            return Err(src.bad(w[1], "patient_id", &format!("duplicate patient (first at {first})"), &ids[w[1]].to_string(), "each patient_id once"));
+            return Err(src.bad(
+                w[1],
+                "patient_id",
+                &format!("duplicate patient (first at {first})"),
+                &ids[w[1]].to_string(),
+                "each patient_id once",
+            ));
         }
     }
     ex.patient_ids = order.iter().map(|&i| ids[i]).collect();
@@ -528,18 +800,35 @@ fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex, ExtractEr
 
 /// Sort practice ids numerically when every id is digits, otherwise as text.
 fn practice_order(names: &[String]) -> Vec<usize> {
-    let numeric = names.iter().all(|n| !n.is_empty() && n.len() < 19 && n.bytes().all(|b| b.is_ascii_digit()));
+    let numeric = names
+        .iter()
+        .all(|n| !n.is_empty() && n.len() < 19 && n.bytes().all(|b| b.is_ascii_digit()));
     let mut order: Vec<usize> = (0..names.len()).collect();
     if numeric {
-        order.sort_by_key(|&i| (names[i].parse::<u64>().unwrap_or(u64::MAX), names[i].clone()));
+        order.sort_by_key(|&i| {
+            (
+                names[i].parse::<u64>().unwrap_or(u64::MAX),
+                names[i].clone(),
+            )
+        });
     } else {
         order.sort_by(|&a, &b| names[a].cmp(&names[b]));
     }
     order
 }
 
-fn load_registrations(dir: &Path, index: &PatientIndex, opts: &LoadOptions, ex: &mut Extract) -> Result<(), ExtractError> {
-    let src = read_source(dir, "practice_registrations", &["patient_id", "start_date", "end_date", "practice_pseudo_id"], &[])?;
+fn load_registrations(
+    dir: &Path,
+    index: &PatientIndex,
+    opts: &LoadOptions,
+    ex: &mut Extract,
+) -> Result<(), ExtractError> {
+    let src = read_source(
+        dir,
+        "practice_registrations",
+        &["patient_id", "start_date", "end_date", "practice_pseudo_id"],
+        &[],
+    )?;
     let ids = src.ids("patient_id")?;
     let start = src.dates("start_date", false)?;
     let end = src.dates("end_date", true)?;
@@ -568,7 +857,16 @@ fn load_registrations(dir: &Path, index: &PatientIndex, opts: &LoadOptions, ex: 
     }
     for i in 0..ids.len() {
         if end[i] != NO_DATE && end[i] < start[i] {
-            return Err(src.bad(i, "end_date", "registration ends before it starts", &dates::format_iso(end[i]), &format!("an end_date on or after the start_date {}", dates::format_iso(start[i]))));
+            return Err(src.bad(
+                i,
+                "end_date",
+                "registration ends before it starts",
+                &dates::format_iso(end[i]),
+                &format!(
+                    "an end_date on or after the start_date {}",
+                    dates::format_iso(start[i])
+                ),
+            ));
         }
     }
     // Renumber practices in their output order.
@@ -637,20 +935,35 @@ const TASK_ROWS: usize = 1 << 16;
 /// the header. A line end inside a quoted field would make such a cut wrong, so as soon as a
 /// block contains a quote character the rest of the file is read as one block (a block
 /// boundary before the first quote is always a record boundary).
-fn for_each_batch(path: &Path, format: Format, header: &[String], wanted: &[String], mut f: impl FnMut(DataFrame, usize) -> Result<(), ExtractError>) -> Result<usize, ExtractError> {
+fn for_each_batch(
+    path: &Path,
+    format: Format,
+    header: &[String],
+    wanted: &[String],
+    mut f: impl FnMut(DataFrame, usize) -> Result<(), ExtractError>,
+) -> Result<usize, ExtractError> {
     use std::io::Read;
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable { path: path.to_path_buf(), message: e.to_string() };
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let mut rows = 0;
     match format {
         Format::Parquet => {
             let file = File::open(path).map_err(|e| unreadable(&e))?;
-            let n = ParquetReader::new(file).num_rows().map_err(|e| unreadable(&e))?;
+            let n = ParquetReader::new(file)
+                .num_rows()
+                .map_err(|e| unreadable(&e))?;
             let mut offset = 0;
             while offset < n {
                 let t = std::time::Instant::now();
-                let frame = read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS))).map_err(|e| unreadable(&e))?;
+                let frame = read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS)))
+                    .map_err(|e| unreadable(&e))?;
                 if std::env::var_os("RXSCAN_TRACE").is_some() {
-                    eprintln!("trace: read parquet rows {offset}.. in {:.3}s", t.elapsed().as_secs_f64());
+                    eprintln!(
+                        "trace: read parquet rows {offset}.. in {:.3}s",
+                        t.elapsed().as_secs_f64()
+                    );
                 }
                 let h = frame.height();
                 f(frame, offset)?;
@@ -678,13 +991,19 @@ fn for_each_batch(path: &Path, format: Format, header: &[String], wanted: &[Stri
             let mut eof = false;
             while !eof {
                 let before = body.len();
-                (&mut file).take((BATCH_BYTES - before.min(BATCH_BYTES)) as u64 + 1).read_to_end(&mut body).map_err(|e| unreadable(&e))?;
-                eof = body.len() == before || body.len() - before <= BATCH_BYTES - before.min(BATCH_BYTES);
+                (&mut file)
+                    .take((BATCH_BYTES - before.min(BATCH_BYTES)) as u64 + 1)
+                    .read_to_end(&mut body)
+                    .map_err(|e| unreadable(&e))?;
+                eof = body.len() == before
+                    || body.len() - before <= BATCH_BYTES - before.min(BATCH_BYTES);
                 if memchr::memchr(b'"', &body).is_some() {
                     file.read_to_end(&mut body).map_err(|e| unreadable(&e))?;
                     eof = true;
                 }
-                let cut = if eof { body.len() } else {
+                let cut = if eof {
+                    body.len()
+                } else {
                     match memchr::memrchr(b'\n', &body) {
                         Some(i) => i + 1,
                         None => continue, // no complete line yet: read on
@@ -722,14 +1041,24 @@ struct Piece {
     first_orphan: Option<(i64, usize)>,
 }
 
-fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOptions, skipped: &mut Vec<(String, usize)>) -> Result<EventTable, ExtractError> {
+fn load_events(
+    dir: &Path,
+    table: Table,
+    index: &PatientIndex,
+    opts: &LoadOptions,
+    skipped: &mut Vec<(String, usize)>,
+) -> Result<EventTable, ExtractError> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let (code_col, extra): (&str, &[&str]) = match table {
         Table::Medications => ("dmd_code", &[]),
         Table::ClinicalEvents => ("snomedct_code", &["numeric_value"]),
     };
     let is_events = table == Table::ClinicalEvents;
-    let required: Vec<&str> = ["patient_id", "date", code_col].iter().chain(extra).copied().collect();
+    let required: Vec<&str> = ["patient_id", "date", code_col]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
     let optional: &[&str] = if is_events { &["comparator"] } else { &[] };
     let (path, format, header, wanted) = open_table(dir, table.name(), &required, optional)?;
     let keep = match table {
@@ -739,8 +1068,16 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
     let dict = std::sync::Mutex::new(CodeDict::new(keep));
     // With a fixed code set, lookups are read-only and run in parallel; interning every code
     // needs the dictionary mutably and runs as one task per batch.
-    let fixed: Option<FixedCodes> = keep.map(|_| dict.lock().map(|d| FixedCodes::new(&d.ids)).unwrap_or_else(|_| FixedCodes::new(&FxHashMap::default())));
-    let task_rows = if fixed.is_some() { TASK_ROWS } else { usize::MAX };
+    let fixed: Option<FixedCodes> = keep.map(|_| {
+        dict.lock()
+            .map(|d| FixedCodes::new(&d.ids))
+            .unwrap_or_else(|_| FixedCodes::new(&FxHashMap::default()))
+    });
+    let task_rows = if fixed.is_some() {
+        TASK_ROWS
+    } else {
+        usize::MAX
+    };
     let has_comparator = header.iter().any(|h| h == "comparator");
 
     let process = |src: &Source| -> Result<Piece, ExtractError> {
@@ -754,7 +1091,15 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
                 for (i, c) in src.strings("comparator")?.iter().enumerate() {
                     match Comparator::parse(c.trim()) {
                         Some(v) => out.push(v as u8),
-                        None => return Err(src.bad(i, "comparator", "unknown comparator", c, "one of ~ = >= > < <= or empty")),
+                        None => {
+                            return Err(src.bad(
+                                i,
+                                "comparator",
+                                "unknown comparator",
+                                c,
+                                "one of ~ = >= > < <= or empty",
+                            ))
+                        }
                     }
                 }
                 out
@@ -766,7 +1111,11 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
             (Vec::new(), Vec::new())
         };
         let mut piece = Piece::default();
-        let mut interning = if fixed.is_none() { dict.lock().ok() } else { None };
+        let mut interning = if fixed.is_none() {
+            dict.lock().ok()
+        } else {
+            None
+        };
         for (i, c) in codes.iter().enumerate() {
             let c = c.trim();
             if c.is_empty() {
@@ -811,7 +1160,13 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
                     return Ok(Piece::default()); // an earlier task failed; its error is reported
                 }
                 let len = task_rows.min(n - start);
-                let src = Source { path: path.clone(), format, header: header.clone(), frame: frame.slice(start as i64, len), row_offset: offset + start };
+                let src = Source {
+                    path: path.clone(),
+                    format,
+                    header: header.clone(),
+                    frame: frame.slice(start as i64, len),
+                    row_offset: offset + start,
+                };
                 let r = process(&src);
                 if r.is_err() {
                     failed.fetch_min(t, Ordering::Relaxed);
@@ -834,10 +1189,24 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
         Ok(())
     })?;
     if trace {
-        eprintln!("trace: {}: read+validate {rows_read} rows in {:.2}s, kept {}", table.name(), timer.elapsed().as_secs_f64(), all.patient.len());
+        eprintln!(
+            "trace: {}: read+validate {rows_read} rows in {:.2}s, kept {}",
+            table.name(),
+            timer.elapsed().as_secs_f64(),
+            all.patient.len()
+        );
     }
-    let anchor = Source { path: path.clone(), format, header: header.clone(), frame: DataFrame::empty(), row_offset: 0 };
-    let orphans = Orphans { count: all.orphans, first: all.first_orphan };
+    let anchor = Source {
+        path: path.clone(),
+        format,
+        header: header.clone(),
+        frame: DataFrame::empty(),
+        row_offset: 0,
+    };
+    let orphans = Orphans {
+        count: all.orphans,
+        first: all.first_orphan,
+    };
     orphans.settle(&anchor, opts, skipped)?;
     let (offsets, perm) = group_by_patient(&all.patient, index.len);
     let codes = dict.into_inner().map(|d| d.codes).unwrap_or_default();
@@ -849,13 +1218,25 @@ fn load_events(dir: &Path, table: Table, index: &PatientIndex, opts: &LoadOption
         offsets,
         code: gather(&perm, &all.code),
         day: gather(&perm, &all.day),
-        value: if is_events { gather(&perm, &all.value) } else { Vec::new() },
-        comparator: if is_events { gather(&perm, &all.comparator) } else { Vec::new() },
+        value: if is_events {
+            gather(&perm, &all.value)
+        } else {
+            Vec::new()
+        },
+        comparator: if is_events {
+            gather(&perm, &all.comparator)
+        } else {
+            Vec::new()
+        },
         codes,
         rows_read,
     };
     if trace {
-        eprintln!("trace: {}: grouped in {:.2}s total", table.name(), timer.elapsed().as_secs_f64());
+        eprintln!(
+            "trace: {}: grouped in {:.2}s total",
+            table.name(),
+            timer.elapsed().as_secs_f64()
+        );
     }
     Ok(grouped)
 }
@@ -874,7 +1255,9 @@ fn numbers(src: &Source, name: &str) -> Result<Vec<f64>, ExtractError> {
                     out.push(f64::NAN);
                     continue;
                 }
-                let ok = s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+                let ok = s
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
                 match s.parse::<f64>() {
                     Ok(x) if ok && x.is_finite() => out.push(x),
                     _ => return Err(src.bad(i, name, "invalid number", s, expected)),
@@ -890,7 +1273,9 @@ fn numbers(src: &Source, name: &str) -> Result<Vec<f64>, ExtractError> {
                 match v {
                     None => out.push(f64::NAN),
                     Some(x) if x.is_finite() => out.push(x),
-                    Some(x) => return Err(src.bad(i, name, "invalid number", &x.to_string(), expected)),
+                    Some(x) => {
+                        return Err(src.bad(i, name, "invalid number", &x.to_string(), expected))
+                    }
                 }
             }
             Ok(out)

@@ -19,7 +19,7 @@ mod csvscan;
 mod error;
 mod load;
 
-pub use error::{ExtractError, Location};
+pub use error::{BadValue, ExtractError, Location};
 pub use load::LoadOptions;
 
 use crate::dates::Day;

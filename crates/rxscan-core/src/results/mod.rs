@@ -92,11 +92,16 @@ impl Results {
 
     /// Totals over all practices for one date and measure.
     pub fn total(&self, d: usize, m: usize) -> (u64, u64) {
-        (0..self.practices.len()).map(|p| self.count(d, p, m)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        (0..self.practices.len())
+            .map(|p| self.count(d, p, m))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
     pub fn write_summary(&self, w: &mut dyn Write, s: Suppression) -> io::Result<()> {
-        writeln!(w, "index_date,practice_pseudo_id,measure,numerator,denominator,rate")?;
+        writeln!(
+            w,
+            "index_date,practice_pseudo_id,measure,numerator,denominator,rate"
+        )?;
         for (d, &day) in self.index_dates.iter().enumerate() {
             let date = dates::format_iso(day);
             for (p, practice) in self.practices.iter().enumerate() {
@@ -110,7 +115,13 @@ impl Results {
                         (Some(_), Some(_)) => format_rate(num, den),
                         _ => String::new(),
                     };
-                    writeln!(w, "{date},{},{id},{},{},{rate}", csv_field(practice), show(sn), show(sd))?;
+                    writeln!(
+                        w,
+                        "{date},{},{id},{},{},{rate}",
+                        csv_field(practice),
+                        show(sn),
+                        show(sd)
+                    )?;
                 }
             }
         }
@@ -118,8 +129,15 @@ impl Results {
     }
 
     pub fn write_patients(&self, w: &mut dyn Write) -> io::Result<()> {
-        writeln!(w, "index_date,patient_id,practice_pseudo_id,measure,numerator")?;
-        let dates: Vec<String> = self.index_dates.iter().map(|&d| dates::format_iso(d)).collect();
+        writeln!(
+            w,
+            "index_date,patient_id,practice_pseudo_id,measure,numerator"
+        )?;
+        let dates: Vec<String> = self
+            .index_dates
+            .iter()
+            .map(|&d| dates::format_iso(d))
+            .collect();
         let practices: Vec<String> = self.practices.iter().map(|p| csv_field(p)).collect();
         for r in &self.patient_rows {
             writeln!(
@@ -136,7 +154,10 @@ impl Results {
     }
 
     pub fn write_composites(&self, w: &mut dyn Write, s: Suppression) -> io::Result<()> {
-        writeln!(w, "index_date,practice_pseudo_id,composite,denominator,n_numerators,patients")?;
+        writeln!(
+            w,
+            "index_date,practice_pseudo_id,composite,denominator,n_numerators,patients"
+        )?;
         let nc = self.composites.len();
         for (d, &day) in self.index_dates.iter().enumerate() {
             let date = dates::format_iso(day);
@@ -149,7 +170,12 @@ impl Results {
                     let den = show(s.apply(self.composite_denominators[k]));
                     for n in 1..=*members {
                         let count = self.composite_histogram[k * (self.max_members + 1) + n];
-                        writeln!(w, "{date},{},{id},{den},{n},{}", csv_field(practice), show(s.apply(count)))?;
+                        writeln!(
+                            w,
+                            "{date},{},{id},{den},{n},{}",
+                            csv_field(practice),
+                            show(s.apply(count))
+                        )?;
                     }
                 }
             }

@@ -26,9 +26,17 @@ pub enum Item {
     /// `population = expr`: who is counted at all (the practice list of the summary).
     Population { value: Expr, span: Span },
     /// `measure ID { key = value ... }`.
-    Measure { id: Ident, fields: Vec<Field>, span: Span },
+    Measure {
+        id: Ident,
+        fields: Vec<Field>,
+        span: Span,
+    },
     /// `composite ID = [member, ...]`.
-    Composite { id: Ident, members: Vec<Ident>, span: Span },
+    Composite {
+        id: Ident,
+        members: Vec<Ident>,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -104,5 +112,9 @@ pub enum ExprKind {
     Neg(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `expr in (a, b)`, `expr not in (a, b)`.
-    In { value: Box<Expr>, list: Vec<Expr>, negated: bool },
+    In {
+        value: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
 }

@@ -118,14 +118,20 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
         };
         if let Some((tok, len)) = punct {
             i += len;
-            out.push(Token { tok, span: Span::new(file, start, i) });
+            out.push(Token {
+                tok,
+                span: Span::new(file, start, i),
+            });
             continue;
         }
         if c.is_ascii_alphabetic() || c == b'_' {
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                 i += 1;
             }
-            out.push(Token { tok: Tok::Ident(src[start..i].to_string()), span: Span::new(file, start, i) });
+            out.push(Token {
+                tok: Tok::Ident(src[start..i].to_string()),
+                span: Span::new(file, start, i),
+            });
             continue;
         }
         if c.is_ascii_digit() {
@@ -141,8 +147,15 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
             let text = &src[start..i];
             let span = Span::new(file, start, i);
             match text.parse::<f64>() {
-                Ok(v) if v.is_finite() => out.push(Token { tok: Tok::Number(v), span }),
-                _ => diags.push(Diagnostic::error(span, format!("number `{text}` is out of range"), "too large")),
+                Ok(v) if v.is_finite() => out.push(Token {
+                    tok: Tok::Number(v),
+                    span,
+                }),
+                _ => diags.push(Diagnostic::error(
+                    span,
+                    format!("number `{text}` is out of range"),
+                    "too large",
+                )),
             }
             continue;
         }
@@ -152,14 +165,20 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
                     Some(end) => {
                         let body = &src[i + 3..i + 3 + end];
                         i += 3 + end + 3;
-                        out.push(Token { tok: Tok::Str(dedent(body)), span: Span::new(file, start, i) });
+                        out.push(Token {
+                            tok: Tok::Str(dedent(body)),
+                            span: Span::new(file, start, i),
+                        });
                     }
                     None => {
-                        diags.push(Diagnostic::error(
-                            Span::new(file, start, start + 3),
-                            "unterminated `\"\"\"` block",
-                            "this block is never closed",
-                        ).with_hint("close it with `\"\"\"`"));
+                        diags.push(
+                            Diagnostic::error(
+                                Span::new(file, start, start + 3),
+                                "unterminated `\"\"\"` block",
+                                "this block is never closed",
+                            )
+                            .with_hint("close it with `\"\"\"`"),
+                        );
                         i = bytes.len();
                     }
                 }
@@ -198,17 +217,34 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
                 }
             }
             if !closed {
-                diags.push(Diagnostic::error(Span::new(file, start, i), "unterminated string", "this string is never closed").with_hint("strings end with `\"` on the same line"));
+                diags.push(
+                    Diagnostic::error(
+                        Span::new(file, start, i),
+                        "unterminated string",
+                        "this string is never closed",
+                    )
+                    .with_hint("strings end with `\"` on the same line"),
+                );
             }
-            out.push(Token { tok: Tok::Str(s), span: Span::new(file, start, i) });
+            out.push(Token {
+                tok: Tok::Str(s),
+                span: Span::new(file, start, i),
+            });
             continue;
         }
         let ch = src[i..].chars().next().unwrap_or(' ');
         let end = i + ch.len_utf8();
-        diags.push(Diagnostic::error(Span::new(file, i, end), format!("unexpected character `{ch}`"), "not part of the rule language"));
+        diags.push(Diagnostic::error(
+            Span::new(file, i, end),
+            format!("unexpected character `{ch}`"),
+            "not part of the rule language",
+        ));
         i = end;
     }
-    out.push(Token { tok: Tok::Eof, span: Span::new(file, bytes.len(), bytes.len()) });
+    out.push(Token {
+        tok: Tok::Eof,
+        span: Span::new(file, bytes.len(), bytes.len()),
+    });
     out
 }
 
@@ -221,7 +257,10 @@ fn dedent(body: &str) -> String {
         .map(|l| l.len() - l.trim_start().len())
         .min()
         .unwrap_or(0);
-    let mut out: Vec<&str> = lines.iter().map(|l| l.get(indent..).unwrap_or_else(|| l.trim_start())).collect();
+    let mut out: Vec<&str> = lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or_else(|| l.trim_start()))
+        .collect();
     while out.first().is_some_and(|l| l.trim().is_empty()) {
         out.remove(0);
     }

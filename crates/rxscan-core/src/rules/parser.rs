@@ -30,12 +30,24 @@ use crate::diagnostics::{Diagnostic, FileId, Span};
 /// than risking the stack.
 pub const MAX_DEPTH: usize = 64;
 
-const ITEM_KEYWORDS: &[&str] = &["codelist", "param", "define", "population", "measure", "composite"];
+const ITEM_KEYWORDS: &[&str] = &[
+    "codelist",
+    "param",
+    "define",
+    "population",
+    "measure",
+    "composite",
+];
 
 /// Parse one rule file. Syntax errors go to `diags`; the items that parsed are returned.
 pub fn parse_file(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Item> {
     let tokens = lex(file, src, diags);
-    let mut p = Parser { tokens, pos: 0, diags, depth: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        diags,
+        depth: 0,
+    };
     let mut items = Vec::new();
     while !p.at_eof() {
         match p.item() {
@@ -92,7 +104,11 @@ impl Parser<'_> {
     fn error_here<T>(&mut self, expected: &str) -> PResult<T> {
         let found = self.peek().describe();
         let span = self.span();
-        self.diags.push(Diagnostic::error(span, format!("expected {expected}, found {found}"), format!("expected {expected}")));
+        self.diags.push(Diagnostic::error(
+            span,
+            format!("expected {expected}, found {found}"),
+            format!("expected {expected}"),
+        ));
         Err(())
     }
     fn expect(&mut self, t: Tok, what: &str) -> PResult<Span> {
@@ -121,7 +137,8 @@ impl Parser<'_> {
 
     /// Skip to the next token that starts an item (at the start of a line's worth of tokens).
     fn recover(&mut self) {
-        let at_item = matches!(self.peek(), Tok::Ident(s) if ITEM_KEYWORDS.contains(&s.as_str())) && self.is_item_start();
+        let at_item = matches!(self.peek(), Tok::Ident(s) if ITEM_KEYWORDS.contains(&s.as_str()))
+            && self.is_item_start();
         if !at_item {
             self.bump();
         }
@@ -145,7 +162,9 @@ impl Parser<'_> {
         let kw = match self.peek() {
             Tok::Ident(s) if ITEM_KEYWORDS.contains(&s.as_str()) => s.clone(),
             _ => {
-                return self.error_here("`codelist`, `param`, `define`, `population`, `measure` or `composite`")
+                return self.error_here(
+                    "`codelist`, `param`, `define`, `population`, `measure` or `composite`",
+                )
             }
         };
         self.bump();
@@ -160,25 +179,42 @@ impl Parser<'_> {
                 if self.eat(&Tok::Comma) {
                     let key = self.ident("`column`")?;
                     if key.name != "column" {
-                        self.diags.push(Diagnostic::error(key.span, format!("unknown codelist option `{}`", key.name), "expected `column`"));
+                        self.diags.push(Diagnostic::error(
+                            key.span,
+                            format!("unknown codelist option `{}`", key.name),
+                            "expected `column`",
+                        ));
                         return Err(());
                     }
                     self.expect(Tok::Colon, "`:`")?;
                     column = Some(self.string("the code column name as a string")?);
                 }
                 self.expect(Tok::RParen, "`)`")?;
-                Ok(Item::Codelist { name, system, path, column, span: start.to(self.prev_span()) })
+                Ok(Item::Codelist {
+                    name,
+                    system,
+                    path,
+                    column,
+                    span: start.to(self.prev_span()),
+                })
             }
             "param" | "define" => {
                 let name = self.ident("a name")?;
                 self.expect(Tok::Eq, "`=`")?;
                 let value = self.expr()?;
-                Ok(if kw == "param" { Item::Param { name, value } } else { Item::Define { name, value } })
+                Ok(if kw == "param" {
+                    Item::Param { name, value }
+                } else {
+                    Item::Define { name, value }
+                })
             }
             "population" => {
                 self.expect(Tok::Eq, "`=`")?;
                 let value = self.expr()?;
-                Ok(Item::Population { value, span: start.to(self.prev_span()) })
+                Ok(Item::Population {
+                    value,
+                    span: start.to(self.prev_span()),
+                })
             }
             "measure" => {
                 let id = self.ident("a measure id")?;
@@ -193,7 +229,11 @@ impl Parser<'_> {
                     let value = self.expr()?;
                     fields.push(Field { key, value });
                 }
-                Ok(Item::Measure { id, fields, span: start.to(self.prev_span()) })
+                Ok(Item::Measure {
+                    id,
+                    fields,
+                    span: start.to(self.prev_span()),
+                })
             }
             "composite" => {
                 let id = self.ident("a composite id")?;
@@ -210,7 +250,11 @@ impl Parser<'_> {
                     }
                 }
                 self.expect(Tok::RBracket, "`]`")?;
-                Ok(Item::Composite { id, members, span: start.to(self.prev_span()) })
+                Ok(Item::Composite {
+                    id,
+                    members,
+                    span: start.to(self.prev_span()),
+                })
             }
             _ => unreachable!(),
         }
@@ -221,8 +265,12 @@ impl Parser<'_> {
         if self.depth > MAX_DEPTH {
             let span = self.span();
             self.diags.push(
-                Diagnostic::error(span, format!("expression nested more than {MAX_DEPTH} levels deep"), "too deep")
-                    .with_hint("split the expression into named `define`s"),
+                Diagnostic::error(
+                    span,
+                    format!("expression nested more than {MAX_DEPTH} levels deep"),
+                    "too deep",
+                )
+                .with_hint("split the expression into named `define`s"),
             );
             self.depth -= 1;
             // Skip the rest of the file: recovery inside such nesting would only repeat this.
@@ -242,7 +290,10 @@ impl Parser<'_> {
             self.bump();
             let rhs = self.and()?;
             let span = lhs.span.to(rhs.span);
-            lhs = Expr { kind: ExprKind::Binary(BinOp::Or, Box::new(lhs), Box::new(rhs)), span };
+            lhs = Expr {
+                kind: ExprKind::Binary(BinOp::Or, Box::new(lhs), Box::new(rhs)),
+                span,
+            };
         }
         Ok(lhs)
     }
@@ -253,7 +304,10 @@ impl Parser<'_> {
             self.bump();
             let rhs = self.not()?;
             let span = lhs.span.to(rhs.span);
-            lhs = Expr { kind: ExprKind::Binary(BinOp::And, Box::new(lhs), Box::new(rhs)), span };
+            lhs = Expr {
+                kind: ExprKind::Binary(BinOp::And, Box::new(lhs), Box::new(rhs)),
+                span,
+            };
         }
         Ok(lhs)
     }
@@ -270,7 +324,10 @@ impl Parser<'_> {
             self.depth -= 1;
             let inner = inner?;
             let span = start.to(inner.span);
-            return Ok(Expr { kind: ExprKind::Not(Box::new(inner)), span });
+            return Ok(Expr {
+                kind: ExprKind::Not(Box::new(inner)),
+                span,
+            });
         }
         self.compare()
     }
@@ -292,7 +349,14 @@ impl Parser<'_> {
             Tok::Ge => Some(BinOp::Ge),
             Tok::Eq => {
                 let span = self.span();
-                self.diags.push(Diagnostic::error(span, "`=` is not a comparison", "assignment is not allowed here").with_hint("use `==` to compare"));
+                self.diags.push(
+                    Diagnostic::error(
+                        span,
+                        "`=` is not a comparison",
+                        "assignment is not allowed here",
+                    )
+                    .with_hint("use `==` to compare"),
+                );
                 return Err(());
             }
             _ => None,
@@ -301,7 +365,10 @@ impl Parser<'_> {
             self.bump();
             let rhs = self.additive()?;
             let span = lhs.span.to(rhs.span);
-            return Ok(Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span });
+            return Ok(Expr {
+                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                span,
+            });
         }
         let negated = self.is_kw("not") && matches!(self.peek_at(1), Tok::Ident(s) if s == "in");
         if negated || self.is_kw("in") {
@@ -319,7 +386,14 @@ impl Parser<'_> {
             }
             let end = self.expect(Tok::RParen, "`)`")?;
             let span = lhs.span.to(end);
-            return Ok(Expr { kind: ExprKind::In { value: Box::new(lhs), list, negated }, span });
+            return Ok(Expr {
+                kind: ExprKind::In {
+                    value: Box::new(lhs),
+                    list,
+                    negated,
+                },
+                span,
+            });
         }
         Ok(lhs)
     }
@@ -335,7 +409,10 @@ impl Parser<'_> {
             self.bump();
             let rhs = self.unary()?;
             let span = lhs.span.to(rhs.span);
-            lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span };
+            lhs = Expr {
+                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                span,
+            };
         }
         Ok(lhs)
     }
@@ -352,7 +429,10 @@ impl Parser<'_> {
             self.depth -= 1;
             let inner = inner?;
             let span = start.to(inner.span);
-            return Ok(Expr { kind: ExprKind::Neg(Box::new(inner)), span });
+            return Ok(Expr {
+                kind: ExprKind::Neg(Box::new(inner)),
+                span,
+            });
         }
         self.postfix()
     }
@@ -365,18 +445,40 @@ impl Parser<'_> {
             if self.peek() == &Tok::LParen {
                 // `table.method(args)`: the receiver must be a plain name.
                 let receiver = match &e.kind {
-                    ExprKind::Name(n) => Ident { name: n.clone(), span: e.span },
+                    ExprKind::Name(n) => Ident {
+                        name: n.clone(),
+                        span: e.span,
+                    },
                     _ => {
-                        self.diags.push(Diagnostic::error(e.span, "only a table name can have methods", "not a table").with_hint("write `medications.has(...)` or `clinical_events.latest(...)`"));
+                        self.diags.push(
+                            Diagnostic::error(
+                                e.span,
+                                "only a table name can have methods",
+                                "not a table",
+                            )
+                            .with_hint(
+                                "write `medications.has(...)` or `clinical_events.latest(...)`",
+                            ),
+                        );
                         return Err(());
                     }
                 };
                 let args = self.args()?;
                 let span = e.span.to(self.prev_span());
-                e = Expr { kind: ExprKind::Call { receiver: Some(receiver), func: name, args }, span };
+                e = Expr {
+                    kind: ExprKind::Call {
+                        receiver: Some(receiver),
+                        func: name,
+                        args,
+                    },
+                    span,
+                };
             } else {
                 let span = e.span.to(name.span);
-                e = Expr { kind: ExprKind::Field(Box::new(e), name), span };
+                e = Expr {
+                    kind: ExprKind::Field(Box::new(e), name),
+                    span,
+                };
             }
         }
         Ok(e)
@@ -400,8 +502,12 @@ impl Parser<'_> {
 
     fn primary(&mut self) -> PResult<Expr> {
         match self.peek() {
-            Tok::Ident(s) if matches!(s.as_str(), "and" | "or" | "not" | "in") => return self.error_here("an expression"),
-            Tok::Ident(s) if ITEM_KEYWORDS.contains(&s.as_str()) && self.is_item_start() => return self.error_here("an expression"),
+            Tok::Ident(s) if matches!(s.as_str(), "and" | "or" | "not" | "in") => {
+                return self.error_here("an expression")
+            }
+            Tok::Ident(s) if ITEM_KEYWORDS.contains(&s.as_str()) && self.is_item_start() => {
+                return self.error_here("an expression")
+            }
             Tok::Number(_) | Tok::Str(_) | Tok::Ident(_) | Tok::LParen | Tok::LBracket => {}
             _ => return self.error_here("an expression"),
         }
@@ -420,10 +526,17 @@ impl Parser<'_> {
                     if let Some(unit) = unit {
                         let uspan = self.bump().span;
                         if n.fract() != 0.0 || n > 1.0e6 {
-                            self.diags.push(Diagnostic::error(span.to(uspan), "a duration must be a whole number below 1000000", "not a whole number of units"));
+                            self.diags.push(Diagnostic::error(
+                                span.to(uspan),
+                                "a duration must be a whole number below 1000000",
+                                "not a whole number of units",
+                            ));
                             return Err(());
                         }
-                        return Ok(Expr { kind: ExprKind::Duration(n as i64, unit), span: span.to(uspan) });
+                        return Ok(Expr {
+                            kind: ExprKind::Duration(n as i64, unit),
+                            span: span.to(uspan),
+                        });
                     }
                 }
                 ExprKind::Number(n)
@@ -438,7 +551,14 @@ impl Parser<'_> {
                         let func = Ident { name, span };
                         let args = self.args()?;
                         let span = span.to(self.prev_span());
-                        return Ok(Expr { kind: ExprKind::Call { receiver: None, func, args }, span });
+                        return Ok(Expr {
+                            kind: ExprKind::Call {
+                                receiver: None,
+                                func,
+                                args,
+                            },
+                            span,
+                        });
                     }
                     ExprKind::Name(name)
                 }
@@ -446,14 +566,28 @@ impl Parser<'_> {
             Tok::LParen => {
                 let inner = self.expr()?;
                 self.expect(Tok::RParen, "`)`")?;
-                return Ok(Expr { kind: inner.kind, span: span.to(self.prev_span()) });
+                return Ok(Expr {
+                    kind: inner.kind,
+                    span: span.to(self.prev_span()),
+                });
             }
             Tok::LBracket => {
-                let start = if self.eat(&Tok::DotDot) { None } else { Some(Box::new(self.expr()?)) };
+                let start = if self.eat(&Tok::DotDot) {
+                    None
+                } else {
+                    Some(Box::new(self.expr()?))
+                };
                 self.expect(Tok::Comma, "`,` between the window's start and end")?;
-                let end = if self.eat(&Tok::DotDot) { None } else { Some(Box::new(self.expr()?)) };
+                let end = if self.eat(&Tok::DotDot) {
+                    None
+                } else {
+                    Some(Box::new(self.expr()?))
+                };
                 self.expect(Tok::RBracket, "`]` closing the window")?;
-                return Ok(Expr { kind: ExprKind::Window(start, end), span: span.to(self.prev_span()) });
+                return Ok(Expr {
+                    kind: ExprKind::Window(start, end),
+                    span: span.to(self.prev_span()),
+                });
             }
             _ => unreachable!("rejected before bump"),
         };

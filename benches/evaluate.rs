@@ -40,9 +40,15 @@ pub fn synth(dir: &Path, patients: usize, format: rxscan_synth::Format) {
 
 fn bench_evaluate(c: &mut Criterion) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let plan = compile_dir(&repo.join("rules/pincer"), &CompileOptions::default()).expect("pack compiles").plan;
+    let plan = compile_dir(&repo.join("rules/pincer"), &CompileOptions::default())
+        .expect("pack compiles")
+        .plan;
     let first = dates::parse_iso("2020-03-01").expect("date");
-    let series = |n: i32| -> Vec<i32> { (0..n).filter_map(|k| dates::add_months(first, -k)).collect() };
+    let series = |n: i32| -> Vec<i32> {
+        (0..n)
+            .filter_map(|k| dates::add_months(first, -k))
+            .collect()
+    };
     let mut group = c.benchmark_group("evaluate");
     group.sample_size(10);
     for patients in sizes() {
@@ -54,10 +60,17 @@ fn bench_evaluate(c: &mut Criterion) {
         for n_dates in [1, 12, 60] {
             let index_dates = series(n_dates);
             for threads in [1, 2] {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("pool");
                 let id = BenchmarkId::from_parameter(format!("{patients}p/{n_dates}d/{threads}t"));
                 group.bench_with_input(id, &index_dates, |b, d| {
-                    b.iter(|| pool.install(|| evaluate(&plan, &extract, d, &EvalOptions::default()).expect("evaluate")))
+                    b.iter(|| {
+                        pool.install(|| {
+                            evaluate(&plan, &extract, d, &EvalOptions::default()).expect("evaluate")
+                        })
+                    })
                 });
             }
         }

@@ -10,8 +10,13 @@ use rxscan_core::extract::{Extract, LoadOptions};
 
 fn bench_load(c: &mut Criterion) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let plan = compile_dir(&repo.join("rules/pincer"), &CompileOptions::default()).expect("pack compiles").plan;
-    let patients: usize = std::env::var("RXSCAN_BENCH_LOAD_PATIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let plan = compile_dir(&repo.join("rules/pincer"), &CompileOptions::default())
+        .expect("pack compiles")
+        .plan;
+    let patients: usize = std::env::var("RXSCAN_BENCH_LOAD_PATIENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let tmp = tempfile::tempdir().expect("tempdir");
     let cfg = rxscan_synth::SynthConfig {
         patients,
@@ -29,15 +34,23 @@ fn bench_load(c: &mut Criterion) {
         // One folder per format, the four tables linked from the generated folder.
         let dir = tmp.path().join(format);
         std::fs::create_dir_all(&dir).expect("dir");
-        for t in ["patients", "practice_registrations", "medications", "clinical_events"] {
+        for t in [
+            "patients",
+            "practice_registrations",
+            "medications",
+            "clinical_events",
+        ] {
             let name = format!("{t}.{format}");
             std::fs::rename(tmp.path().join(&name), dir.join(&name)).expect("move");
         }
         let probe = Extract::load(&dir, &LoadOptions::for_plan(&plan)).expect("load");
-        group.throughput(Throughput::Elements((probe.medications.rows_read + probe.clinical_events.rows_read) as u64));
-        group.bench_function(BenchmarkId::from_parameter(format!("{patients}p/{format}")), |b| {
-            b.iter(|| Extract::load(&dir, &LoadOptions::for_plan(&plan)).expect("load"))
-        });
+        group.throughput(Throughput::Elements(
+            (probe.medications.rows_read + probe.clinical_events.rows_read) as u64,
+        ));
+        group.bench_function(
+            BenchmarkId::from_parameter(format!("{patients}p/{format}")),
+            |b| b.iter(|| Extract::load(&dir, &LoadOptions::for_plan(&plan)).expect("load")),
+        );
     }
     group.finish();
 }

@@ -152,7 +152,13 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // Like ripgrep: a reader that stops reading (`| head`) is not an error.
-        Err(e) if e.root_cause().downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
+        Err(e)
+            if e.root_cause()
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let mut text = format!("{e:#}");
             if !text.ends_with('\n') {
@@ -192,7 +198,11 @@ fn run(cli: Cli) -> Result<()> {
                 outln!("{:<10} {:<8} {}", m.id, m.primis, m.title);
             }
             for c in &compiled.plan.composites {
-                let members: Vec<&str> = c.members.iter().map(|&i| compiled.plan.measures[i].id.as_str()).collect();
+                let members: Vec<&str> = c
+                    .members
+                    .iter()
+                    .map(|&i| compiled.plan.measures[i].id.as_str())
+                    .collect();
                 outln!("{:<10} {:<8} composite of {}", c.id, "", members.join(", "));
             }
             Ok(())
@@ -200,10 +210,26 @@ fn run(cli: Cli) -> Result<()> {
         Command::Rule { id, rules } => {
             let compiled = compile_rules(&rules)?;
             let Some(m) = compiled.plan.measure(&id) else {
-                let ids: Vec<&str> = compiled.plan.measures.iter().map(|m| m.id.as_str()).collect();
-                bail!("no measure `{id}` in {}; measures: {}", rules.rules.display(), ids.join(", "));
+                let ids: Vec<&str> = compiled
+                    .plan
+                    .measures
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .collect();
+                bail!(
+                    "no measure `{id}` in {}; measures: {}",
+                    rules.rules.display(),
+                    ids.join(", ")
+                );
             };
-            outln!("# {} ({}): {}\n\n{}\n\nDefined in {}", m.id, m.primis, m.title, m.doc, m.file);
+            outln!(
+                "# {} ({}): {}\n\n{}\n\nDefined in {}",
+                m.id,
+                m.primis,
+                m.title,
+                m.doc,
+                m.file
+            );
             Ok(())
         }
     }
@@ -212,14 +238,19 @@ fn run(cli: Cli) -> Result<()> {
 fn compile_rules(args: &RulesArgs) -> Result<Compiled> {
     let mut params = Vec::new();
     for p in &args.params {
-        let (k, v) = p.split_once('=').ok_or_else(|| anyhow!("--param {p}: expected NAME=VALUE"))?;
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--param {p}: expected NAME=VALUE"))?;
         params.push((k.trim().to_string(), v.trim().to_string()));
     }
-    compile::compile_dir(&args.rules, &CompileOptions { params }).map_err(|e| anyhow!("{}", e.render(false)))
+    compile::compile_dir(&args.rules, &CompileOptions { params })
+        .map_err(|e| anyhow!("{}", e.render(false)))
 }
 
 fn parse_date(flag: &str, s: &str) -> Result<Day> {
-    dates::parse_iso(s).ok_or_else(|| anyhow!("{flag} {s:?}: expected a date as YYYY-MM-DD (zero padded, a real calendar day)"))
+    dates::parse_iso(s).ok_or_else(|| {
+        anyhow!("{flag} {s:?}: expected a date as YYYY-MM-DD (zero padded, a real calendar day)")
+    })
 }
 
 fn index_dates(args: &ScanArgs) -> Result<Vec<Day>> {
@@ -232,7 +263,9 @@ fn index_dates(args: &ScanArgs) -> Result<Vec<Day>> {
         for (flag, d, s) in [("--from", f, from), ("--to", t, to)] {
             if dates::to_ymd(d).2 != 1 {
                 let first = format!("{}01", &dates::format_iso(d)[..8]);
-                bail!("{flag} {s}: a monthly series runs over firsts of the month; use e.g. {first}");
+                bail!(
+                    "{flag} {s}: a monthly series runs over firsts of the month; use e.g. {first}"
+                );
             }
         }
         if t < f {
@@ -256,14 +289,20 @@ fn scan(args: ScanArgs) -> Result<()> {
         }
         // polars sizes its pool from this variable on first use.
         std::env::set_var("POLARS_MAX_THREADS", n.to_string());
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot start the thread pool")?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("cannot start the thread pool")?;
     }
     let dates = index_dates(&args)?;
     let compiled = compile_rules(&args.rules)?;
     if !compiled.warnings.is_empty() && !args.quiet {
         errout!("{}", compiled.sources.render(&compiled.warnings, false));
     }
-    debug_assert!(compiled.warnings.iter().all(|w| w.severity == Severity::Warning));
+    debug_assert!(compiled
+        .warnings
+        .iter()
+        .all(|w| w.severity == Severity::Warning));
     let plan = compiled.plan;
     let progress = output::Progress::new(args.quiet);
     progress.stage(&format!("loading {}", args.data.display()));
@@ -274,22 +313,49 @@ fn scan(args: ScanArgs) -> Result<()> {
         errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
     }
     let loaded = started.elapsed();
-    progress.stage(&format!("evaluating {} measures at {} index date(s)", plan.measures.len(), dates.len()));
+    progress.stage(&format!(
+        "evaluating {} measures at {} index date(s)",
+        plan.measures.len(),
+        dates.len()
+    ));
     let write_patients = !args.no_patients && !args.suppress;
-    let results = eval::evaluate(&plan, &extract, &dates, &EvalOptions { patient_rows: write_patients }).map_err(|e| anyhow!("{e}"))?;
+    let results = eval::evaluate(
+        &plan,
+        &extract,
+        &dates,
+        &EvalOptions {
+            patient_rows: write_patients,
+        },
+    )
+    .map_err(|e| anyhow!("{e}"))?;
     let evaluated = started.elapsed();
     progress.stage("writing results");
-    let suppression = if args.suppress { Suppression::Redact7Round5 } else { Suppression::None };
+    let suppression = if args.suppress {
+        Suppression::Redact7Round5
+    } else {
+        Suppression::None
+    };
     let written = output::write_all(&args.out, &results, suppression, write_patients)?;
     progress.finish();
     if !args.quiet {
-        output::print_summary(&plan, &extract, &results, &written, loaded, evaluated, started.elapsed())?;
+        output::print_summary(
+            &plan,
+            &extract,
+            &results,
+            &written,
+            loaded,
+            evaluated,
+            started.elapsed(),
+        )?;
     }
     Ok(())
 }
 
 fn synth(args: SynthArgs) -> Result<()> {
-    let format = args.format.parse().map_err(|e| anyhow!("--format {}: {e}", args.format))?;
+    let format = args
+        .format
+        .parse()
+        .map_err(|e| anyhow!("--format {}: {e}", args.format))?;
     let cfg = rxscan_synth::SynthConfig {
         patients: args.patients,
         practices: args.practices,
@@ -300,11 +366,21 @@ fn synth(args: SynthArgs) -> Result<()> {
         background: args.background,
         enrich: args.enrich,
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build().context("cannot start the thread pool")?;
-    let report = pool.install(|| rxscan_synth::generate(&cfg)).map_err(|e| anyhow!("{e}"))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .context("cannot start the thread pool")?;
+    let report = pool
+        .install(|| rxscan_synth::generate(&cfg))
+        .map_err(|e| anyhow!("{e}"))?;
     for (table, n) in report.rows() {
         outln!("{table:<24} {n:>12} rows");
     }
-    outln!("wrote {} file(s) to {} in {:.2}s", report.files.len(), args.out.display(), report.elapsed.as_secs_f64());
+    outln!(
+        "wrote {} file(s) to {} in {:.2}s",
+        report.files.len(),
+        args.out.display(),
+        report.elapsed.as_secs_f64()
+    );
     Ok(())
 }

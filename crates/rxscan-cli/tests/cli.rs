@@ -9,31 +9,79 @@ fn repo() -> PathBuf {
 }
 
 fn rxscan(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rxscan")).current_dir(repo()).args(args).output().expect("run rxscan")
+    Command::new(env!("CARGO_BIN_EXE_rxscan"))
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .expect("run rxscan")
 }
 
 #[test]
 fn scan_writes_the_three_reviewed_files() {
     let out = tempfile::tempdir().expect("tempdir");
     let o = out.path().to_str().expect("utf8");
-    let run = rxscan(&["scan", "--rules", "rules/pincer", "--data", "testdata/e2e", "--index-date", "2020-03-01", "--index-date", "2020-04-01", "--out", o, "--quiet"]);
-    assert!(run.status.success(), "stderr: {}", String::from_utf8_lossy(&run.stderr));
+    let run = rxscan(&[
+        "scan",
+        "--rules",
+        "rules/pincer",
+        "--data",
+        "testdata/e2e",
+        "--index-date",
+        "2020-03-01",
+        "--index-date",
+        "2020-04-01",
+        "--out",
+        o,
+        "--quiet",
+    ]);
+    assert!(
+        run.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     for file in ["summary.csv", "patients.csv", "composites.csv"] {
         let got = std::fs::read_to_string(out.path().join(file)).expect("output file");
-        let want = std::fs::read_to_string(repo().join("testdata/e2e/expected").join(file)).expect("expected file");
-        assert_eq!(got, want, "{file} differs from testdata/e2e/expected/{file}");
+        let want = std::fs::read_to_string(repo().join("testdata/e2e/expected").join(file))
+            .expect("expected file");
+        assert_eq!(
+            got, want,
+            "{file} differs from testdata/e2e/expected/{file}"
+        );
     }
-    let leftovers: Vec<_> = std::fs::read_dir(out.path()).expect("dir").map(|e| e.expect("entry").file_name()).collect();
-    assert_eq!(leftovers.len(), 3, "only the three files, no temporaries: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        3,
+        "only the three files, no temporaries: {leftovers:?}"
+    );
 }
 
 #[test]
 fn a_monthly_series_equals_separate_dates() {
     let series = tempfile::tempdir().expect("tempdir");
-    let run = rxscan(&["scan", "--data", "testdata/e2e", "--from", "2020-03-01", "--to", "2020-04-01", "--out", series.path().to_str().expect("utf8"), "--quiet"]);
-    assert!(run.status.success(), "stderr: {}", String::from_utf8_lossy(&run.stderr));
+    let run = rxscan(&[
+        "scan",
+        "--data",
+        "testdata/e2e",
+        "--from",
+        "2020-03-01",
+        "--to",
+        "2020-04-01",
+        "--out",
+        series.path().to_str().expect("utf8"),
+        "--quiet",
+    ]);
+    assert!(
+        run.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let got = std::fs::read_to_string(series.path().join("summary.csv")).expect("summary");
-    let want = std::fs::read_to_string(repo().join("testdata/e2e/expected/summary.csv")).expect("expected");
+    let want = std::fs::read_to_string(repo().join("testdata/e2e/expected/summary.csv"))
+        .expect("expected");
     assert_eq!(got, want);
 }
 
@@ -42,9 +90,23 @@ fn thread_count_does_not_change_results() {
     let mut outputs = Vec::new();
     for threads in ["1", "2", "3"] {
         let out = tempfile::tempdir().expect("tempdir");
-        let run = rxscan(&["scan", "--data", "testdata/e2e", "--index-date", "2020-03-01", "--out", out.path().to_str().expect("utf8"), "--threads", threads, "--quiet"]);
+        let run = rxscan(&[
+            "scan",
+            "--data",
+            "testdata/e2e",
+            "--index-date",
+            "2020-03-01",
+            "--out",
+            out.path().to_str().expect("utf8"),
+            "--threads",
+            threads,
+            "--quiet",
+        ]);
         assert!(run.status.success());
-        let files: Vec<String> = ["summary.csv", "patients.csv", "composites.csv"].iter().map(|f| std::fs::read_to_string(out.path().join(f)).expect("file")).collect();
+        let files: Vec<String> = ["summary.csv", "patients.csv", "composites.csv"]
+            .iter()
+            .map(|f| std::fs::read_to_string(out.path().join(f)).expect("file"))
+            .collect();
         outputs.push(files);
     }
     assert_eq!(outputs[0], outputs[1]);
@@ -54,7 +116,17 @@ fn thread_count_does_not_change_results() {
 #[test]
 fn suppression_redacts_small_counts_and_writes_no_patient_list() {
     let out = tempfile::tempdir().expect("tempdir");
-    let run = rxscan(&["scan", "--data", "testdata/e2e", "--index-date", "2020-03-01", "--out", out.path().to_str().expect("utf8"), "--suppress", "--quiet"]);
+    let run = rxscan(&[
+        "scan",
+        "--data",
+        "testdata/e2e",
+        "--index-date",
+        "2020-03-01",
+        "--out",
+        out.path().to_str().expect("utf8"),
+        "--suppress",
+        "--quiet",
+    ]);
     assert!(run.status.success());
     assert!(!out.path().join("patients.csv").exists());
     let summary = std::fs::read_to_string(out.path().join("summary.csv")).expect("summary");
@@ -68,15 +140,41 @@ fn suppression_redacts_small_counts_and_writes_no_patient_list() {
 fn check_and_rules_list_the_pack() {
     let check = rxscan(&["check", "--rules", "rules/pincer"]);
     assert!(check.status.success());
-    assert!(String::from_utf8_lossy(&check.stdout).contains("14 measures, 4 composites, 24 codelists"));
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("14 measures, 4 composites, 24 codelists")
+    );
     let rules = rxscan(&["rules", "--rules", "rules/pincer"]);
     let text = String::from_utf8_lossy(&rules.stdout).to_string();
-    for id in ["a", "b", "c", "d", "e", "f", "g", "i", "k", "ac", "me_no_fbc", "me_no_lft", "li", "am"] {
-        assert!(text.lines().any(|l| l.split_whitespace().next() == Some(id)), "{id} missing from:\n{text}");
+    for id in [
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+        "f",
+        "g",
+        "i",
+        "k",
+        "ac",
+        "me_no_fbc",
+        "me_no_lft",
+        "li",
+        "am",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().next() == Some(id)),
+            "{id} missing from:\n{text}"
+        );
     }
     let doc = rxscan(&["rule", "k"]);
     let doc = String::from_utf8_lossy(&doc.stdout).to_string();
-    for heading in ["## What it flags", "## Why it matters", "## Definition", "## References"] {
+    for heading in [
+        "## What it flags",
+        "## Why it matters",
+        "## Definition",
+        "## References",
+    ] {
         assert!(doc.contains(heading), "{doc}");
     }
 }
@@ -95,15 +193,42 @@ fn param_override_changes_the_rule() {
     // With the eGFR threshold lowered to 30, the k denominator can only shrink.
     let base = tempfile::tempdir().expect("tempdir");
     let low = tempfile::tempdir().expect("tempdir");
-    for (dir, extra) in [(&base, vec![]), (&low, vec!["--param", "egfr_threshold=30"])] {
-        let mut args = vec!["scan", "--data", "testdata/e2e", "--index-date", "2020-03-01", "--out", dir.path().to_str().expect("utf8"), "--quiet"];
+    for (dir, extra) in [
+        (&base, vec![]),
+        (&low, vec!["--param", "egfr_threshold=30"]),
+    ] {
+        let mut args = vec![
+            "scan",
+            "--data",
+            "testdata/e2e",
+            "--index-date",
+            "2020-03-01",
+            "--out",
+            dir.path().to_str().expect("utf8"),
+            "--quiet",
+        ];
         args.extend(extra);
         assert!(rxscan(&args).status.success());
     }
     let den = |d: &tempfile::TempDir| -> u64 {
-        std::fs::read_to_string(d.path().join("summary.csv")).expect("summary").lines().filter(|l| l.split(',').nth(2) == Some("k")).map(|l| l.split(',').nth(4).expect("den").parse::<u64>().expect("number")).sum()
+        std::fs::read_to_string(d.path().join("summary.csv"))
+            .expect("summary")
+            .lines()
+            .filter(|l| l.split(',').nth(2) == Some("k"))
+            .map(|l| {
+                l.split(',')
+                    .nth(4)
+                    .expect("den")
+                    .parse::<u64>()
+                    .expect("number")
+            })
+            .sum()
     };
-    assert_eq!(den(&base), 3, "k denominators in the reviewed e2e summary at 2020-03-01");
+    assert_eq!(
+        den(&base),
+        3,
+        "k denominators in the reviewed e2e summary at 2020-03-01"
+    );
     assert!(den(&low) < den(&base));
     let bad = rxscan(&["check", "--param", "egfr_treshold=30"]);
     assert_eq!(bad.status.code(), Some(2));
@@ -114,11 +239,36 @@ fn param_override_changes_the_rule() {
 fn bad_index_dates_are_errors() {
     let out = tempfile::tempdir().expect("tempdir");
     let o = out.path().to_str().expect("utf8");
-    let run = rxscan(&["scan", "--data", "testdata/e2e", "--index-date", "2020-02-30", "--out", o]);
+    let run = rxscan(&[
+        "scan",
+        "--data",
+        "testdata/e2e",
+        "--index-date",
+        "2020-02-30",
+        "--out",
+        o,
+    ]);
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("--index-date \"2020-02-30\""));
-    let run = rxscan(&["scan", "--data", "testdata/e2e", "--index-date", "2020-05-31", "--out", o]);
+    let run = rxscan(&[
+        "scan",
+        "--data",
+        "testdata/e2e",
+        "--index-date",
+        "2020-05-31",
+        "--out",
+        o,
+    ]);
     assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("2020-05-31 - 3 month(s) is not a calendar day"), "{}", String::from_utf8_lossy(&run.stderr));
-    assert_eq!(std::fs::read_dir(out.path()).expect("dir").count(), 0, "nothing written on error");
+    assert!(
+        String::from_utf8_lossy(&run.stderr)
+            .contains("2020-05-31 - 3 month(s) is not a calendar day"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(out.path()).expect("dir").count(),
+        0,
+        "nothing written on error"
+    );
 }

@@ -18,7 +18,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = PathBuf::from(args.next().unwrap_or_else(|| "testdata/demo".into()));
 
     // 1. Compile: every error comes back at once, rendered with file:line:col and a caret.
-    let plan = compile_dir(&rules, &CompileOptions::default()).map_err(|e| e.render(false))?.plan;
+    let plan = compile_dir(&rules, &CompileOptions::default())
+        .map_err(|e| e.render(false))?
+        .plan;
 
     // 2. Load only the rows a codelist of the plan can match.
     let extract = Extract::load(&data, &LoadOptions::for_plan(&plan))?;

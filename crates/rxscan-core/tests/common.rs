@@ -24,8 +24,12 @@ pub fn pincer() -> Plan {
 
 pub fn scan(plan: &Plan, data: &std::path::Path, index_dates: &[&str]) -> Results {
     let ex = Extract::load(data, &LoadOptions::for_plan(plan)).unwrap_or_else(|e| panic!("{e}"));
-    let days: Vec<i32> = index_dates.iter().map(|d| dates::parse_iso(d).expect("valid date")).collect();
-    evaluate(plan, &ex, &days, &EvalOptions { patient_rows: true }).unwrap_or_else(|e| panic!("{e}"))
+    let days: Vec<i32> = index_dates
+        .iter()
+        .map(|d| dates::parse_iso(d).expect("valid date"))
+        .collect();
+    evaluate(plan, &ex, &days, &EvalOptions { patient_rows: true })
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// (index_date, patient_id, measure) -> (practice, numerator) for every denominator row.
@@ -34,7 +38,11 @@ pub fn patient_flags(r: &Results) -> BTreeMap<(String, i64, String), (String, bo
         .iter()
         .map(|f| {
             (
-                (dates::format_iso(r.index_dates[f.date as usize]), r.patient_ids[f.patient as usize], r.measures[f.measure as usize].clone()),
+                (
+                    dates::format_iso(r.index_dates[f.date as usize]),
+                    r.patient_ids[f.patient as usize],
+                    r.measures[f.measure as usize].clone(),
+                ),
                 (r.practices[f.practice as usize].clone(), f.numerator),
             )
         })

@@ -15,7 +15,10 @@ fn render(case: &str) -> (String, usize) {
         Ok(c) => (c.sources.render(&c.warnings, false), 0),
         Err(e @ CompileError::Invalid { .. }) => {
             let n = match &e {
-                CompileError::Invalid { diagnostics, .. } => diagnostics.iter().filter(|d| d.severity == Severity::Error).count(),
+                CompileError::Invalid { diagnostics, .. } => diagnostics
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .count(),
                 _ => 0,
             };
             (e.render(false), n)
@@ -60,7 +63,10 @@ fn did_you_mean_names_the_close_definition() {
     let (text, _) = render("unknown_name");
     assert!(text.contains("unknown name `nsiad_3m`"), "{text}");
     assert!(text.contains("did you mean `nsaid_3m`?"), "{text}");
-    assert!(text.contains("rules-broken/unknown_name/rules.rx:8:15: error"), "{text}");
+    assert!(
+        text.contains("rules-broken/unknown_name/rules.rx:8:15: error"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -79,11 +85,29 @@ fn three_mistakes_give_three_located_errors() {
 /// Issue 4's resource bound: nesting 10,000 deep is rejected with one message, not a crash.
 #[test]
 fn nesting_ten_thousand_deep_is_rejected() {
-    let src = format!("define deep = {}true{}\n", "(".repeat(10_000), ")".repeat(10_000));
-    let err = rxscan_core::compile::compile_sources(vec![("deep.rx".into(), src)], &CompileOptions::default()).expect_err("must be rejected");
+    let src = format!(
+        "define deep = {}true{}\n",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    let err = rxscan_core::compile::compile_sources(
+        vec![("deep.rx".into(), src)],
+        &CompileOptions::default(),
+    )
+    .expect_err("must be rejected");
     let text = err.render(false);
-    assert!(text.contains("deep.rx:1:79: error: expression nested more than 64 levels deep"), "{}", &text[..text.len().min(300)]);
+    assert!(
+        text.contains("deep.rx:1:79: error: expression nested more than 64 levels deep"),
+        "{}",
+        &text[..text.len().min(300)]
+    );
     let not_chain = format!("define deep = {}true\n", "not ".repeat(10_000));
-    let err = rxscan_core::compile::compile_sources(vec![("not.rx".into(), not_chain)], &CompileOptions::default()).expect_err("must be rejected");
-    assert!(err.render(false).contains("nested more than 64 levels deep"));
+    let err = rxscan_core::compile::compile_sources(
+        vec![("not.rx".into(), not_chain)],
+        &CompileOptions::default(),
+    )
+    .expect_err("must be rejected");
+    assert!(err
+        .render(false)
+        .contains("nested more than 64 levels deep"));
 }

@@ -626,6 +626,30 @@ fn data_folder_that_is_a_file() {
     );
 }
 
+#[test]
+fn failed_scan_does_not_create_the_output_folder() {
+    let ex = Extract::new();
+    ex.set_line("medications", 3, "13,2019-02-30,318901006");
+    let parent = tempfile::tempdir().expect("tempdir");
+    let out = parent.path().join("not-yet");
+    let data = ex.dir().to_str().expect("utf8");
+    let mut args = vec![
+        "scan",
+        "--data",
+        data,
+        "--out",
+        out.to_str().expect("utf8"),
+        "--quiet",
+    ];
+    args.extend(DATES);
+    let run = rxscan(&args);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        !out.exists(),
+        "the output folder is created only when results are written"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rule files.
 
@@ -880,4 +904,20 @@ fn regression_closed_stdout_panicked() {
         "like ripgrep, a closed pipe ends the run quietly: {stderr}"
     );
     assert_eq!(stderr, "");
+}
+
+/// Found by the `rules` fuzzer: `rxscan check` on a string with an unknown escape of a
+/// multi-byte character (`"\é"`) printed a panic from the lexer.
+#[test]
+fn regression_fuzz_unknown_escape_of_a_multibyte_character_panicked() {
+    let rules = rules_dir("define x = \"\\é\"\n");
+    let err = rules_fail(&rules);
+    let file = rules.path().join("rules.rx");
+    assert!(
+        err.starts_with(&format!(
+            "{}:1:13: error: unknown escape in string\n",
+            file.display()
+        )),
+        "{err}"
+    );
 }

@@ -184,3 +184,23 @@ fn ten_thousand_long_flat_chains_compile() {
     let err = compile(format!("define x = a{}", ".b".repeat(n))).expect_err("unknown name");
     assert!(err.contains("unknown name `a`"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regressions found by the fuzzers (`fuzz/run.sh`), named after what they found.
+
+/// Found by the `rules` fuzzer: the lexer stepped two bytes over an unknown escape, landing
+/// inside a multi-byte character (`"\é"`) and panicking on the next slice of the text.
+#[test]
+fn regression_fuzz_unknown_escape_of_a_multibyte_character_panicked_the_lexer() {
+    for text in [
+        "define x = \"\\é\"\n",
+        "define x = \"\\€",
+        "define x = \"\\😀 and more\"\n",
+    ] {
+        let err = compile(text.to_string()).expect_err("unknown escape");
+        assert!(
+            err.contains("t.rx:1:13: error: unknown escape in string"),
+            "{text:?}:\n{err}"
+        );
+    }
+}

@@ -196,18 +196,20 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
                     }
                     b'\n' => break,
                     b'\\' => {
-                        let esc = bytes.get(i + 1).copied();
+                        // The escaped character may be several bytes long (`\é`).
+                        let esc = src[i + 1..].chars().next();
+                        let len = 1 + esc.map_or(0, char::len_utf8);
                         match esc {
-                            Some(b'"') => s.push('"'),
-                            Some(b'\\') => s.push('\\'),
-                            Some(b'n') => s.push('\n'),
+                            Some('"') => s.push('"'),
+                            Some('\\') => s.push('\\'),
+                            Some('n') => s.push('\n'),
                             _ => diags.push(Diagnostic::error(
-                                Span::new(file, i, (i + 2).min(bytes.len())),
+                                Span::new(file, i, i + len),
                                 "unknown escape in string",
                                 "only \\\" \\\\ and \\n are allowed",
                             )),
                         }
-                        i += 2;
+                        i += len;
                     }
                     _ => {
                         let ch = src[i..].chars().next().unwrap_or(' ');

@@ -172,6 +172,17 @@ impl Program {
     }
 
     pub fn eval<'p>(&'p self, id: NodeId, c: &Ctx<'_>, m: &Memo<'p>) -> V<'p> {
+        // Constants and patient facts cost less to read than a memo slot.
+        match &self.nodes[id as usize] {
+            Node::Bool(b) => return V::Bool(*b),
+            Node::Num(n) => return V::Num(*n),
+            Node::Str(s) => return V::Str(s),
+            Node::Age => return V::Num(c.age as f64),
+            Node::Sex => return V::Str(c.sex),
+            Node::Registered => return V::Bool(c.registered),
+            Node::Dead => return V::Bool(c.dead),
+            _ => {}
+        }
         let slot = &m.slots[id as usize];
         let (g, v) = slot.get();
         if g == m.generation {

@@ -1,5 +1,5 @@
-//! Rule text -> `compile_sources` (and, when it compiles, evaluation on the small e2e extract).
-//! Must never panic: every input either compiles or returns diagnostics.
+//! Rule text -> `compile_sources` -> rendered diagnostics (and, when it compiles, evaluation on
+//! the small e2e extract). Must never panic: every input either compiles or returns diagnostics.
 //!
 //! The input is compiled as one file placed in `rules/pincer/`, so codelist paths such as
 //! `codelists/pincer-nsaid.csv` resolve to real files and the fuzzer can reach the type checker
@@ -29,10 +29,15 @@ fn extract() -> &'static Extract {
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data).into_owned();
     let path = repo().join("rules/pincer/fuzz-input.rx");
-    let Ok(compiled) = compile_sources(vec![(path, text)], &CompileOptions::default()) else {
-        return;
+    // Rendering the diagnostics (source line, caret, hint) is part of what a user sees; it
+    // must not panic either, whatever the spans point into.
+    let compiled = match compile_sources(vec![(path, text)], &CompileOptions::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.render(false);
+            return;
+        }
     };
-    // Rendering warnings is part of what a user sees; it must not panic either.
     let _ = compiled.sources.render(&compiled.warnings, false);
     let Some(index) = rxscan_core::dates::parse_iso("2020-03-01") else {
         return;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::extract::{Extract, KeepCode, LoadOptions};
 
 const TABLES: [&str; 4] = [
     "medications",
@@ -48,12 +48,24 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&path, body).expect("write the fuzzed table");
     // Bit 3 loads as a scan does, keeping only codes in a (small) plan's codelists; otherwise
     // every code is interned.
-    let keep =
-        |codes: &[&str]| (selector & 8 != 0).then(|| codes.iter().map(|c| c.to_string()).collect());
+    // Bit 4 also keeps rows only in a date span, as a scan at a few index dates does.
+    let keep = |codes: &[&str]| {
+        (selector & 8 != 0).then(|| {
+            codes
+                .iter()
+                .map(|c| KeepCode {
+                    code: c.to_string(),
+                    from: if selector & 16 != 0 { 18_000 } else { i32::MIN },
+                    to: if selector & 16 != 0 { 18_400 } else { i32::MAX },
+                })
+                .collect()
+        })
+    };
     let opts = LoadOptions {
         skip_orphans: selector & 4 != 0,
         keep_medication_codes: keep(&["318901006", "329653008", "5577011000001106"]),
         keep_event_codes: keep(&["1011481000000105", "195967001"]),
+        index_date_range: None,
     };
     if let Err(e) = Extract::load(dir, &opts) {
         let _ = e.to_string();

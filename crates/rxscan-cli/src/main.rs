@@ -147,7 +147,17 @@ struct ScanArgs {
     quiet: bool,
 }
 
+/// `mi_option_purge_delay` in mimalloc 3's `mimalloc.h` (the `mi_option_e` enum), which the
+/// Rust bindings do not name.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> ExitCode {
+    // The loader frees and re-allocates a few hundred MiB per batch (polars' decoded arrays).
+    // mimalloc returns freed memory to the kernel after 10 ms by default, so each batch would
+    // fault its pages in again (the kernel zeroes every one); keeping them for a second makes
+    // the next batch reuse them. Measured on the 1M-patient race: 4.45 s -> 3.66 s.
+    // SAFETY: setting an option is allowed at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -306,7 +316,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     let plan = compiled.plan;
     let progress = output::Progress::new(args.quiet);
     progress.stage(&format!("loading {}", args.data.display()));
-    let mut load = LoadOptions::for_plan(&plan);
+    let mut load = LoadOptions::for_plan_at(&plan, &dates);
     load.skip_orphans = args.skip_orphans;
     let extract = Extract::load(&args.data, &load).map_err(|e| anyhow!("{e}"))?;
     for (file, n) in &extract.orphans_skipped {

@@ -41,11 +41,38 @@ pub struct Offset {
     pub days: i32,
 }
 
+impl Offset {
+    /// The day `index + months + days`; `None` when the month arithmetic lands on a day that
+    /// does not exist (31 May − 3 months) or leaves the supported years.
+    pub fn at(self, index: crate::dates::Day) -> Option<crate::dates::Day> {
+        crate::dates::add_months(index, self.months).map(|d| d + self.days)
+    }
+}
+
 /// Inclusive at both ends; `None` is open (the whole record history, or no upper bound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Window {
     pub start: Option<Offset>,
     pub end: Option<Offset>,
+}
+
+impl Window {
+    /// The inclusive day range at `index` (open ends as `Day::MIN` / `Day::MAX`); `None` when an
+    /// end is not a calendar day.
+    pub fn bounds_at(
+        self,
+        index: crate::dates::Day,
+    ) -> Option<(crate::dates::Day, crate::dates::Day)> {
+        let lo = match self.start {
+            Some(o) => o.at(index)?,
+            None => crate::dates::Day::MIN,
+        };
+        let hi = match self.end {
+            Some(o) => o.at(index)?,
+            None => crate::dates::Day::MAX,
+        };
+        Some((lo, hi))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use rxscan_core::compile::{compile_sources, CompileOptions};
-use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::extract::{Extract, KeepCode, LoadOptions};
 
 /// The e2e extract with `medications` replaced by a Parquet file holding `frame`.
 fn with_parquet_medications(mut frame: DataFrame) -> (tempfile::TempDir, PathBuf) {
@@ -30,10 +30,20 @@ fn with_parquet_medications(mut frame: DataFrame) -> (tempfile::TempDir, PathBuf
 }
 
 fn load_err(dir: &Path) -> String {
-    match Extract::load(dir, &LoadOptions::default()) {
+    let message = match Extract::load(dir, &LoadOptions::default()) {
         Ok(_) => panic!("{} must not load", dir.display()),
         Err(e) => e.to_string(),
-    }
+    };
+    // Loading as a scan does (a keep set: the loader's fast path, which hands anything doubtful
+    // to the exact validators) reports the same problem.
+    let keep = LoadOptions {
+        keep_medication_codes: Some(vec![KeepCode::any_date("329653008")]),
+        keep_event_codes: Some(vec![KeepCode::any_date("1011481000000105")]),
+        ..LoadOptions::default()
+    };
+    let fast = Extract::load(dir, &keep).err().map(|e| e.to_string());
+    assert_eq!(fast.as_deref(), Some(message.as_str()), "fast path");
+    message
 }
 
 #[test]

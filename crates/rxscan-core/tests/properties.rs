@@ -906,11 +906,17 @@ fn write_extract(raw: &RawExtract, dir: &Path, f: Format) {
 // ---------------------------------------------------------------------------------------------
 // Running the engine and comparing
 
-fn load(plan: &Plan, dir: &Path, keep_all_codes: bool) -> Extract {
-    let opts = if keep_all_codes {
-        LoadOptions::default()
-    } else {
-        LoadOptions::for_plan(plan)
+/// Load as a library user may: every code (`keep_all_codes`), the plan's codes at any date, or
+/// (given the index dates, as `rxscan scan` does) only rows dated where some window can see
+/// them at those dates.
+fn load(plan: &Plan, dir: &Path, keep_all_codes: bool, at: Option<&[NaiveDate]>) -> Extract {
+    let opts = match (keep_all_codes, at) {
+        (true, _) => LoadOptions::default(),
+        (false, None) => LoadOptions::for_plan(plan),
+        (false, Some(dates)) => {
+            let days: Vec<i32> = dates.iter().map(|&d| day_number(d)).collect();
+            LoadOptions::for_plan_at(plan, &days)
+        }
     };
     Extract::load(dir, &opts).unwrap_or_else(|e| panic!("the generated extract must load: {e}"))
 }
@@ -929,7 +935,11 @@ fn scan(
 ) -> Result<Results, String> {
     let dir = tempfile::tempdir().expect("tempdir");
     write_extract(raw, dir.path(), f);
-    run(plan, &load(plan, dir.path(), keep_all_codes), index_dates)
+    run(
+        plan,
+        &load(plan, dir.path(), keep_all_codes, Some(index_dates)),
+        index_dates,
+    )
 }
 
 /// The engine's results in the reference's shape. Every non-zero number is kept, so a count
@@ -1351,8 +1361,10 @@ proptest! {
         let raw = Ctx::new(plan, &dates).resolve(&case.extract);
         let dir = tempfile::tempdir().expect("tempdir");
         write_extract(&raw, dir.path(), case.format);
-        let ex = load(plan, dir.path(), false);
-        let together = outcome(&run(plan, &ex, &dates).expect("scan"));
+        let ex = load(plan, dir.path(), false, None);
+        // Together: only the rows the series can see (as `rxscan scan` loads); alone: all rows.
+        let ex_at = load(plan, dir.path(), false, Some(&dates));
+        let together = outcome(&run(plan, &ex_at, &dates).expect("scan"));
         let mut alone = Outcome::default();
         for d in &dates {
             let o = outcome(&run(plan, &ex, std::slice::from_ref(d)).expect("scan"));
@@ -1391,7 +1403,7 @@ proptest! {
         }
         let dir = tempfile::tempdir().expect("tempdir");
         write_extract(&many, dir.path(), Format::CSV);
-        let ex = load(plan, dir.path(), false);
+        let ex = load(plan, dir.path(), false, None);
         let in_pool = |n: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("thread pool");
             pool.install(|| run(plan, &ex, &dates)).expect("scan")
@@ -1764,7 +1776,9 @@ proptest! {
         let data = dir.path().join("data");
         std::fs::create_dir(&data).expect("mkdir");
         write_extract(&raw, &data, format);
-        let ex = load(&plan, &data, false);
+        // Only the rows the dates can see (as `rxscan scan` loads); each date alone below
+        // reads the same extract, and must then still be inside the loaded range.
+        let ex = load(&plan, &data, false, Some(&dates));
         let engine = run(&plan, &ex, &dates).map(|r| outcome(&r));
         let reference = reference::evaluate(&plan, &raw, &dates);
         agree(&engine, &reference, "random pack")?;
@@ -1824,7 +1838,7 @@ proptest! {
         let data = dir.path().join("data");
         std::fs::create_dir(&data).expect("mkdir");
         write_extract(&raw, &data, Format::CSV);
-        let engine = run(&plan, &load(&plan, &data, false), &dates).map(|r| outcome(&r));
+        let engine = run(&plan, &load(&plan, &data, false, Some(&dates)), &dates).map(|r| outcome(&r));
         agree(&engine, &reference::evaluate(&plan, &raw, &dates), "many codelists")?;
     }
 }

@@ -48,6 +48,12 @@ pub enum EvalError {
     },
     #[error("the plan has {0} codelists for one table; the limit is 4096")]
     TooManyCodelists(usize),
+    #[error("index date {date} is outside {from}..{to}, the index dates the extract was loaded for (LoadOptions::for_plan_at); load it again for this date")]
+    OutsideLoadedDates {
+        date: String,
+        from: String,
+        to: String,
+    },
 }
 
 /// Per-table codelist membership, decided once per distinct code.
@@ -211,6 +217,15 @@ pub fn evaluate(
 ) -> Result<Results, EvalError> {
     if index_dates.is_empty() {
         return Err(EvalError::NoIndexDates);
+    }
+    if let Some((from, to)) = extract.index_date_range {
+        if let Some(&d) = index_dates.iter().find(|&&d| d < from || d > to) {
+            return Err(EvalError::OutsideLoadedDates {
+                date: dates::format_iso(d),
+                from: dates::format_iso(from),
+                to: dates::format_iso(to),
+            });
+        }
     }
     let mut offsets = Vec::new();
     collect_offsets(&plan.population, &mut offsets);

@@ -11,11 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use polars::prelude::*;
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::error::{BadValue, ExtractError, Location};
-use super::{Comparator, EventTable, Extract, Registrations, Sex, NO_DATE};
+use super::{Extract, Registrations, Sex, NO_DATE};
 use crate::dates::{self, Day};
 use crate::plan::{Plan, Table};
 
@@ -25,49 +24,115 @@ pub struct LoadOptions {
     /// Skip (and report) event and registration rows whose patient is not in `patients`,
     /// instead of failing.
     pub skip_orphans: bool,
-    /// Keep only medication rows with these codes (`None`: keep all). Other rows are still
-    /// validated.
-    pub keep_medication_codes: Option<Vec<String>>,
-    /// Keep only clinical-event rows with these codes (`None`: keep all).
-    pub keep_event_codes: Option<Vec<String>>,
+    /// Keep only medication rows with these codes, each dated within its span (`None`: keep
+    /// every row). Other rows are still validated, then dropped.
+    pub keep_medication_codes: Option<Vec<KeepCode>>,
+    /// Keep only clinical-event rows with these codes and dates (`None`: keep every row).
+    pub keep_event_codes: Option<Vec<KeepCode>>,
+    /// The first and last index date the kept rows were chosen for, recorded in
+    /// [`Extract::index_date_range`] so that evaluation at another date is refused.
+    pub index_date_range: Option<(Day, Day)>,
+}
+
+/// A code worth keeping, and the inclusive span of dates in which a row with it can change a
+/// result. A code listed twice keeps rows in either span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepCode {
+    pub code: String,
+    pub from: Day,
+    pub to: Day,
+}
+
+impl KeepCode {
+    /// Keep every row with `code`, whatever its date.
+    pub fn any_date(code: impl Into<String>) -> KeepCode {
+        KeepCode {
+            code: code.into(),
+            from: Day::MIN,
+            to: Day::MAX,
+        }
+    }
 }
 
 impl LoadOptions {
-    /// Keep only the rows whose code is in some codelist of `plan`.
+    /// Keep only the rows whose code is in a codelist some feature of `plan` reads, at any
+    /// date: the extract answers the plan at every index date.
     pub fn for_plan(plan: &Plan) -> LoadOptions {
-        let codes = |t: Table| -> Vec<String> {
-            let mut v: Vec<String> = plan
-                .codelists
-                .iter()
-                .filter(|c| c.table == t)
-                .flat_map(|c| c.codes.iter().cloned())
-                .collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
+        Self::spans(plan, None)
+    }
+
+    /// Keep only the rows that can change a result of `plan` at an index date between the
+    /// earliest and the latest of `index_dates`: a code in a codelist some feature reads, dated
+    /// inside that feature's window at one of those dates. Windows move with the index date
+    /// and month arithmetic is monotone, so the union of a feature's windows at the first and
+    /// last date covers every date between. This is predicate push-down: on a monthly scan most
+    /// records of chronic repeat prescriptions fall outside every window and are never grouped.
+    pub fn for_plan_at(plan: &Plan, index_dates: &[Day]) -> LoadOptions {
+        match (index_dates.iter().min(), index_dates.iter().max()) {
+            (Some(&lo), Some(&hi)) => Self::spans(plan, Some((lo, hi))),
+            _ => Self::for_plan(plan),
+        }
+    }
+
+    fn spans(plan: &Plan, range: Option<(Day, Day)>) -> LoadOptions {
+        use crate::plan::Feature;
+        let mut meds: Vec<KeepCode> = Vec::new();
+        let mut events: Vec<KeepCode> = Vec::new();
+        for f in &plan.features {
+            // A window whose ends are not calendar days at some date keeps everything: the
+            // evaluator reports that date as an error.
+            let (from, to) = match range {
+                None => (Day::MIN, Day::MAX),
+                Some((first, last)) => {
+                    let w = f.window();
+                    match (w.bounds_at(first), w.bounds_at(last)) {
+                        (Some(a), Some(b)) => (a.0.min(b.0), a.1.max(b.1)),
+                        _ => (Day::MIN, Day::MAX),
+                    }
+                }
+            };
+            let lists: &[usize] = match f {
+                Feature::Has { codelist, .. } | Feature::Latest { codelist, .. } => {
+                    std::slice::from_ref(codelist)
+                }
+                Feature::Within { a, b, .. } => &[*a, *b],
+            };
+            for &c in lists {
+                let list = &plan.codelists[c];
+                let out = match list.table {
+                    Table::Medications => &mut meds,
+                    Table::ClinicalEvents => &mut events,
+                };
+                out.extend(list.codes.iter().map(|code| KeepCode {
+                    code: code.clone(),
+                    from,
+                    to,
+                }));
+            }
+        }
         LoadOptions {
             skip_orphans: false,
-            keep_medication_codes: Some(codes(Table::Medications)),
-            keep_event_codes: Some(codes(Table::ClinicalEvents)),
+            keep_medication_codes: Some(meds),
+            keep_event_codes: Some(events),
+            index_date_range: range,
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(super) enum Format {
     Csv,
     Parquet,
 }
 
 /// One table's file, read into a frame, with its header for column numbers.
-struct Source {
-    path: PathBuf,
-    format: Format,
-    header: Vec<String>,
-    frame: DataFrame,
+pub(super) struct Source {
+    pub(super) path: PathBuf,
+    pub(super) format: Format,
+    pub(super) header: Vec<String>,
+    pub(super) frame: DataFrame,
     /// Records before this frame's first row (when a table is read in batches).
-    row_offset: usize,
+    pub(super) row_offset: usize,
 }
 
 impl Source {
@@ -78,7 +143,7 @@ impl Source {
             .map_or(0, |i| i + 1)
     }
 
-    fn location(&self, row: usize) -> Location {
+    pub(super) fn location(&self, row: usize) -> Location {
         let row = row + self.row_offset;
         match self.format {
             Format::Parquet => Location::Row(row + 1),
@@ -88,7 +153,7 @@ impl Source {
         }
     }
 
-    fn bad(
+    pub(super) fn bad(
         &self,
         row: usize,
         column: &str,
@@ -120,7 +185,7 @@ impl Source {
         }))
     }
 
-    fn col(&self, name: &str) -> Result<&Column, ExtractError> {
+    pub(super) fn col(&self, name: &str) -> Result<&Column, ExtractError> {
         self.frame.column(name).map_err(|e| ExtractError::Invalid {
             path: self.path.clone(),
             message: e.to_string(),
@@ -131,11 +196,11 @@ impl Source {
         self.header.iter().any(|h| h == name)
     }
 
-    fn n_rows(&self) -> usize {
+    pub(super) fn n_rows(&self) -> usize {
         self.frame.height()
     }
 
-    fn wrong_type(&self, name: &str, found: &DataType, expected: &str) -> ExtractError {
+    pub(super) fn wrong_type(&self, name: &str, found: &DataType, expected: &str) -> ExtractError {
         ExtractError::BadColumnType {
             path: self.path.clone(),
             column: name.to_string(),
@@ -145,7 +210,7 @@ impl Source {
     }
 
     /// Non-negative integer ids (patient_id).
-    fn ids(&self, name: &str) -> Result<Vec<i64>, ExtractError> {
+    pub(super) fn ids(&self, name: &str) -> Result<Vec<i64>, ExtractError> {
         let col = self.col(name)?;
         let expected = "a non-negative whole number";
         match col.dtype() {
@@ -193,7 +258,7 @@ impl Source {
     }
 
     /// Dates as day numbers; empty values become [`NO_DATE`] when `optional`.
-    fn dates(&self, name: &str, optional: bool) -> Result<Vec<Day>, ExtractError> {
+    pub(super) fn dates(&self, name: &str, optional: bool) -> Result<Vec<Day>, ExtractError> {
         let col = self.col(name)?;
         let expected = if optional {
             "a date as YYYY-MM-DD, or empty"
@@ -247,7 +312,7 @@ impl Source {
     }
 
     /// A string column as an iterator of trimmed `&str` ("" for null), integers rendered.
-    fn strings(&self, name: &str) -> Result<StrCol, ExtractError> {
+    pub(super) fn strings(&self, name: &str) -> Result<StrCol, ExtractError> {
         let col = self.col(name)?;
         match col.dtype() {
             DataType::String => Ok(StrCol(col.str().map_err(|e| self.polars(e))?.clone())),
@@ -256,7 +321,7 @@ impl Source {
         }
     }
 
-    fn polars(&self, e: PolarsError) -> ExtractError {
+    pub(super) fn polars(&self, e: PolarsError) -> ExtractError {
         ExtractError::Invalid {
             path: self.path.clone(),
             message: e.to_string(),
@@ -264,10 +329,10 @@ impl Source {
     }
 }
 
-struct StrCol(StringChunked);
+pub(super) struct StrCol(StringChunked);
 
 impl StrCol {
-    fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+    pub(super) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         self.0.iter().map(|v| v.unwrap_or(""))
     }
 }
@@ -356,7 +421,7 @@ fn read_source(
 }
 
 /// Read CSV with every column as a string, from memory or from the file.
-fn read_csv_bytes(
+pub(super) fn read_csv_bytes(
     bytes: Option<Vec<u8>>,
     path: &Path,
     wanted: &[String],
@@ -380,7 +445,7 @@ fn read_csv_bytes(
     }
 }
 
-fn read_parquet_slice(
+pub(super) fn read_parquet_slice(
     path: &Path,
     wanted: &[String],
     slice: Option<(usize, usize)>,
@@ -393,7 +458,7 @@ fn read_parquet_slice(
 }
 
 /// Locate a table, read its header and check the required columns. Returns the columns to read.
-fn open_table(
+pub(super) fn open_table(
     dir: &Path,
     table: &str,
     required: &[&str],
@@ -509,7 +574,7 @@ fn open_table(
 
 /// Why polars refused a CSV file: the first structurally broken record, found by reading the
 /// file again the way polars splits it, or else the first line of polars' own message.
-fn diagnose_csv(path: &Path, header: &[String], e: &PolarsError) -> ExtractError {
+pub(super) fn diagnose_csv(path: &Path, header: &[String], e: &PolarsError) -> ExtractError {
     match super::csvscan::first_problem(path, header.len()) {
         Some((line, message)) => ExtractError::Malformed {
             path: path.to_path_buf(),
@@ -547,13 +612,13 @@ fn digit_key(s: &str) -> Option<u64> {
 }
 
 /// A fixed code set: digit codes by value, anything else by string.
-struct FixedCodes {
+pub(super) struct FixedCodes {
     by_key: FxHashMap<u64, u32>,
     by_str: FxHashMap<String, u32>,
 }
 
 impl FixedCodes {
-    fn new(ids: &FxHashMap<String, u32>) -> FixedCodes {
+    pub(super) fn new(ids: &FxHashMap<String, u32>) -> FixedCodes {
         let mut f = FixedCodes {
             by_key: FxHashMap::default(),
             by_str: FxHashMap::default(),
@@ -567,7 +632,7 @@ impl FixedCodes {
         f
     }
     #[inline]
-    fn get(&self, code: &str) -> Option<u32> {
+    pub(super) fn get(&self, code: &str) -> Option<u32> {
         match digit_key(code) {
             Some(k) => self.by_key.get(&k).copied(),
             None => self.by_str.get(code).copied(),
@@ -575,58 +640,32 @@ impl FixedCodes {
     }
 }
 
-/// Interns code strings, optionally keeping only a given set (others map to `None`).
-struct CodeDict {
+/// Interns every code string (the loader without a keep set).
+#[derive(Default)]
+pub(super) struct CodeDict {
     ids: FxHashMap<String, u32>,
-    codes: Vec<String>,
-    fixed: bool,
+    pub(super) codes: Vec<String>,
 }
 
 impl CodeDict {
-    fn new(keep: Option<&Vec<String>>) -> Self {
-        match keep {
-            Some(list) => {
-                let codes = list.clone();
-                let ids = codes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.clone(), i as u32))
-                    .collect();
-                CodeDict {
-                    ids,
-                    codes,
-                    fixed: true,
-                }
-            }
-            None => CodeDict {
-                ids: FxHashMap::default(),
-                codes: Vec::new(),
-                fixed: false,
-            },
-        }
-    }
-    fn get(&mut self, code: &str) -> Option<u32> {
+    pub(super) fn get(&mut self, code: &str) -> u32 {
         if let Some(&id) = self.ids.get(code) {
-            return Some(id);
-        }
-        if self.fixed {
-            return None;
+            return id;
         }
         let id = self.codes.len() as u32;
         self.codes.push(code.to_string());
         self.ids.insert(code.to_string(), id);
-        Some(id)
+        id
     }
 }
 
-/// Maps patient_id to the dense index, and records rows whose patient is unknown.
 /// `patient_id` → dense index. Ids are usually dense integers, so a direct table (one
 /// 4-byte slot per id up to the largest) replaces hashing on every event row; sparse ids fall
 /// back to a hash map.
-struct PatientIndex {
+pub(super) struct PatientIndex {
     direct: Vec<u32>,
     map: FxHashMap<i64, u32>,
-    len: usize,
+    pub(super) len: usize,
 }
 
 impl PatientIndex {
@@ -657,7 +696,7 @@ impl PatientIndex {
     }
 
     #[inline]
-    fn get(&self, id: i64) -> Option<u32> {
+    pub(super) fn get(&self, id: i64) -> Option<u32> {
         if self.direct.is_empty() {
             return self.map.get(&id).copied();
         }
@@ -668,9 +707,9 @@ impl PatientIndex {
     }
 }
 
-struct Orphans {
-    count: usize,
-    first: Option<(i64, usize)>,
+pub(super) struct Orphans {
+    pub(super) count: usize,
+    pub(super) first: Option<(i64, usize)>,
 }
 
 impl Orphans {
@@ -687,7 +726,7 @@ impl Orphans {
         }
     }
     /// Error out, or record the skip, as the options say.
-    fn settle(
+    pub(super) fn settle(
         self,
         src: &Source,
         opts: &LoadOptions,
@@ -710,17 +749,31 @@ impl Orphans {
 }
 
 pub(super) fn load(dir: &Path, opts: &LoadOptions) -> Result<Extract, ExtractError> {
-    let mut ex = Extract::default();
+    let mut ex = Extract {
+        index_date_range: opts.index_date_range,
+        ..Extract::default()
+    };
+    let timer = std::time::Instant::now();
+    let trace = std::env::var_os("RXSCAN_TRACE").is_some();
     let index = load_patients(dir, &mut ex)?;
+    if trace {
+        eprintln!("trace: patients in {:.2}s", timer.elapsed().as_secs_f64());
+    }
     load_registrations(dir, &index, opts, &mut ex)?;
-    ex.medications = load_events(
+    if trace {
+        eprintln!(
+            "trace: patients+registrations in {:.2}s",
+            timer.elapsed().as_secs_f64()
+        );
+    }
+    ex.medications = super::events::load_events(
         dir,
         Table::Medications,
         &index,
         opts,
         &mut ex.orphans_skipped,
     )?;
-    ex.clinical_events = load_events(
+    ex.clinical_events = super::events::load_events(
         dir,
         Table::ClinicalEvents,
         &index,
@@ -901,7 +954,7 @@ fn load_registrations(
 
 /// Counting sort by patient: offsets per patient and the row permutation. Stable, and rows
 /// whose patient is `u32::MAX` (skipped orphans, dropped codes) are left out.
-fn group_by_patient(patient: &[u32], n: usize) -> (Vec<usize>, Vec<usize>) {
+pub(super) fn group_by_patient(patient: &[u32], n: usize) -> (Vec<usize>, Vec<usize>) {
     let mut offsets = vec![0usize; n + 1];
     for &p in patient {
         if p != u32::MAX {
@@ -920,367 +973,4 @@ fn group_by_patient(patient: &[u32], n: usize) -> (Vec<usize>, Vec<usize>) {
         }
     }
     (offsets, perm)
-}
-
-/// Rows per Parquet batch, and bytes per CSV batch: a table is converted batch by batch so
-/// that only one batch of raw strings is in memory at a time.
-const BATCH_ROWS: usize = 1 << 22;
-const BATCH_BYTES: usize = 192 << 20;
-/// Rows per parallel task inside a batch.
-const TASK_ROWS: usize = 1 << 16;
-
-/// Read a table in batches, calling `f(frame, rows_before)` for each.
-///
-/// CSV is cut at line ends into blocks that polars parses from memory, each behind a copy of
-/// the header. A line end inside a quoted field would make such a cut wrong, so as soon as a
-/// block contains a quote character the rest of the file is read as one block (a block
-/// boundary before the first quote is always a record boundary).
-fn for_each_batch(
-    path: &Path,
-    format: Format,
-    header: &[String],
-    wanted: &[String],
-    mut f: impl FnMut(DataFrame, usize) -> Result<(), ExtractError>,
-) -> Result<usize, ExtractError> {
-    use std::io::Read;
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut rows = 0;
-    match format {
-        Format::Parquet => {
-            let file = File::open(path).map_err(|e| unreadable(&e))?;
-            let n = ParquetReader::new(file)
-                .num_rows()
-                .map_err(|e| unreadable(&e))?;
-            let mut offset = 0;
-            while offset < n {
-                let t = std::time::Instant::now();
-                let frame = read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS)))
-                    .map_err(|e| unreadable(&e))?;
-                if std::env::var_os("RXSCAN_TRACE").is_some() {
-                    eprintln!(
-                        "trace: read parquet rows {offset}.. in {:.3}s",
-                        t.elapsed().as_secs_f64()
-                    );
-                }
-                let h = frame.height();
-                f(frame, offset)?;
-                offset += BATCH_ROWS;
-                rows += h;
-            }
-        }
-        Format::Csv => {
-            let mut file = File::open(path).map_err(|e| unreadable(&e))?;
-            let mut head = Vec::new();
-            let mut body = Vec::new();
-            // The header line (through its newline).
-            let mut byte = [0u8; 1];
-            loop {
-                match file.read(&mut byte).map_err(|e| unreadable(&e))? {
-                    0 => break,
-                    _ => {
-                        head.push(byte[0]);
-                        if byte[0] == b'\n' {
-                            break;
-                        }
-                    }
-                }
-            }
-            let mut eof = false;
-            while !eof {
-                let before = body.len();
-                (&mut file)
-                    .take((BATCH_BYTES - before.min(BATCH_BYTES)) as u64 + 1)
-                    .read_to_end(&mut body)
-                    .map_err(|e| unreadable(&e))?;
-                eof = body.len() == before
-                    || body.len() - before <= BATCH_BYTES - before.min(BATCH_BYTES);
-                if memchr::memchr(b'"', &body).is_some() {
-                    file.read_to_end(&mut body).map_err(|e| unreadable(&e))?;
-                    eof = true;
-                }
-                let cut = if eof {
-                    body.len()
-                } else {
-                    match memchr::memrchr(b'\n', &body) {
-                        Some(i) => i + 1,
-                        None => continue, // no complete line yet: read on
-                    }
-                };
-                let carry = body.split_off(cut);
-                if !body.iter().all(|b| b.is_ascii_whitespace()) {
-                    let mut block = Vec::with_capacity(head.len() + body.len());
-                    block.extend_from_slice(&head);
-                    block.extend_from_slice(&body);
-                    let frame = match read_csv_bytes(Some(block), path, wanted) {
-                        Ok(fr) => fr,
-                        Err(e) => return Err(diagnose_csv(path, header, &e)),
-                    };
-                    let h = frame.height();
-                    f(frame, rows)?;
-                    rows += h;
-                }
-                body = carry;
-            }
-        }
-    }
-    Ok(rows)
-}
-
-/// The rows of one task that survive: their patient has a code worth keeping.
-#[derive(Default)]
-struct Piece {
-    patient: Vec<u32>,
-    day: Vec<Day>,
-    code: Vec<u32>,
-    value: Vec<f64>,
-    comparator: Vec<u8>,
-    orphans: usize,
-    first_orphan: Option<(i64, usize)>,
-}
-
-fn load_events(
-    dir: &Path,
-    table: Table,
-    index: &PatientIndex,
-    opts: &LoadOptions,
-    skipped: &mut Vec<(String, usize)>,
-) -> Result<EventTable, ExtractError> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let (code_col, extra): (&str, &[&str]) = match table {
-        Table::Medications => ("dmd_code", &[]),
-        Table::ClinicalEvents => ("snomedct_code", &["numeric_value"]),
-    };
-    let is_events = table == Table::ClinicalEvents;
-    let required: Vec<&str> = ["patient_id", "date", code_col]
-        .iter()
-        .chain(extra)
-        .copied()
-        .collect();
-    let optional: &[&str] = if is_events { &["comparator"] } else { &[] };
-    let (path, format, header, wanted) = open_table(dir, table.name(), &required, optional)?;
-    let keep = match table {
-        Table::Medications => opts.keep_medication_codes.as_ref(),
-        Table::ClinicalEvents => opts.keep_event_codes.as_ref(),
-    };
-    let dict = std::sync::Mutex::new(CodeDict::new(keep));
-    // With a fixed code set, lookups are read-only and run in parallel; interning every code
-    // needs the dictionary mutably and runs as one task per batch.
-    let fixed: Option<FixedCodes> = keep.map(|_| {
-        dict.lock()
-            .map(|d| FixedCodes::new(&d.ids))
-            .unwrap_or_else(|_| FixedCodes::new(&FxHashMap::default()))
-    });
-    let task_rows = if fixed.is_some() {
-        TASK_ROWS
-    } else {
-        usize::MAX
-    };
-    let has_comparator = header.iter().any(|h| h == "comparator");
-
-    let process = |src: &Source| -> Result<Piece, ExtractError> {
-        let ids = src.ids("patient_id")?;
-        let day = src.dates("date", false)?;
-        let codes = src.strings(code_col)?;
-        let (value, comparator) = if is_events {
-            let v = numbers(src, "numeric_value")?;
-            let c = if has_comparator {
-                let mut out = Vec::with_capacity(ids.len());
-                for (i, c) in src.strings("comparator")?.iter().enumerate() {
-                    match Comparator::parse(c.trim()) {
-                        Some(v) => out.push(v as u8),
-                        None => {
-                            return Err(src.bad(
-                                i,
-                                "comparator",
-                                "unknown comparator",
-                                c,
-                                "one of ~ = >= > < <= or empty",
-                            ))
-                        }
-                    }
-                }
-                out
-            } else {
-                vec![0; ids.len()]
-            };
-            (v, c)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        let mut piece = Piece::default();
-        let mut interning = if fixed.is_none() {
-            dict.lock().ok()
-        } else {
-            None
-        };
-        for (i, c) in codes.iter().enumerate() {
-            let c = c.trim();
-            if c.is_empty() {
-                return Err(src.bad(i, code_col, "empty code", "", "a code"));
-            }
-            let Some(p) = index.get(ids[i]) else {
-                piece.orphans += 1;
-                if piece.first_orphan.is_none() {
-                    piece.first_orphan = Some((ids[i], src.row_offset + i));
-                }
-                continue;
-            };
-            let code = match (&fixed, interning.as_mut()) {
-                (Some(set), _) => set.get(c),
-                (None, Some(d)) => d.get(c),
-                (None, None) => None,
-            };
-            let Some(code) = code else { continue };
-            piece.patient.push(p);
-            piece.day.push(day[i]);
-            piece.code.push(code);
-            if is_events {
-                piece.value.push(value[i]);
-                piece.comparator.push(comparator[i]);
-            }
-        }
-        Ok(piece)
-    };
-
-    let timer = std::time::Instant::now();
-    let trace = std::env::var_os("RXSCAN_TRACE").is_some();
-    let mut all = Piece::default();
-    let rows_read = for_each_batch(&path, format, &header, &wanted, |frame, offset| {
-        let n = frame.height();
-        let starts: Vec<usize> = (0..n).step_by(task_rows.min(n.max(1))).collect();
-        let failed = AtomicUsize::new(usize::MAX);
-        let pieces: Vec<Result<Piece, ExtractError>> = starts
-            .par_iter()
-            .enumerate()
-            .map(|(t, &start)| {
-                if failed.load(Ordering::Relaxed) < t {
-                    return Ok(Piece::default()); // an earlier task failed; its error is reported
-                }
-                let len = task_rows.min(n - start);
-                let src = Source {
-                    path: path.clone(),
-                    format,
-                    header: header.clone(),
-                    frame: frame.slice(start as i64, len),
-                    row_offset: offset + start,
-                };
-                let r = process(&src);
-                if r.is_err() {
-                    failed.fetch_min(t, Ordering::Relaxed);
-                }
-                r
-            })
-            .collect();
-        for p in pieces {
-            let p = p?;
-            all.orphans += p.orphans;
-            if all.first_orphan.is_none() {
-                all.first_orphan = p.first_orphan;
-            }
-            all.patient.extend_from_slice(&p.patient);
-            all.day.extend_from_slice(&p.day);
-            all.code.extend_from_slice(&p.code);
-            all.value.extend_from_slice(&p.value);
-            all.comparator.extend_from_slice(&p.comparator);
-        }
-        Ok(())
-    })?;
-    if trace {
-        eprintln!(
-            "trace: {}: read+validate {rows_read} rows in {:.2}s, kept {}",
-            table.name(),
-            timer.elapsed().as_secs_f64(),
-            all.patient.len()
-        );
-    }
-    let anchor = Source {
-        path: path.clone(),
-        format,
-        header: header.clone(),
-        frame: DataFrame::empty(),
-        row_offset: 0,
-    };
-    let orphans = Orphans {
-        count: all.orphans,
-        first: all.first_orphan,
-    };
-    orphans.settle(&anchor, opts, skipped)?;
-    let (offsets, perm) = group_by_patient(&all.patient, index.len);
-    let codes = dict.into_inner().map(|d| d.codes).unwrap_or_default();
-    // Gathering by the permutation is random access; spread it over the threads.
-    fn gather<T: Copy + Send + Sync>(perm: &[usize], col: &[T]) -> Vec<T> {
-        perm.par_iter().map(|&i| col[i]).collect()
-    }
-    let grouped = EventTable {
-        offsets,
-        code: gather(&perm, &all.code),
-        day: gather(&perm, &all.day),
-        value: if is_events {
-            gather(&perm, &all.value)
-        } else {
-            Vec::new()
-        },
-        comparator: if is_events {
-            gather(&perm, &all.comparator)
-        } else {
-            Vec::new()
-        },
-        codes,
-        rows_read,
-    };
-    if trace {
-        eprintln!(
-            "trace: {}: grouped in {:.2}s total",
-            table.name(),
-            timer.elapsed().as_secs_f64()
-        );
-    }
-    Ok(grouped)
-}
-
-/// `numeric_value`: finite numbers, or empty (stored as NaN).
-fn numbers(src: &Source, name: &str) -> Result<Vec<f64>, ExtractError> {
-    let col = src.col(name)?;
-    let expected = "a number like 42 or 37.5, or empty";
-    match col.dtype() {
-        DataType::String => {
-            let ca = col.str().map_err(|e| src.polars(e))?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                let s = v.unwrap_or("");
-                if s.is_empty() {
-                    out.push(f64::NAN);
-                    continue;
-                }
-                let ok = s
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
-                match s.parse::<f64>() {
-                    Ok(x) if ok && x.is_finite() => out.push(x),
-                    _ => return Err(src.bad(i, name, "invalid number", s, expected)),
-                }
-            }
-            Ok(out)
-        }
-        dt if dt.is_primitive_numeric() => {
-            let cast = col.cast(&DataType::Float64).map_err(|e| src.polars(e))?;
-            let ca = cast.f64().map_err(|e| src.polars(e))?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                match v {
-                    None => out.push(f64::NAN),
-                    Some(x) if x.is_finite() => out.push(x),
-                    Some(x) => {
-                        return Err(src.bad(i, name, "invalid number", &x.to_string(), expected))
-                    }
-                }
-            }
-            Ok(out)
-        }
-        DataType::Null => Ok(vec![f64::NAN; col.len()]),
-        other => Err(src.wrong_type(name, other, "a numeric column")),
-    }
 }

@@ -17,10 +17,11 @@
 
 mod csvscan;
 mod error;
+mod events;
 mod load;
 
 pub use error::{BadValue, ExtractError, Location};
-pub use load::LoadOptions;
+pub use load::{KeepCode, LoadOptions};
 
 use crate::dates::Day;
 use crate::plan::Table;
@@ -162,6 +163,9 @@ pub struct Extract {
     pub clinical_events: EventTable,
     /// Rows skipped because their patient is not in `patients` (only with `skip_orphans`).
     pub orphans_skipped: Vec<(String, usize)>,
+    /// When rows were kept only for a range of index dates ([`LoadOptions::for_plan_at`]): the
+    /// first and last of them. Evaluating at a date outside it is refused.
+    pub index_date_range: Option<(Day, Day)>,
 }
 
 impl Extract {

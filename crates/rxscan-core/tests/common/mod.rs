@@ -23,11 +23,13 @@ pub fn pincer() -> Plan {
 }
 
 pub fn scan(plan: &Plan, data: &std::path::Path, index_dates: &[&str]) -> Results {
-    let ex = Extract::load(data, &LoadOptions::for_plan(plan)).unwrap_or_else(|e| panic!("{e}"));
     let days: Vec<i32> = index_dates
         .iter()
         .map(|d| dates::parse_iso(d).expect("valid date"))
         .collect();
+    // As `rxscan scan` loads: only the rows some window can see at these dates.
+    let ex = Extract::load(data, &LoadOptions::for_plan_at(plan, &days))
+        .unwrap_or_else(|e| panic!("{e}"));
     evaluate(plan, &ex, &days, &EvalOptions { patient_rows: true })
         .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -1,0 +1,1041 @@
+//! Loading the two event tables (`medications`, `clinical_events`): the hot part of a load.
+//!
+//! A real record is mostly rows that cannot change any result, so the design is to touch each
+//! row as little as possible while still validating every one of them:
+//!
+//! - **Batches.** polars reads a table in batches (Parquet row slices, CSV blocks cut at line
+//!   ends); each batch's arrays are cut into tasks of 64k rows that rayon runs in parallel.
+//! - **Arrays, not frames.** With a keep set (the normal case, [`LoadOptions::for_plan`]) a
+//!   task reads the arrow arrays under the frame directly, one tight pass per column into
+//!   thread-owned scratch vectors: no per-row `Option` iterators, no per-task allocations.
+//! - **Membership per distinct value.** A string column is an array of 16-byte views; a code of
+//!   up to 12 bytes is stored inside its view, and a longer one decoded from a Parquet
+//!   dictionary shares one view per dictionary entry. So a code (and a CSV date) is resolved
+//!   once per distinct view through a small per-task cache, never hashed as a string per row.
+//! - **Predicate push-down.** A row is kept only when its code is in the keep set *and* its
+//!   date falls in that code's span (the union of the windows that read it over the scanned
+//!   index dates, [`LoadOptions::for_plan_at`]).
+//! - **Exact path on doubt.** The fast pass accepts only values that are plainly valid. On
+//!   anything else (a null, padding to trim, a bad value, an unexpected column type) it gives
+//!   up on the task, and the exact column validators of `load.rs` read the same rows again:
+//!   they report the first problem with file, line, column and value, or keep the same rows.
+//!   Error messages are therefore those of one implementation, whichever path ran.
+//! - **Grouping.** Kept rows stay in their tasks' pieces, in input order; a counting sort
+//!   writes them straight into the final per-patient columns, each thread owning a range of
+//!   patients (stable, so rows of one patient keep their input order).
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use polars::prelude::*;
+use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::load::{
+    diagnose_csv, open_table, read_csv_bytes, read_parquet_slice, CodeDict, FixedCodes, Format,
+    Orphans, PatientIndex, Source,
+};
+use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions};
+use crate::dates::{self, Day};
+use crate::plan::Table;
+
+/// Rows per Parquet batch, and bytes per CSV batch: a table is converted batch by batch so
+/// that only one batch of raw values is in memory at a time.
+const BATCH_ROWS: usize = 1 << 22;
+const BATCH_BYTES: usize = 192 << 20;
+/// Rows per parallel task inside a batch.
+const TASK_ROWS: usize = 1 << 16;
+/// A code outside the keep set.
+const NOT_KEPT: u32 = u32::MAX;
+/// A row whose patient is not in `patients`.
+const ORPHAN: u32 = u32::MAX;
+
+/// The codes worth keeping for one table, with their date spans.
+struct KeepSet {
+    lookup: FixedCodes,
+    codes: Vec<String>,
+    /// Inclusive date span per code id.
+    spans: Vec<(Day, Day)>,
+}
+
+impl KeepSet {
+    fn new(list: &[KeepCode]) -> KeepSet {
+        let mut merged: FxHashMap<&str, (Day, Day)> = FxHashMap::default();
+        for k in list {
+            let e = merged.entry(k.code.trim()).or_insert((k.from, k.to));
+            *e = (e.0.min(k.from), e.1.max(k.to));
+        }
+        let mut codes: Vec<(&str, (Day, Day))> = merged.into_iter().collect();
+        codes.sort_unstable();
+        let ids: FxHashMap<String, u32> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| (c.to_string(), i as u32))
+            .collect();
+        KeepSet {
+            lookup: FixedCodes::new(&ids),
+            spans: codes.iter().map(|(_, s)| *s).collect(),
+            codes: codes.into_iter().map(|(c, _)| c.to_string()).collect(),
+        }
+    }
+
+    #[inline]
+    fn keeps(&self, code: u32, day: Day) -> bool {
+        let (lo, hi) = self.spans[code as usize];
+        lo <= day && day <= hi
+    }
+}
+
+/// The rows of one task that survive, in input order.
+#[derive(Default)]
+struct Piece {
+    patient: Vec<u32>,
+    day: Vec<Day>,
+    code: Vec<u32>,
+    value: Vec<f64>,
+    comparator: Vec<u8>,
+    orphans: usize,
+    first_orphan: Option<(i64, usize)>,
+}
+
+pub(super) fn load_events(
+    dir: &Path,
+    table: Table,
+    index: &PatientIndex,
+    opts: &LoadOptions,
+    skipped: &mut Vec<(String, usize)>,
+) -> Result<EventTable, ExtractError> {
+    let (code_col, extra): (&str, &[&str]) = match table {
+        Table::Medications => ("dmd_code", &[]),
+        Table::ClinicalEvents => ("snomedct_code", &["numeric_value"]),
+    };
+    let is_events = table == Table::ClinicalEvents;
+    let required: Vec<&str> = ["patient_id", "date", code_col]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    let optional: &[&str] = if is_events { &["comparator"] } else { &[] };
+    let (path, format, header, wanted) = open_table(dir, table.name(), &required, optional)?;
+    let keep = match table {
+        Table::Medications => opts.keep_medication_codes.as_deref(),
+        Table::ClinicalEvents => opts.keep_event_codes.as_deref(),
+    }
+    .map(KeepSet::new);
+    let has_comparator = header.iter().any(|h| h == "comparator");
+    let shape = Shape {
+        code_col,
+        is_events,
+        has_comparator,
+    };
+    let mut dict = CodeDict::default();
+
+    let timer = std::time::Instant::now();
+    let trace = std::env::var_os("RXSCAN_TRACE").is_some();
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut fast_tasks = 0usize;
+    let mut exact_tasks = 0usize;
+    let rows_read = for_each_batch(&path, format, &header, &wanted, |mut frame, offset| {
+        let source = |start: usize, len: usize, frame: &DataFrame| Source {
+            path: path.clone(),
+            format,
+            header: header.clone(),
+            frame: frame.slice(start as i64, len),
+            row_offset: offset + start,
+        };
+        let Some(keep) = &keep else {
+            // Interning every code needs the dictionary mutably: one task per batch.
+            let n = frame.height();
+            pieces.push(exact(
+                &source(0, n, &frame),
+                &shape,
+                index,
+                None,
+                Some(&mut dict),
+            )?);
+            exact_tasks += 1;
+            return Ok(());
+        };
+        frame.align_chunks_par();
+        let arrays = BatchArrays::new(&frame, &shape);
+        let tasks = task_list(&frame, arrays.as_ref(), offset);
+        let failed = AtomicUsize::new(usize::MAX);
+        let done: Vec<Result<(Piece, bool), ExtractError>> = tasks
+            .par_iter()
+            .enumerate()
+            .map(|(t, task)| {
+                if failed.load(Ordering::Relaxed) < t {
+                    return Ok((Piece::default(), false)); // an earlier task's error is reported
+                }
+                let fast = arrays.as_ref().and_then(|a| {
+                    SCRATCH.with(|s| fast(a, task, &shape, index, keep, &mut s.borrow_mut()))
+                });
+                let r = match fast {
+                    Some(p) => Ok((p, true)),
+                    None => exact(
+                        &source(task.row, task.len, &frame),
+                        &shape,
+                        index,
+                        Some(keep),
+                        None,
+                    )
+                    .map(|p| (p, false)),
+                };
+                if r.is_err() {
+                    failed.fetch_min(t, Ordering::Relaxed);
+                }
+                r
+            })
+            .collect();
+        for r in done {
+            let (p, was_fast) = r?;
+            fast_tasks += was_fast as usize;
+            exact_tasks += !was_fast as usize;
+            pieces.push(p);
+        }
+        Ok(())
+    })?;
+    let orphans = Orphans {
+        count: pieces.iter().map(|p| p.orphans).sum(),
+        first: pieces.iter().find_map(|p| p.first_orphan),
+    };
+    let anchor = Source {
+        path: path.clone(),
+        format,
+        header: header.clone(),
+        frame: DataFrame::empty(),
+        row_offset: 0,
+    };
+    orphans.settle(&anchor, opts, skipped)?;
+    let kept: usize = pieces.iter().map(|p| p.patient.len()).sum();
+    if trace {
+        eprintln!(
+            "trace: {}: read+validate {rows_read} rows in {:.2}s ({fast_tasks} fast, {exact_tasks} exact tasks), kept {kept}",
+            table.name(),
+            timer.elapsed().as_secs_f64(),
+        );
+    }
+    let mut grouped = group(&pieces, index.len, is_events);
+    grouped.codes = match keep {
+        Some(k) => k.codes,
+        None => dict.codes,
+    };
+    grouped.rows_read = rows_read;
+    if trace {
+        eprintln!(
+            "trace: {}: grouped in {:.2}s total",
+            table.name(),
+            timer.elapsed().as_secs_f64()
+        );
+    }
+    Ok(grouped)
+}
+
+/// What an event table's columns are called and which it has.
+struct Shape<'a> {
+    code_col: &'a str,
+    is_events: bool,
+    has_comparator: bool,
+}
+
+/// A task: `len` rows from row `start` of chunk `chunk`; `row` within the batch, `first`
+/// within the file.
+struct Task {
+    chunk: usize,
+    start: usize,
+    row: usize,
+    first: usize,
+    len: usize,
+}
+
+fn task_list(frame: &DataFrame, arrays: Option<&BatchArrays<'_>>, offset: usize) -> Vec<Task> {
+    let chunk_lens: Vec<usize> = match arrays {
+        Some(a) => a.chunks.iter().map(|c| c.len).collect(),
+        None => vec![frame.height()],
+    };
+    let mut tasks = Vec::new();
+    let mut row = 0;
+    for (chunk, &n) in chunk_lens.iter().enumerate() {
+        let mut start = 0;
+        while start < n {
+            let len = TASK_ROWS.min(n - start);
+            tasks.push(Task {
+                chunk,
+                start,
+                row: row + start,
+                first: offset + row + start,
+                len,
+            });
+            start += len;
+        }
+        row += n;
+    }
+    tasks
+}
+
+enum Ids<'a> {
+    I64(&'a PrimitiveArray<i64>),
+    Str(&'a Utf8ViewArray),
+}
+
+enum Days<'a> {
+    Date(&'a PrimitiveArray<i32>),
+    Str(&'a Utf8ViewArray),
+}
+
+enum Values<'a> {
+    Absent,
+    F64(&'a PrimitiveArray<f64>),
+    Str(&'a Utf8ViewArray),
+}
+
+/// One chunk's arrays, all of the same length.
+struct ChunkArrays<'a> {
+    len: usize,
+    ids: Ids<'a>,
+    days: Days<'a>,
+    codes: &'a Utf8ViewArray,
+    values: Values<'a>,
+    comparators: Option<&'a Utf8ViewArray>,
+}
+
+struct BatchArrays<'a> {
+    chunks: Vec<ChunkArrays<'a>>,
+}
+
+impl<'a> BatchArrays<'a> {
+    /// The arrays of a batch whose columns have the types the fast path reads; `None` sends
+    /// every task of the batch to the exact path (which names an unexpected type).
+    fn new(frame: &'a DataFrame, shape: &Shape<'_>) -> Option<BatchArrays<'a>> {
+        let series = |name: &str| frame.column(name).ok().map(|c| c.as_materialized_series());
+        let strs = |s: &'a Series| -> Option<Vec<&'a Utf8ViewArray>> {
+            Some(s.str().ok()?.downcast_iter().collect())
+        };
+        let id_s = series("patient_id")?;
+        let ids: Vec<Ids<'a>> = match id_s.dtype() {
+            DataType::Int64 => id_s.i64().ok()?.downcast_iter().map(Ids::I64).collect(),
+            DataType::String => strs(id_s)?.into_iter().map(Ids::Str).collect(),
+            _ => return None,
+        };
+        let day_s = series("date")?;
+        let days: Vec<Days<'a>> = match day_s.dtype() {
+            DataType::Date => day_s
+                .date()
+                .ok()?
+                .physical()
+                .downcast_iter()
+                .map(Days::Date)
+                .collect(),
+            DataType::String => strs(day_s)?.into_iter().map(Days::Str).collect(),
+            _ => return None,
+        };
+        let code_s = series(shape.code_col)?;
+        if code_s.dtype() != &DataType::String {
+            return None;
+        }
+        let codes = strs(code_s)?;
+        let n = codes.len();
+        let values: Vec<Values<'a>> = if shape.is_events {
+            let s = series("numeric_value")?;
+            match s.dtype() {
+                DataType::Float64 => s.f64().ok()?.downcast_iter().map(Values::F64).collect(),
+                DataType::String => strs(s)?.into_iter().map(Values::Str).collect(),
+                _ => return None,
+            }
+        } else {
+            (0..n).map(|_| Values::Absent).collect()
+        };
+        let comparators: Vec<Option<&'a Utf8ViewArray>> = if shape.has_comparator {
+            let s = series("comparator")?;
+            if s.dtype() != &DataType::String {
+                return None;
+            }
+            strs(s)?.into_iter().map(Some).collect()
+        } else {
+            vec![None; n]
+        };
+        if ids.len() != n || days.len() != n || values.len() != n || comparators.len() != n {
+            return None;
+        }
+        let mut chunks = Vec::with_capacity(n);
+        for ((((ids, days), codes), values), comparators) in ids
+            .into_iter()
+            .zip(days)
+            .zip(codes)
+            .zip(values)
+            .zip(comparators)
+        {
+            let len = codes.len();
+            let same = |l: usize| l == len;
+            let lens_match = same(match &ids {
+                Ids::I64(a) => a.len(),
+                Ids::Str(a) => a.len(),
+            }) && same(match &days {
+                Days::Date(a) => a.len(),
+                Days::Str(a) => a.len(),
+            }) && match &values {
+                Values::Absent => true,
+                Values::F64(a) => same(a.len()),
+                Values::Str(a) => same(a.len()),
+            } && comparators.is_none_or(|a| same(a.len()));
+            if !lens_match {
+                return None;
+            }
+            chunks.push(ChunkArrays {
+                len,
+                ids,
+                days,
+                codes,
+                values,
+                comparators,
+            });
+        }
+        Some(BatchArrays { chunks })
+    }
+}
+
+/// A small open-addressing cache from a 16-byte view to a resolved `u32`, cleared per task
+/// (a view that points into a buffer identifies its bytes only within one array).
+struct ViewCache {
+    keys: Vec<u128>,
+    vals: Vec<u32>,
+    stamp: Vec<u32>,
+    generation: u32,
+    used: usize,
+}
+
+const CACHE_BITS: u32 = 13;
+const CACHE_SLOTS: usize = 1 << CACHE_BITS;
+
+impl ViewCache {
+    fn new() -> ViewCache {
+        ViewCache {
+            keys: vec![0; CACHE_SLOTS],
+            vals: vec![0; CACHE_SLOTS],
+            stamp: vec![0; CACHE_SLOTS],
+            generation: 1,
+            used: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamp.fill(0);
+            self.generation = 1;
+        }
+        self.used = 0;
+    }
+
+    /// The cached value for `key`, or `resolve()`'s, remembered. `None` when `resolve` fails.
+    #[inline]
+    fn get(&mut self, key: u128, resolve: impl FnOnce() -> Option<u32>) -> Option<u32> {
+        let x = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        let mut slot = (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_BITS)) as usize;
+        for _ in 0..8 {
+            if self.stamp[slot] != self.generation {
+                let v = resolve()?;
+                if self.used >= CACHE_SLOTS / 2 {
+                    self.clear();
+                }
+                self.keys[slot] = key;
+                self.vals[slot] = v;
+                self.stamp[slot] = self.generation;
+                self.used += 1;
+                return Some(v);
+            }
+            if self.keys[slot] == key {
+                return Some(self.vals[slot]);
+            }
+            slot = (slot + 1) & (CACHE_SLOTS - 1);
+        }
+        resolve()
+    }
+}
+
+/// Per-thread scratch space, reused by every task the thread runs.
+struct Scratch {
+    patient: Vec<u32>,
+    code: Vec<u32>,
+    day: Vec<Day>,
+    value: Vec<f64>,
+    comparator: Vec<u8>,
+    codes: ViewCache,
+    days: ViewCache,
+    comparators: ViewCache,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch {
+        patient: Vec::new(),
+        code: Vec::new(),
+        day: Vec::new(),
+        value: Vec::new(),
+        comparator: Vec::new(),
+        codes: ViewCache::new(),
+        days: ViewCache::new(),
+        comparators: ViewCache::new(),
+    });
+}
+
+/// `numeric_value` text: a finite number in plain or exponent notation.
+pub(super) fn parse_number(s: &str) -> Option<f64> {
+    let ok = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+    match s.parse::<f64>() {
+        Ok(x) if ok && x.is_finite() => Some(x),
+        _ => None,
+    }
+}
+
+/// A patient id that is plainly valid: 1 to 18 digits, nothing else.
+#[inline]
+fn plain_id(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 18 {
+        return None;
+    }
+    let mut v = 0i64;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as i64;
+    }
+    Some(v)
+}
+
+fn no_nulls(a: &dyn Array, start: usize, len: usize) -> bool {
+    a.null_count() == 0
+        || a.validity()
+            .is_none_or(|v| v.clone().sliced(start, len).unset_bits() == 0)
+}
+
+#[inline]
+fn valid(a: &dyn Array, i: usize) -> bool {
+    a.validity().is_none_or(|v| v.get_bit(i))
+}
+
+/// The fast pass over one task (see the module docs); `None` hands the task to the exact path.
+fn fast(
+    arrays: &BatchArrays<'_>,
+    task: &Task,
+    shape: &Shape<'_>,
+    index: &PatientIndex,
+    keep: &KeepSet,
+    s: &mut Scratch,
+) -> Option<Piece> {
+    let c = &arrays.chunks[task.chunk];
+    let (start, len) = (task.start, task.len);
+    let end = start + len;
+    let mut piece = Piece::default();
+
+    // Codes: resolved once per distinct view.
+    if !no_nulls(c.codes, start, len) {
+        return None;
+    }
+    s.code.clear();
+    s.codes.clear();
+    // Views of long strings identify a dictionary entry only when the array's buffers are
+    // small (decoded from a Parquet dictionary); a CSV block has one string per row.
+    let cache_long = c.codes.total_buffer_len() < c.codes.len();
+    let views = c.codes.views();
+    for i in start..end {
+        let v = views[i];
+        let resolve = || {
+            // SAFETY: `i < len` of the array.
+            let t = unsafe { c.codes.value_unchecked(i) }.trim();
+            if t.is_empty() {
+                return None;
+            }
+            Some(keep.lookup.get(t).unwrap_or(NOT_KEPT))
+        };
+        let id = if v.is_inline() || cache_long {
+            s.codes.get(v.as_u128(), resolve)?
+        } else {
+            resolve()?
+        };
+        s.code.push(id);
+    }
+
+    // Dates.
+    s.day.clear();
+    match &c.days {
+        Days::Date(a) => {
+            if !no_nulls(*a, start, len) {
+                return None;
+            }
+            let lo = dates::from_ymd(dates::MIN_YEAR, 1, 1).unwrap_or(Day::MIN);
+            let hi = dates::from_ymd(dates::MAX_YEAR, 12, 31).unwrap_or(Day::MAX - 1);
+            let vals = &a.values()[start..end];
+            let (mn, mx) = vals
+                .iter()
+                .fold((Day::MAX, Day::MIN), |(mn, mx), &d| (mn.min(d), mx.max(d)));
+            if mn < lo || mx > hi {
+                return None;
+            }
+            s.day.extend_from_slice(vals);
+        }
+        Days::Str(a) => {
+            if !no_nulls(*a, start, len) {
+                return None;
+            }
+            s.days.clear();
+            let views = a.views();
+            for i in start..end {
+                let v = views[i];
+                if !v.is_inline() {
+                    return None;
+                }
+                let d = s.days.get(v.as_u128(), || {
+                    // SAFETY: `i < len` of the array.
+                    dates::parse_iso(unsafe { a.value_unchecked(i) }).map(|d| d as u32)
+                })?;
+                s.day.push(d as Day);
+            }
+        }
+    }
+
+    // Patients, and rows whose patient is unknown.
+    s.patient.clear();
+    let orphan = |id: i64, i: usize, piece: &mut Piece| {
+        piece.orphans += 1;
+        if piece.first_orphan.is_none() {
+            piece.first_orphan = Some((id, task.first + (i - start)));
+        }
+    };
+    match &c.ids {
+        Ids::I64(a) => {
+            if !no_nulls(*a, start, len) {
+                return None;
+            }
+            for (i, &id) in a.values()[start..end].iter().enumerate() {
+                if id < 0 {
+                    return None;
+                }
+                match index.get(id) {
+                    Some(p) => s.patient.push(p),
+                    None => {
+                        orphan(id, start + i, &mut piece);
+                        s.patient.push(ORPHAN);
+                    }
+                }
+            }
+        }
+        Ids::Str(a) => {
+            if !no_nulls(*a, start, len) {
+                return None;
+            }
+            for i in start..end {
+                // SAFETY: `i < len` of the array.
+                let id = plain_id(unsafe { a.value_unchecked(i) })?;
+                match index.get(id) {
+                    Some(p) => s.patient.push(p),
+                    None => {
+                        orphan(id, i, &mut piece);
+                        s.patient.push(ORPHAN);
+                    }
+                }
+            }
+        }
+    }
+
+    // Values and comparators (clinical events): validated on every row.
+    s.value.clear();
+    match &c.values {
+        Values::Absent => {}
+        Values::F64(a) => {
+            let vals = &a.values()[start..end];
+            if a.null_count() == 0 {
+                if !vals.iter().all(|x| x.is_finite()) {
+                    return None;
+                }
+                s.value.extend_from_slice(vals);
+            } else {
+                for (i, &x) in vals.iter().enumerate() {
+                    if !valid(*a, start + i) {
+                        s.value.push(f64::NAN);
+                    } else if x.is_finite() {
+                        s.value.push(x);
+                    } else {
+                        return None;
+                    }
+                }
+            }
+        }
+        Values::Str(a) => {
+            for i in start..end {
+                if !valid(*a, i) {
+                    s.value.push(f64::NAN);
+                    continue;
+                }
+                // SAFETY: `i < len` of the array.
+                let t = unsafe { a.value_unchecked(i) };
+                s.value.push(if t.is_empty() {
+                    f64::NAN
+                } else {
+                    parse_number(t)?
+                });
+            }
+        }
+    }
+    s.comparator.clear();
+    if let Some(a) = c.comparators {
+        s.comparators.clear();
+        let views = a.views();
+        for i in start..end {
+            if !valid(a, i) {
+                s.comparator.push(Comparator::None as u8);
+                continue;
+            }
+            let v = views[i];
+            if !v.is_inline() {
+                return None;
+            }
+            let cmp = s.comparators.get(v.as_u128(), || {
+                // SAFETY: `i < len` of the array.
+                Comparator::parse(unsafe { a.value_unchecked(i) }.trim()).map(|c| c as u32)
+            })?;
+            s.comparator.push(cmp as u8);
+        }
+    }
+
+    // Keep the rows that matter.
+    for i in 0..len {
+        let code = s.code[i];
+        let p = s.patient[i];
+        if code == NOT_KEPT || p == ORPHAN || !keep.keeps(code, s.day[i]) {
+            continue;
+        }
+        piece.patient.push(p);
+        piece.day.push(s.day[i]);
+        piece.code.push(code);
+        if shape.is_events {
+            piece.value.push(s.value[i]);
+            piece
+                .comparator
+                .push(s.comparator.get(i).copied().unwrap_or(0));
+        }
+    }
+    Some(piece)
+}
+
+/// The exact path: the column validators of `load.rs`, which name the first bad value.
+/// Keeps rows by the keep set, or interns every code into `dict`.
+fn exact(
+    src: &Source,
+    shape: &Shape<'_>,
+    index: &PatientIndex,
+    keep: Option<&KeepSet>,
+    mut dict: Option<&mut CodeDict>,
+) -> Result<Piece, ExtractError> {
+    let ids = src.ids("patient_id")?;
+    let day = src.dates("date", false)?;
+    let codes = src.strings(shape.code_col)?;
+    let (value, comparator) = if shape.is_events {
+        let v = numbers(src, "numeric_value")?;
+        let c = if shape.has_comparator {
+            let mut out = Vec::with_capacity(ids.len());
+            for (i, c) in src.strings("comparator")?.iter().enumerate() {
+                match Comparator::parse(c.trim()) {
+                    Some(v) => out.push(v as u8),
+                    None => {
+                        return Err(src.bad(
+                            i,
+                            "comparator",
+                            "unknown comparator",
+                            c,
+                            "one of ~ = >= > < <= or empty",
+                        ))
+                    }
+                }
+            }
+            out
+        } else {
+            vec![0; ids.len()]
+        };
+        (v, c)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut piece = Piece::default();
+    for (i, c) in codes.iter().enumerate() {
+        let c = c.trim();
+        if c.is_empty() {
+            return Err(src.bad(i, shape.code_col, "empty code", "", "a code"));
+        }
+        let Some(p) = index.get(ids[i]) else {
+            piece.orphans += 1;
+            if piece.first_orphan.is_none() {
+                piece.first_orphan = Some((ids[i], src.row_offset + i));
+            }
+            continue;
+        };
+        let code = match (keep, dict.as_mut()) {
+            (Some(k), _) => match k.lookup.get(c) {
+                Some(code) if k.keeps(code, day[i]) => code,
+                _ => continue,
+            },
+            (None, Some(d)) => d.get(c),
+            (None, None) => continue,
+        };
+        piece.patient.push(p);
+        piece.day.push(day[i]);
+        piece.code.push(code);
+        if shape.is_events {
+            piece.value.push(value[i]);
+            piece.comparator.push(comparator[i]);
+        }
+    }
+    Ok(piece)
+}
+
+/// Counting sort of the pieces' rows by patient into one [`EventTable`] (codes, rows_read
+/// left for the caller). Threads own contiguous patient ranges of about equal row counts and
+/// each walks every piece in input order, so the sort is stable.
+fn group(pieces: &[Piece], n: usize, is_events: bool) -> EventTable {
+    let mut offsets = vec![0usize; n + 1];
+    for piece in pieces {
+        for &p in &piece.patient {
+            offsets[p as usize + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let total = offsets[n];
+    let mut code = vec![0u32; total];
+    let mut day = vec![0 as Day; total];
+    let mut value = vec![0f64; if is_events { total } else { 0 }];
+    let mut comparator = vec![0u8; if is_events { total } else { 0 }];
+
+    let parts = rayon::current_num_threads().clamp(1, 64);
+    // Patient boundaries at about equal row counts.
+    let mut bounds = vec![0usize];
+    for k in 1..parts {
+        let target = total * k / parts;
+        let b = offsets.partition_point(|&o| o < target).min(n);
+        bounds.push(b.max(*bounds.last().unwrap_or(&0)));
+    }
+    bounds.push(n);
+    struct Part<'a> {
+        patients: (usize, usize),
+        code: &'a mut [u32],
+        day: &'a mut [Day],
+        value: &'a mut [f64],
+        comparator: &'a mut [u8],
+    }
+    let mut work: Vec<Part<'_>> = Vec::new();
+    {
+        let (mut code, mut day, mut value, mut comparator) = (
+            &mut code[..],
+            &mut day[..],
+            &mut value[..],
+            &mut comparator[..],
+        );
+        for w in bounds.windows(2) {
+            let rows = offsets[w[1]] - offsets[w[0]];
+            let vrows = if is_events { rows } else { 0 };
+            let (c, rest_c) = code.split_at_mut(rows);
+            let (d, rest_d) = day.split_at_mut(rows);
+            let (v, rest_v) = value.split_at_mut(vrows);
+            let (k, rest_k) = comparator.split_at_mut(vrows);
+            work.push(Part {
+                patients: (w[0], w[1]),
+                code: c,
+                day: d,
+                value: v,
+                comparator: k,
+            });
+            (code, day, value, comparator) = (rest_c, rest_d, rest_v, rest_k);
+        }
+    }
+    work.into_par_iter().for_each(|part| {
+        let (a, b) = part.patients;
+        if a == b {
+            return;
+        }
+        let base = offsets[a];
+        let mut next: Vec<usize> = offsets[a..b].iter().map(|&o| o - base).collect();
+        for piece in pieces {
+            for (k, &p) in piece.patient.iter().enumerate() {
+                let p = p as usize;
+                if p < a || p >= b {
+                    continue;
+                }
+                let at = next[p - a];
+                next[p - a] += 1;
+                part.code[at] = piece.code[k];
+                part.day[at] = piece.day[k];
+                if is_events {
+                    part.value[at] = piece.value[k];
+                    part.comparator[at] = piece.comparator[k];
+                }
+            }
+        }
+    });
+    EventTable {
+        offsets,
+        code,
+        day,
+        value,
+        comparator,
+        codes: Vec::new(),
+        rows_read: 0,
+    }
+}
+
+/// Read a table in batches, calling `f(frame, rows_before)` for each.
+///
+/// CSV is cut at line ends into blocks that polars parses from memory, each behind a copy of
+/// the header. A line end inside a quoted field would make such a cut wrong, so as soon as a
+/// block contains a quote character the rest of the file is read as one block (a block
+/// boundary before the first quote is always a record boundary).
+fn for_each_batch(
+    path: &Path,
+    format: Format,
+    header: &[String],
+    wanted: &[String],
+    mut f: impl FnMut(DataFrame, usize) -> Result<(), ExtractError>,
+) -> Result<usize, ExtractError> {
+    use std::fs::File;
+    use std::io::Read;
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let trace = std::env::var_os("RXSCAN_TRACE").is_some();
+    let mut rows = 0;
+    match format {
+        Format::Parquet => {
+            let file = File::open(path).map_err(|e| unreadable(&e))?;
+            let n = ParquetReader::new(file)
+                .num_rows()
+                .map_err(|e| unreadable(&e))?;
+            let mut offset = 0;
+            while offset < n {
+                let t = std::time::Instant::now();
+                let frame = read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS)))
+                    .map_err(|e| unreadable(&e))?;
+                if trace {
+                    eprintln!(
+                        "trace: read parquet rows {offset}.. in {:.3}s",
+                        t.elapsed().as_secs_f64()
+                    );
+                }
+                let h = frame.height();
+                f(frame, offset)?;
+                offset += BATCH_ROWS;
+                rows += h;
+            }
+        }
+        Format::Csv => {
+            let mut file = File::open(path).map_err(|e| unreadable(&e))?;
+            let mut head = Vec::new();
+            let mut body = Vec::new();
+            // The header line (through its newline).
+            let mut byte = [0u8; 1];
+            loop {
+                match file.read(&mut byte).map_err(|e| unreadable(&e))? {
+                    0 => break,
+                    _ => {
+                        head.push(byte[0]);
+                        if byte[0] == b'\n' {
+                            break;
+                        }
+                    }
+                }
+            }
+            let mut eof = false;
+            while !eof {
+                let before = body.len();
+                (&mut file)
+                    .take((BATCH_BYTES - before.min(BATCH_BYTES)) as u64 + 1)
+                    .read_to_end(&mut body)
+                    .map_err(|e| unreadable(&e))?;
+                eof = body.len() == before
+                    || body.len() - before <= BATCH_BYTES - before.min(BATCH_BYTES);
+                if memchr::memchr(b'"', &body).is_some() {
+                    file.read_to_end(&mut body).map_err(|e| unreadable(&e))?;
+                    eof = true;
+                }
+                let cut = if eof {
+                    body.len()
+                } else {
+                    match memchr::memrchr(b'\n', &body) {
+                        Some(i) => i + 1,
+                        None => continue, // no complete line yet: read on
+                    }
+                };
+                let carry = body.split_off(cut);
+                if !body.iter().all(|b| b.is_ascii_whitespace()) {
+                    let mut block = Vec::with_capacity(head.len() + body.len());
+                    block.extend_from_slice(&head);
+                    block.extend_from_slice(&body);
+                    let t = std::time::Instant::now();
+                    let frame = match read_csv_bytes(Some(block), path, wanted) {
+                        Ok(fr) => fr,
+                        Err(e) => return Err(diagnose_csv(path, header, &e)),
+                    };
+                    if trace {
+                        eprintln!(
+                            "trace: parse csv block of {} rows in {:.3}s",
+                            frame.height(),
+                            t.elapsed().as_secs_f64()
+                        );
+                    }
+                    let h = frame.height();
+                    f(frame, rows)?;
+                    rows += h;
+                }
+                body = carry;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// `numeric_value`: finite numbers, or empty (stored as NaN).
+fn numbers(src: &Source, name: &str) -> Result<Vec<f64>, ExtractError> {
+    let col = src.col(name)?;
+    let expected = "a number like 42 or 37.5, or empty";
+    match col.dtype() {
+        DataType::String => {
+            let ca = col.str().map_err(|e| src.polars(e))?;
+            let mut out = Vec::with_capacity(ca.len());
+            for (i, v) in ca.iter().enumerate() {
+                let s = v.unwrap_or("");
+                if s.is_empty() {
+                    out.push(f64::NAN);
+                    continue;
+                }
+                match parse_number(s) {
+                    Some(x) => out.push(x),
+                    None => return Err(src.bad(i, name, "invalid number", s, expected)),
+                }
+            }
+            Ok(out)
+        }
+        dt if dt.is_primitive_numeric() => {
+            let cast = col.cast(&DataType::Float64).map_err(|e| src.polars(e))?;
+            let ca = cast.f64().map_err(|e| src.polars(e))?;
+            let mut out = Vec::with_capacity(ca.len());
+            for (i, v) in ca.iter().enumerate() {
+                match v {
+                    None => out.push(f64::NAN),
+                    Some(x) if x.is_finite() => out.push(x),
+                    Some(x) => {
+                        return Err(src.bad(i, name, "invalid number", &x.to_string(), expected))
+                    }
+                }
+            }
+            Ok(out)
+        }
+        DataType::Null => Ok(vec![f64::NAN; col.len()]),
+        other => Err(src.wrong_type(name, other, "a numeric column")),
+    }
+}

@@ -27,6 +27,7 @@
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use polars::prelude::*;
 use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
@@ -34,8 +35,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::load::{
-    diagnose_csv, open_table, read_csv_bytes, read_parquet_slice, CodeDict, FixedCodes, Format,
-    Orphans, PatientIndex, Source,
+    diagnose_csv, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans,
+    PatientIndex, Source,
 };
 use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions};
 use crate::dates::{self, Day};
@@ -43,14 +44,12 @@ use crate::plan::Table;
 
 /// Rows per Parquet batch, and bytes per CSV batch: a table is converted batch by batch so
 /// that only one batch of raw values is in memory at a time.
-const BATCH_ROWS: usize = 1 << 22;
+const BATCH_ROWS: usize = 1 << 20;
 const BATCH_BYTES: usize = 192 << 20;
 /// Rows per parallel task inside a batch.
 const TASK_ROWS: usize = 1 << 16;
 /// A code outside the keep set.
 const NOT_KEPT: u32 = u32::MAX;
-/// A row whose patient is not in `patients`.
-const ORPHAN: u32 = u32::MAX;
 
 /// The codes worth keeping for one table, with their date spans.
 struct KeepSet {
@@ -457,7 +456,9 @@ impl ViewCache {
 
 /// Per-thread scratch space, reused by every task the thread runs.
 struct Scratch {
-    patient: Vec<u32>,
+    /// Rows (within the task) whose code is kept.
+    candidates: Vec<u32>,
+    ids: Vec<i64>,
     code: Vec<u32>,
     day: Vec<Day>,
     value: Vec<f64>,
@@ -469,7 +470,8 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch {
-        patient: Vec::new(),
+        candidates: Vec::new(),
+        ids: Vec::new(),
         code: Vec::new(),
         day: Vec::new(),
         value: Vec::new(),
@@ -539,6 +541,7 @@ fn fast(
         return None;
     }
     s.code.clear();
+    s.candidates.clear();
     s.codes.clear();
     // Views of long strings identify a dictionary entry only when the array's buffers are
     // small (decoded from a Parquet dictionary); a CSV block has one string per row.
@@ -560,6 +563,9 @@ fn fast(
             resolve()?
         };
         s.code.push(id);
+        if id != NOT_KEPT {
+            s.candidates.push((i - start) as u32);
+        }
     }
 
     // Dates.
@@ -600,47 +606,39 @@ fn fast(
         }
     }
 
-    // Patients, and rows whose patient is unknown.
-    s.patient.clear();
+    // Patients: every row's must be known (or is counted as an orphan); only kept rows need
+    // the dense index, looked up below.
     let orphan = |id: i64, i: usize, piece: &mut Piece| {
         piece.orphans += 1;
         if piece.first_orphan.is_none() {
             piece.first_orphan = Some((id, task.first + (i - start)));
         }
     };
-    match &c.ids {
+    let ids: &[i64] = match &c.ids {
         Ids::I64(a) => {
             if !no_nulls(*a, start, len) {
                 return None;
             }
-            for (i, &id) in a.values()[start..end].iter().enumerate() {
-                if id < 0 {
-                    return None;
-                }
-                match index.get(id) {
-                    Some(p) => s.patient.push(p),
-                    None => {
-                        orphan(id, start + i, &mut piece);
-                        s.patient.push(ORPHAN);
-                    }
-                }
-            }
+            &a.values()[start..end]
         }
         Ids::Str(a) => {
             if !no_nulls(*a, start, len) {
                 return None;
             }
+            s.ids.clear();
             for i in start..end {
                 // SAFETY: `i < len` of the array.
-                let id = plain_id(unsafe { a.value_unchecked(i) })?;
-                match index.get(id) {
-                    Some(p) => s.patient.push(p),
-                    None => {
-                        orphan(id, i, &mut piece);
-                        s.patient.push(ORPHAN);
-                    }
-                }
+                s.ids.push(plain_id(unsafe { a.value_unchecked(i) })?);
             }
+            &s.ids
+        }
+    };
+    for (i, &id) in ids.iter().enumerate() {
+        if id < 0 {
+            return None;
+        }
+        if !index.contains(id) {
+            orphan(id, start + i, &mut piece);
         }
     }
 
@@ -686,10 +684,10 @@ fn fast(
     s.comparator.clear();
     if let Some(a) = c.comparators {
         s.comparators.clear();
+        s.comparator.resize(len, Comparator::None as u8);
         let views = a.views();
         for i in start..end {
             if !valid(a, i) {
-                s.comparator.push(Comparator::None as u8);
                 continue;
             }
             let v = views[i];
@@ -700,17 +698,18 @@ fn fast(
                 // SAFETY: `i < len` of the array.
                 Comparator::parse(unsafe { a.value_unchecked(i) }.trim()).map(|c| c as u32)
             })?;
-            s.comparator.push(cmp as u8);
+            s.comparator[i - start] = cmp as u8;
         }
     }
 
     // Keep the rows that matter.
-    for i in 0..len {
+    for &i in &s.candidates {
+        let i = i as usize;
         let code = s.code[i];
-        let p = s.patient[i];
-        if code == NOT_KEPT || p == ORPHAN || !keep.keeps(code, s.day[i]) {
+        if !keep.keeps(code, s.day[i]) {
             continue;
         }
+        let Some(p) = index.get(ids[i]) else { continue };
         piece.patient.push(p);
         piece.day.push(s.day[i]);
         piece.code.push(code);
@@ -889,10 +888,24 @@ fn group(pieces: &[Piece], n: usize, is_events: bool) -> EventTable {
     }
 }
 
+/// Parse one header-less CSV block from memory (borrowed, not copied), every column a string.
+fn read_csv_block(block: &[u8], schema: SchemaRef, wanted: &[String]) -> PolarsResult<DataFrame> {
+    let cols: Arc<[PlSmallStr]> = wanted
+        .iter()
+        .map(|c| PlSmallStr::from(c.as_str()))
+        .collect();
+    CsvReadOptions::default()
+        .with_has_header(false)
+        .with_schema(Some(schema))
+        .with_columns(Some(cols))
+        .with_raise_if_empty(false)
+        .into_reader_with_file_handle(std::io::Cursor::new(block))
+        .finish()
+}
+
 /// Read a table in batches, calling `f(frame, rows_before)` for each.
 ///
-/// CSV is cut at line ends into blocks that polars parses from memory, each behind a copy of
-/// the header. A line end inside a quoted field would make such a cut wrong, so as soon as a
+/// CSV is cut at line ends into blocks that polars parses from memory. A line end inside a quoted field would make such a cut wrong, so as soon as a
 /// block contains a quote character the rest of the file is read as one block (a block
 /// boundary before the first quote is always a record boundary).
 fn for_each_batch(
@@ -935,49 +948,49 @@ fn for_each_batch(
         }
         Format::Csv => {
             let mut file = File::open(path).map_err(|e| unreadable(&e))?;
-            let mut head = Vec::new();
-            let mut body = Vec::new();
-            // The header line (through its newline).
+            // Skip the header line (through its newline); blocks are parsed without one, with
+            // the header's names as an all-string schema.
             let mut byte = [0u8; 1];
             loop {
                 match file.read(&mut byte).map_err(|e| unreadable(&e))? {
                     0 => break,
-                    _ => {
-                        head.push(byte[0]);
-                        if byte[0] == b'\n' {
-                            break;
-                        }
-                    }
+                    _ if byte[0] == b'\n' => break,
+                    _ => {}
                 }
             }
+            let schema: SchemaRef = Arc::new(
+                header
+                    .iter()
+                    .map(|h| Field::new(h.as_str().into(), DataType::String))
+                    .collect(),
+            );
+            // One buffer for the whole file: a block is parsed where it was read, and only the
+            // partial line after its last newline moves to the front for the next block.
+            let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + (1 << 16));
             let mut eof = false;
             while !eof {
-                let before = body.len();
-                (&mut file)
-                    .take((BATCH_BYTES - before.min(BATCH_BYTES)) as u64 + 1)
-                    .read_to_end(&mut body)
+                let want = BATCH_BYTES.saturating_sub(buf.len()) as u64 + 1;
+                let got = (&mut file)
+                    .take(want)
+                    .read_to_end(&mut buf)
                     .map_err(|e| unreadable(&e))?;
-                eof = body.len() == before
-                    || body.len() - before <= BATCH_BYTES - before.min(BATCH_BYTES);
-                if memchr::memchr(b'"', &body).is_some() {
-                    file.read_to_end(&mut body).map_err(|e| unreadable(&e))?;
+                eof = (got as u64) < want;
+                if memchr::memchr(b'"', &buf).is_some() {
+                    file.read_to_end(&mut buf).map_err(|e| unreadable(&e))?;
                     eof = true;
                 }
                 let cut = if eof {
-                    body.len()
+                    buf.len()
                 } else {
-                    match memchr::memrchr(b'\n', &body) {
+                    match memchr::memrchr(b'\n', &buf) {
                         Some(i) => i + 1,
                         None => continue, // no complete line yet: read on
                     }
                 };
-                let carry = body.split_off(cut);
-                if !body.iter().all(|b| b.is_ascii_whitespace()) {
-                    let mut block = Vec::with_capacity(head.len() + body.len());
-                    block.extend_from_slice(&head);
-                    block.extend_from_slice(&body);
+                let block = &buf[..cut];
+                if !block.iter().all(|b| b.is_ascii_whitespace()) {
                     let t = std::time::Instant::now();
-                    let frame = match read_csv_bytes(Some(block), path, wanted) {
+                    let frame = match read_csv_block(block, schema.clone(), wanted) {
                         Ok(fr) => fr,
                         Err(e) => return Err(diagnose_csv(path, header, &e)),
                     };
@@ -992,7 +1005,7 @@ fn for_each_batch(
                     f(frame, rows)?;
                     rows += h;
                 }
-                body = carry;
+                buf.drain(..cut);
             }
         }
     }

@@ -44,7 +44,7 @@ use crate::plan::Table;
 
 /// Rows per Parquet batch, and bytes per CSV batch: a table is converted batch by batch so
 /// that only one batch of raw values is in memory at a time.
-const BATCH_ROWS: usize = 1 << 20;
+const BATCH_ROWS: usize = 1 << 18;
 const BATCH_BYTES: usize = 192 << 20;
 /// Rows per parallel task inside a batch.
 const TASK_ROWS: usize = 1 << 16;
@@ -889,7 +889,13 @@ fn group(pieces: &[Piece], n: usize, is_events: bool) -> EventTable {
 }
 
 /// Parse one header-less CSV block from memory (borrowed, not copied), every column a string.
-fn read_csv_block(block: &[u8], schema: SchemaRef, wanted: &[String]) -> PolarsResult<DataFrame> {
+/// A block without a quote character is parsed with quoting off (polars' faster path).
+fn read_csv_block(
+    block: &[u8],
+    quoted: bool,
+    schema: SchemaRef,
+    wanted: &[String],
+) -> PolarsResult<DataFrame> {
     let cols: Arc<[PlSmallStr]> = wanted
         .iter()
         .map(|c| PlSmallStr::from(c.as_str()))
@@ -899,6 +905,7 @@ fn read_csv_block(block: &[u8], schema: SchemaRef, wanted: &[String]) -> PolarsR
         .with_schema(Some(schema))
         .with_columns(Some(cols))
         .with_raise_if_empty(false)
+        .map_parse_options(|o| o.with_quote_char(quoted.then_some(b'"')))
         .into_reader_with_file_handle(std::io::Cursor::new(block))
         .finish()
 }
@@ -926,14 +933,15 @@ fn for_each_batch(
     match format {
         Format::Parquet => {
             let file = File::open(path).map_err(|e| unreadable(&e))?;
-            let n = ParquetReader::new(file)
-                .num_rows()
-                .map_err(|e| unreadable(&e))?;
+            let mut reader = ParquetReader::new(file);
+            let n = reader.num_rows().map_err(|e| unreadable(&e))?;
+            let metadata = reader.get_metadata().map_err(|e| unreadable(&e))?.clone();
             let mut offset = 0;
             while offset < n {
                 let t = std::time::Instant::now();
-                let frame = read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS)))
-                    .map_err(|e| unreadable(&e))?;
+                let frame =
+                    read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS)), Some(&metadata))
+                        .map_err(|e| unreadable(&e))?;
                 if trace {
                     eprintln!(
                         "trace: read parquet rows {offset}.. in {:.3}s",
@@ -975,7 +983,8 @@ fn for_each_batch(
                     .read_to_end(&mut buf)
                     .map_err(|e| unreadable(&e))?;
                 eof = (got as u64) < want;
-                if memchr::memchr(b'"', &buf).is_some() {
+                let quoted = memchr::memchr(b'"', &buf).is_some();
+                if quoted {
                     file.read_to_end(&mut buf).map_err(|e| unreadable(&e))?;
                     eof = true;
                 }
@@ -990,7 +999,7 @@ fn for_each_batch(
                 let block = &buf[..cut];
                 if !block.iter().all(|b| b.is_ascii_whitespace()) {
                     let t = std::time::Instant::now();
-                    let frame = match read_csv_block(block, schema.clone(), wanted) {
+                    let frame = match read_csv_block(block, quoted, schema.clone(), wanted) {
                         Ok(fr) => fr,
                         Err(e) => return Err(diagnose_csv(path, header, &e)),
                     };

@@ -1,8 +1,9 @@
-//! Reading the four tables with polars and converting them to the evaluator's layout.
+//! Reading the four tables with polars and converting them to the evaluator's layout: the
+//! patients and registrations here, the event tables in `events.rs`, which falls back on the
+//! exact validators defined here.
 //!
-//! Each column is converted to a plain typed vector with full validation before anything else
-//! happens, so a bad value anywhere in a file is reported, not only in rows that happen to
-//! matter. CSV columns are read as strings and parsed here (polars' own parsers accept dates
+//! The exact validators convert each column to a plain typed vector with full validation, so a
+//! bad value anywhere in a file is reported, not only in rows that happen to matter. CSV columns are read as strings and parsed here (polars' own parsers accept dates
 //! and numbers the spec calls broken, and cannot say which line failed); Parquet columns are
 //! taken in their stored types where those are unambiguous.
 
@@ -409,7 +410,9 @@ fn read_source(
             Ok(f) => f,
             Err(e) => return Err(diagnose_csv(&path, &header, &e)),
         },
-        Format::Parquet => read_parquet_slice(&path, &wanted, None).map_err(|e| unreadable(&e))?,
+        Format::Parquet => {
+            read_parquet_slice(&path, &wanted, None, None).map_err(|e| unreadable(&e))?
+        }
     };
     Ok(Source {
         path,
@@ -445,13 +448,20 @@ pub(super) fn read_csv_bytes(
     }
 }
 
+/// Read rows of a Parquet file; `metadata` (the footer, as read once by the caller) saves
+/// parsing it again for every batch.
 pub(super) fn read_parquet_slice(
     path: &Path,
     wanted: &[String],
     slice: Option<(usize, usize)>,
+    metadata: Option<&polars::io::parquet::metadata::FileMetadataRef>,
 ) -> PolarsResult<DataFrame> {
     let file = File::open(path)?;
-    ParquetReader::new(file)
+    let mut reader = ParquetReader::new(file);
+    if let Some(m) = metadata {
+        reader.set_metadata(m.clone());
+    }
+    reader
         .with_columns(Some(wanted.to_vec()))
         .with_slice(slice)
         .finish()
@@ -925,10 +935,14 @@ fn load_registrations(
         if p.is_empty() {
             return Err(src.bad(i, "practice_pseudo_id", "empty value", "", "a practice id"));
         }
-        let id = *name_ids.entry(p.to_string()).or_insert_with(|| {
-            names.push(p.to_string());
-            (names.len() - 1) as u32
-        });
+        let id = match name_ids.get(p) {
+            Some(&id) => id,
+            None => {
+                names.push(p.to_string());
+                name_ids.insert(p.to_string(), (names.len() - 1) as u32);
+                (names.len() - 1) as u32
+            }
+        };
         practice.push(id);
     }
     for i in 0..ids.len() {

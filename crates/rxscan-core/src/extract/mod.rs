@@ -7,10 +7,14 @@
 //!   keep their input order, which is the documented tie-break for `latest`): an offsets array
 //!   and flat columns of code id (`u32`), day number (`i32`) and, for clinical events, value
 //!   and comparator;
-//! - every distinct code string interned once per table. When the loader is given the set of
-//!   codes a plan can match ([`LoadOptions::for_plan`]), rows with any other code are
-//!   validated and then dropped at once: they can never change a result, and they are the bulk
-//!   of a real record.
+//! - every distinct code string interned once per table. When the loader is given the codes a
+//!   plan can match ([`LoadOptions::for_plan`]), rows with any other code are validated and
+//!   then dropped at once: they can never change a result, and they are the bulk of a real
+//!   record. Given the index dates too ([`LoadOptions::for_plan_at`]), rows dated outside
+//!   every window that reads their code are dropped as well.
+//!
+//! `load.rs` holds the file handling and the exact column validators; `events.rs` the hot path
+//! for the two event tables (see its module docs).
 //!
 //! Validation is strict and every error names the file, the line (as an editor counts it, the
 //! header being line 1; or the row, for Parquet), the column and the offending value.
@@ -91,12 +95,18 @@ pub enum Sex {
 
 impl Sex {
     pub fn parse(s: &str) -> Option<Sex> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "m" | "male" => Sex::Male,
-            "f" | "female" => Sex::Female,
-            "i" | "intersex" => Sex::Intersex,
-            "u" | "unknown" => Sex::Unknown,
-            _ => return None,
+        let s = s.trim();
+        let is = |a: &str, b: &str| s.eq_ignore_ascii_case(a) || s.eq_ignore_ascii_case(b);
+        Some(if is("m", "male") {
+            Sex::Male
+        } else if is("f", "female") {
+            Sex::Female
+        } else if is("i", "intersex") {
+            Sex::Intersex
+        } else if is("u", "unknown") {
+            Sex::Unknown
+        } else {
+            return None;
         })
     }
     pub fn letter(self) -> &'static str {

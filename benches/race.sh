@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PATIENTS=${PATIENTS:-1000000}
 REPEAT=${REPEAT:-3}
+# The CSV peers take minutes per run; CSV_REPEAT=1 keeps a full race under half an hour.
+CSV_REPEAT=${CSV_REPEAT:-$REPEAT}
 WORK=${WORK:-/tmp/rxscan-race-$PATIENTS}
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 cargo build --release -q -p rxscan-cli
@@ -23,6 +25,10 @@ du -sh "$WORK/parquet" "$WORK/csv"
 echo "== one index date, Parquet"
 benches/compare/compare.sh --data "$WORK/parquet" --format parquet --index-date 2020-03-01 --repeat "$REPEAT" --workdir "$WORK/run-parquet"
 echo "== one index date, CSV"
-benches/compare/compare.sh --data "$WORK/csv" --format csv --index-date 2020-03-01 --repeat "$REPEAT" --workdir "$WORK/run-csv"
+benches/compare/compare.sh --data "$WORK/csv" --format csv --index-date 2020-03-01 --repeat "$CSV_REPEAT" --workdir "$WORK/run-csv"
 echo "== 60 monthly index dates, Parquet, rxscan alone (the SQL engines re-run per date)"
 benches/compare/compare.sh --engines rxscan --data "$WORK/parquet" --format parquet --months 2018-04-01:2023-03-01 --repeat "$REPEAT" --workdir "$WORK/run-60"
+# The multi-date target: 60 dates against one date, both rxscan from Parquet, medians.
+one=$(awk -F, '$1=="rxscan"{print $3}' "$WORK/run-parquet/timings.csv")
+sixty=$(awk -F, '$1=="rxscan"{print $3}' "$WORK/run-60/timings.csv")
+echo "== rxscan, Parquet: one date ${one} s, 60 dates ${sixty} s, ratio $(awk -v a="$sixty" -v b="$one" 'BEGIN{printf "%.2f", a/b}')x"

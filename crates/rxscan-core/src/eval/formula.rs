@@ -90,6 +90,7 @@ pub trait Facts {
     fn record(&self, feature: usize, lane: usize) -> Rec;
 }
 
+#[inline]
 fn compare(op: CmpOp, a: V<'_>, b: V<'_>) -> bool {
     use std::cmp::Ordering;
     let ord: Option<Ordering> = match (a, b) {
@@ -108,6 +109,101 @@ fn compare(op: CmpOp, a: V<'_>, b: V<'_>) -> bool {
         CmpOp::Gt => o == Ordering::Greater,
         CmpOp::Ge => o != Ordering::Less,
     }
+}
+
+/// A node's values at the lanes computed, for reading in a loop. A value node's slab entries
+/// are valid only at the lanes where it is present.
+#[derive(Clone, Copy)]
+enum View<'m, 'p> {
+    /// The same value at every lane.
+    Same(V<'p>),
+    /// One value per lane.
+    Lanes(&'m [V<'p>]),
+    /// A boolean node's truth per lane.
+    Mask(Mask),
+}
+
+impl<'p> View<'_, 'p> {
+    #[inline(always)]
+    fn at(self, lane: usize) -> V<'p> {
+        match self {
+            View::Same(v) => v,
+            View::Lanes(vs) => vs[lane],
+            View::Mask(m) => V::Bool(m >> lane & 1 != 0),
+        }
+    }
+}
+
+/// The lanes of `live` where `pred` holds.
+#[inline(always)]
+fn lanes_where(live: Mask, mut pred: impl FnMut(usize) -> bool) -> Mask {
+    let mut out = 0;
+    for l in lanes(live) {
+        out |= u64::from(pred(l)) << l;
+    }
+    out
+}
+
+/// The lanes of `live` where `xs[lane] op y` (numbers; anything else compares false, as in
+/// [`compare`]), with the operator chosen once outside the loop.
+fn compare_num_lanes(op: CmpOp, xs: &[V<'_>], y: f64, live: Mask) -> Mask {
+    // NaN stands for a value that is not a number: every comparison with it is false.
+    let x = |l: usize| match xs[l] {
+        V::Num(x) => x,
+        _ => f64::NAN,
+    };
+    match op {
+        CmpOp::Eq => lanes_where(live, |l| x(l) == y),
+        CmpOp::Ne => lanes_where(live, |l| x(l) < y || x(l) > y),
+        CmpOp::Lt => lanes_where(live, |l| x(l) < y),
+        CmpOp::Le => lanes_where(live, |l| x(l) <= y),
+        CmpOp::Gt => lanes_where(live, |l| x(l) > y),
+        CmpOp::Ge => lanes_where(live, |l| x(l) >= y),
+    }
+}
+
+/// `op` with its sides swapped (`a op b` is `b swapped(op) a`).
+fn swapped(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        CmpOp::Eq | CmpOp::Ne => op,
+    }
+}
+
+/// The lanes of `live` where `op` holds between `a` and `b`.
+#[inline]
+fn compare_lanes(op: CmpOp, a: View<'_, '_>, b: View<'_, '_>, live: Mask) -> Mask {
+    let mut out = 0;
+    match (a, b) {
+        (View::Lanes(xs), View::Same(V::Num(y))) => return compare_num_lanes(op, xs, y, live),
+        (View::Same(V::Num(x)), View::Lanes(ys)) => {
+            return compare_num_lanes(swapped(op), ys, x, live)
+        }
+        (View::Same(x), View::Same(y)) => {
+            if compare(op, x, y) {
+                out = live;
+            }
+        }
+        (View::Lanes(xs), View::Same(y)) => {
+            for l in lanes(live) {
+                out |= u64::from(compare(op, xs[l], y)) << l;
+            }
+        }
+        (View::Same(x), View::Lanes(ys)) => {
+            for l in lanes(live) {
+                out |= u64::from(compare(op, x, ys[l])) << l;
+            }
+        }
+        _ => {
+            for l in lanes(live) {
+                out |= u64::from(compare(op, a.at(l), b.at(l))) << l;
+            }
+        }
+    }
+    out
 }
 
 /// Index of a node in a [`Program`].
@@ -287,7 +383,6 @@ impl Program {
         }
         let info = self.info[id as usize];
         if !info.boolean {
-            self.fill(id, need, f, m);
             return self.lanes_equal(id, need, V::Bool(true), f, m);
         }
         // Constants and patient facts cost less to read than a memo slot.
@@ -325,7 +420,7 @@ impl Program {
         }
     }
 
-    /// Make node `id`'s value known at the lanes of `need` (see [`Program::get`]).
+    /// Make node `id`'s value known at the lanes of `need` (read them with [`Program::view`]).
     fn fill<'p, F: Facts>(&'p self, id: NodeId, need: Mask, f: &mut F, m: &mut Memo<'p>) {
         if need == 0 {
             return;
@@ -353,40 +448,41 @@ impl Program {
         }
     }
 
-    /// Node `id`'s value at `lane`, once [`Program::fill`] covered the lane.
+    /// Node `id`'s values, once [`Program::fill`] covered the lanes to be read.
     #[inline]
-    fn get<'p, F: Facts>(&'p self, id: NodeId, lane: usize, f: &F, m: &Memo<'p>) -> V<'p> {
+    fn view<'m, 'p, F: Facts>(&'p self, id: NodeId, f: &F, m: &'m Memo<'p>) -> View<'m, 'p> {
         let info = self.info[id as usize];
-        let lane = if info.invariant { 0 } else { lane };
         if !info.boolean {
-            return m.vals[info.vslot as usize * LANES + lane];
+            let base = info.vslot as usize * LANES;
+            return if info.invariant {
+                View::Same(m.vals[base])
+            } else {
+                View::Lanes(&m.vals[base..base + LANES])
+            };
         }
-        let mask = match &self.nodes[id as usize] {
-            Node::Bool(b) => return V::Bool(*b),
-            Node::Registered => f.registered(),
-            Node::Dead => f.dead(),
-            _ => m.slots[id as usize].val,
-        };
-        V::Bool(mask >> lane & 1 != 0)
+        match &self.nodes[id as usize] {
+            Node::Bool(b) => View::Same(V::Bool(*b)),
+            Node::Registered => View::Mask(f.registered()),
+            Node::Dead => View::Mask(f.dead()),
+            _ if info.invariant => View::Same(V::Bool(m.slots[id as usize].val & 1 != 0)),
+            _ => View::Mask(m.slots[id as usize].val),
+        }
     }
 
-    /// The lanes of `need` (already filled) where node `id` equals `v`.
+    /// The lanes of `need` where node `id` equals `v` (a missing value equals nothing).
     fn lanes_equal<'p, F: Facts>(
         &'p self,
         id: NodeId,
         need: Mask,
         v: V<'_>,
-        f: &F,
-        m: &Memo<'p>,
+        f: &mut F,
+        m: &mut Memo<'p>,
     ) -> Mask {
-        if self.info[id as usize].invariant {
-            return if self.get(id, 0, f, m) == v { need } else { 0 };
-        }
+        let live = self.present(id, need, f, m);
+        let view = self.view(id, f, m);
         let mut out = 0;
-        for l in lanes(need) {
-            if self.get(id, l, f, m) == v {
-                out |= 1 << l;
-            }
+        for l in lanes(live) {
+            out |= u64::from(view.at(l) == v) << l;
         }
         out
     }
@@ -417,6 +513,8 @@ impl Program {
     }
 
     /// A boolean node at the lanes of `todo` (not yet computed): the lanes where it is true.
+    /// Out of line, so the memo hit in [`Program::truth`] stays a short call.
+    #[inline(never)]
     fn compute_bool<'p, F: Facts>(
         &'p self,
         id: NodeId,
@@ -445,7 +543,6 @@ impl Program {
                     todo & !self.truth(*x, todo, f, m)
                 } else {
                     // `not` of a non-boolean is false; only a `false` value turns true.
-                    self.fill(*x, todo, f, m);
                     self.lanes_equal(*x, todo, V::Bool(false), f, m)
                 }
             }
@@ -475,26 +572,10 @@ impl Program {
                 // A missing side makes the comparison false: ask `b` only where `a` is present.
                 let live = self.present(*a, todo, f, m);
                 let live = self.present(*b, live, f, m);
-                let (ia, ib) = (
-                    self.info[*a as usize].invariant,
-                    self.info[*b as usize].invariant,
-                );
-                let mut out = 0;
-                if ib && !ia {
-                    let vb = self.get(*b, 0, f, m);
-                    for l in lanes(live) {
-                        if compare(*op, self.get(*a, l, f, m), vb) {
-                            out |= 1 << l;
-                        }
-                    }
-                } else {
-                    for l in lanes(live) {
-                        if compare(*op, self.get(*a, l, f, m), self.get(*b, l, f, m)) {
-                            out |= 1 << l;
-                        }
-                    }
+                if live == 0 {
+                    return 0;
                 }
-                out
+                compare_lanes(*op, self.view(*a, f, m), self.view(*b, f, m), live)
             }
             Node::In(x, list) => {
                 let mut rest = self.present(*x, todo, f, m);
@@ -504,11 +585,8 @@ impl Program {
                         break;
                     }
                     let live = self.present(item, rest, f, m);
-                    for l in lanes(live) {
-                        if compare(CmpOp::Eq, self.get(*x, l, f, m), self.get(item, l, f, m)) {
-                            out |= 1 << l;
-                        }
-                    }
+                    out |=
+                        compare_lanes(CmpOp::Eq, self.view(*x, f, m), self.view(item, f, m), live);
                     rest &= !out;
                 }
                 out
@@ -557,19 +635,15 @@ impl Program {
             Node::Record(x, field) => {
                 let found = f.latest(*x, todo);
                 let mut present = 0;
-                for l in lanes(todo) {
-                    let v = if found >> l & 1 == 0 {
-                        V::Missing
-                    } else {
-                        let r = f.record(*x, l);
-                        match field {
-                            RecordField::Date => V::Date(r.day),
-                            RecordField::Value if r.value.is_nan() => V::Missing,
-                            RecordField::Value => V::Num(r.value),
-                            RecordField::Comparator => V::Str(r.comparator.as_str()),
-                        }
+                for l in lanes(found) {
+                    let r = f.record(*x, l);
+                    let v = match field {
+                        RecordField::Date => V::Date(r.day),
+                        RecordField::Value if r.value.is_nan() => continue,
+                        RecordField::Value => V::Num(r.value),
+                        RecordField::Comparator => V::Str(r.comparator.as_str()),
                     };
-                    present |= u64::from(v != V::Missing) << l;
+                    present |= 1 << l;
                     m.vals[base + l] = v;
                 }
                 present
@@ -577,14 +651,11 @@ impl Program {
             Node::Coalesce(a, b) => {
                 let from_a = self.present(*a, todo, f, m);
                 let from_b = self.present(*b, todo & !from_a, f, m);
-                for l in lanes(todo) {
-                    m.vals[base + l] = if from_a >> l & 1 != 0 {
-                        self.get(*a, l, f, m)
-                    } else if from_b >> l & 1 != 0 {
-                        self.get(*b, l, f, m)
-                    } else {
-                        V::Missing
-                    };
+                for (x, from) in [(*a, from_a), (*b, from_b)] {
+                    for l in lanes(from) {
+                        let v = self.view(x, f, m).at(l);
+                        m.vals[base + l] = v;
+                    }
                 }
                 from_a | from_b
             }

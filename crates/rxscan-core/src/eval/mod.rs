@@ -427,10 +427,11 @@ fn current_practices(ex: &Extract, p: usize, b: &Block, practice: &mut [u32; LAN
             days.partition_point(|&d| d < r.end[i])
         };
         let range = below(to) & !below(from);
-        for l in lanes(range) {
-            if registered >> l & 1 == 0
-                || (r.start[best[l]], r.end[best[l]]) < (r.start[i], r.end[i])
-            {
+        for l in lanes(range & !registered) {
+            best[l] = i;
+        }
+        for l in lanes(range & registered) {
+            if (r.start[best[l]], r.end[best[l]]) < (r.start[i], r.end[i]) {
                 best[l] = i;
             }
         }
@@ -528,6 +529,9 @@ impl formula::Facts for PatientLanes<'_> {
         match self.env.plan.features[f] {
             Feature::Has { codelist, .. } => {
                 let list = &self.hits()[codelist];
+                if list.is_empty() {
+                    return 0;
+                }
                 // Lanes ascend and so do their bounds: one sweep over the list.
                 let mut out = 0;
                 let mut i = 0;
@@ -581,7 +585,7 @@ impl formula::Facts for PatientLanes<'_> {
             let (mut found, row) = (0, &mut self.s.latest_row[f]);
             // Lanes ascend and so do their bounds: `end` (hits dated ≤ hi) only moves forward.
             let mut end = 0;
-            for l in lanes(todo) {
+            for l in lanes(if list.is_empty() { 0 } else { todo }) {
                 while end < list.len() && list[end].day <= hi[l] {
                     end += 1;
                 }
@@ -663,37 +667,52 @@ fn patient<'p>(env: &Env<'p>, memo: &mut formula::Memo<'p>, p: usize, acc: &mut 
             acc.den_now[m] = den;
             acc.num_now[m] = prog.truth(num_node, den, &mut facts, memo);
         }
+        // `[date][practice]` index of each population lane.
+        let mut dp = [0usize; LANES];
         for l in lanes(pop) {
-            let d = block.date[l] as usize;
-            let dp = d * s.practices + practice[l] as usize;
-            acc.population[dp] += 1;
-            for m in 0..s.measures {
-                if acc.den_now[m] >> l & 1 != 0 {
-                    let num = acc.num_now[m] >> l & 1 != 0;
-                    acc.den[dp * s.measures + m] += 1;
-                    acc.num[dp * s.measures + m] += num as u64;
-                    if env.opts.patient_rows {
-                        acc.rows.push(PatientFlag {
-                            date: d as u32,
-                            patient: p as u32,
-                            practice: practice[l],
-                            measure: m as u32,
-                            numerator: num,
-                        });
-                    }
+            dp[l] = block.date[l] as usize * s.practices + practice[l] as usize;
+            acc.population[dp[l]] += 1;
+        }
+        for m in 0..s.measures {
+            for l in lanes(acc.den_now[m]) {
+                acc.den[dp[l] * s.measures + m] += 1;
+            }
+            for l in lanes(acc.num_now[m]) {
+                acc.num[dp[l] * s.measures + m] += 1;
+            }
+            if env.opts.patient_rows {
+                for l in lanes(acc.den_now[m]) {
+                    acc.rows.push(PatientFlag {
+                        date: block.date[l],
+                        patient: p as u32,
+                        practice: practice[l],
+                        measure: m as u32,
+                        numerator: acc.num_now[m] >> l & 1 != 0,
+                    });
                 }
             }
-            for (c, comp) in env.plan.composites.iter().enumerate() {
-                if comp.members.iter().any(|&m| acc.den_now[m] >> l & 1 != 0) {
-                    let k = dp * s.composites + c;
-                    acc.comp_den[k] += 1;
-                    let hits = comp
-                        .members
-                        .iter()
-                        .filter(|&&m| acc.num_now[m] >> l & 1 != 0)
-                        .count();
-                    acc.comp_hist[k * (s.max_members + 1) + hits] += 1;
-                }
+        }
+        for (c, comp) in env.plan.composites.iter().enumerate() {
+            let (mut den, mut num) = (0, 0);
+            for &m in &comp.members {
+                den |= acc.den_now[m];
+                num |= acc.num_now[m];
+            }
+            let hist = |l: usize| (dp[l] * s.composites + c) * (s.max_members + 1);
+            for l in lanes(den) {
+                acc.comp_den[dp[l] * s.composites + c] += 1;
+            }
+            // Lanes with no member numerator: n = 0; the others count their members.
+            for l in lanes(den & !num) {
+                acc.comp_hist[hist(l)] += 1;
+            }
+            for l in lanes(num) {
+                let n = comp
+                    .members
+                    .iter()
+                    .filter(|&&m| acc.num_now[m] >> l & 1 != 0)
+                    .count();
+                acc.comp_hist[hist(l) + n] += 1;
             }
         }
     }

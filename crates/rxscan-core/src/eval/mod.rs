@@ -216,6 +216,7 @@ struct Acc {
     comp_hist: Vec<u64>,
     rows: Vec<PatientFlag>,
     scratch: Scratch,
+    lanes: Box<Lanes>,
     den_now: Vec<Mask>,
     num_now: Vec<Mask>,
 }
@@ -229,6 +230,17 @@ struct Scratch {
     latest_done: Vec<Mask>,
     latest_found: Vec<Mask>,
     latest_row: Vec<[u32; LANES]>,
+    /// Whether any `latest_*` entry was set since they were last cleared.
+    latest_used: bool,
+}
+
+/// Per-lane scratch of one patient and block (entries are valid only at the lanes written).
+struct Lanes {
+    /// The registration current at each lane.
+    best: [usize; LANES],
+    practice: [u32; LANES],
+    /// `[date][practice]` index of each population lane.
+    dp: [usize; LANES],
 }
 
 struct Shape {
@@ -255,7 +267,13 @@ impl Acc {
                 latest_done: vec![0; plan.features.len()],
                 latest_found: vec![0; plan.features.len()],
                 latest_row: vec![[0; LANES]; plan.features.len()],
+                latest_used: false,
             },
+            lanes: Box::new(Lanes {
+                best: [0; LANES],
+                practice: [0; LANES],
+                dp: [0; LANES],
+            }),
             den_now: vec![0; s.measures],
             num_now: vec![0; s.measures],
         }
@@ -412,11 +430,16 @@ fn within(a: &[Hit], b: &[Hit], gap: i32) -> bool {
 
 /// The current registration at each lane (start ≤ I < end): latest start, then latest end
 /// (ongoing counts as latest), then first in input order. Returns the registered lanes; the
-/// practice of each is written to `practice`.
-fn current_practices(ex: &Extract, p: usize, b: &Block, practice: &mut [u32; LANES]) -> Mask {
+/// practice of each is written to `practice` (`best` is scratch space).
+fn current_practices(
+    ex: &Extract,
+    p: usize,
+    b: &Block,
+    best: &mut [usize; LANES],
+    practice: &mut [u32; LANES],
+) -> Mask {
     let r = &ex.registrations;
     let days = &b.day[..b.n];
-    let mut best = [usize::MAX; LANES];
     let mut registered: Mask = 0;
     for i in r.offsets[p]..r.offsets[p + 1] {
         // Lanes are ascending, so the lanes where registration i is current are a range.
@@ -598,6 +621,7 @@ impl formula::Facts for PatientLanes<'_> {
                 }
             }
             self.s.latest_done[f] |= todo;
+            self.s.latest_used = true;
             self.s.latest_found[f] |= found;
         }
         self.s.latest_found[f] & need
@@ -634,9 +658,9 @@ fn patient<'p>(env: &Env<'p>, memo: &mut formula::Memo<'p>, p: usize, acc: &mut 
     let (ex, s) = (env.ex, env.shape);
     let prog = &env.compiled.program;
     acc.scratch.gathered = false;
-    let mut practice = [0u32; LANES];
+    let Lanes { best, practice, dp } = &mut *acc.lanes;
     for block in env.blocks {
-        let registered = current_practices(ex, p, block, &mut practice);
+        let registered = current_practices(ex, p, block, best, practice);
         if registered == 0 {
             continue;
         }
@@ -645,8 +669,11 @@ fn patient<'p>(env: &Env<'p>, memo: &mut formula::Memo<'p>, p: usize, acc: &mut 
             NO_DATE => 0,
             dod => block.full & !below(block.day[..block.n].partition_point(|&d| d < dod)),
         };
-        acc.scratch.latest_done.fill(0);
-        acc.scratch.latest_found.fill(0);
+        if acc.scratch.latest_used {
+            acc.scratch.latest_done.fill(0);
+            acc.scratch.latest_found.fill(0);
+            acc.scratch.latest_used = false;
+        }
         let mut facts = PatientLanes {
             env,
             p,
@@ -668,7 +695,6 @@ fn patient<'p>(env: &Env<'p>, memo: &mut formula::Memo<'p>, p: usize, acc: &mut 
             acc.num_now[m] = prog.truth(num_node, den, &mut facts, memo);
         }
         // `[date][practice]` index of each population lane.
-        let mut dp = [0usize; LANES];
         for l in lanes(pop) {
             dp[l] = block.date[l] as usize * s.practices + practice[l] as usize;
             acc.population[dp[l]] += 1;

@@ -16,8 +16,10 @@
 //!   turn lanes true; a measure's numerator is asked only for the lanes where its denominator
 //!   holds, and nothing is asked for lanes where the population is false. Leaves (features,
 //!   record fields, age) are computed only for the lanes asked.
-//! - Memo: per node, the lanes already computed and their truth (value nodes: their per-lane
-//!   values in a slab), stamped with a generation so nothing is cleared between blocks.
+//! - Memo: per node, the lanes already computed and their truth (value nodes: the lanes where
+//!   they are present, and per-lane values in a slab, written and read only at those lanes),
+//!   stamped with a generation so nothing is cleared between blocks. Comparisons read lane
+//!   values in tight loops (numbers with the operator chosen once, outside the loop).
 //! - Lane-invariant nodes (constants, `sex`, and anything built only from them, such as
 //!   `sex in ("M", "F")`) are computed once per block, at lane 0, and broadcast.
 //! - The patient's facts (registration, death, age, features over the hit lists) come through

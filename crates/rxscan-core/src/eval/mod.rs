@@ -5,25 +5,31 @@
 //! identical for any thread count (integer sums, and patient rows sorted afterwards).
 //!
 //! For one patient the evaluator makes **one pass** over the patient's rows whatever the number
-//! of index dates: each row's code has a precomputed codelist bitmask (membership is decided
-//! once per distinct code, never per row), and a matching row's (day, row) is appended to that
-//! codelist's hit list. The lists are sorted by day; then, for each index date, every feature
-//! is answered from them by binary search (`has`, `latest`) or a two-pointer sweep
-//! (`within`). Scratch vectors are owned by the thread and reused, so the hot loop does not
-//! allocate per patient.
+//! of index dates, and only if a formula asks for a feature (patients outside the population at
+//! every date are never gathered): each row's code has a precomputed codelist bitmask
+//! (membership is decided once per distinct code, never per row), and a matching row's
+//! (day, row) is appended to that codelist's hit list. The lists are sorted by day.
+//!
+//! The index dates are evaluated together, in blocks of up to 64 **lanes** (see
+//! `formula.rs`): the dates are sorted ascending into lanes (counters and patient rows are
+//! written back under each date's position in the caller's list), so every window bound grows
+//! with the lane (month arithmetic keeps the day of month, so it is monotone) and a feature is
+//! answered for all the lanes asked in one pointer sweep over its hit list (`has`, `latest`);
+//! `within` (rare: only asked where a denominator holds) uses binary search and a two-pointer
+//! sweep per lane. Registration (the current practice) and death are computed once per patient
+//! and block for all lanes. Scratch vectors are owned by the thread and reused, so the hot loop
+//! does not allocate per patient.
 
 pub mod formula;
-
-use std::cell::Cell;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::dates::{self, Day};
 use crate::extract::{Comparator, EventTable, Extract, NO_DATE};
-use crate::plan::{Expr, Feature, Offset, Plan, Table, Window};
+use crate::plan::{Feature, Plan, Table, Window};
 use crate::results::{PatientFlag, Results};
-use formula::{Ctx, Rec};
+use formula::{lanes, Mask, Rec, LANES};
 
 /// Patients per unit of work (tasks are a few contiguous ranges per thread).
 const CHUNK: usize = 2048;
@@ -104,15 +110,7 @@ struct Hit {
     row: u32,
 }
 
-/// Per-date constants: window bounds per feature and the days of index-relative dates.
-struct DateFrame {
-    index: Day,
-    ymd: (i32, u32, u32),
-    bounds: Vec<(Day, Day)>,
-    offset_days: Vec<(Offset, Day)>,
-}
-
-fn shift(index: Day, o: Offset) -> Result<Day, EvalError> {
+fn shift(index: Day, o: crate::plan::Offset) -> Result<Day, EvalError> {
     dates::add_months(index, o.months)
         .map(|d| d + o.days)
         .ok_or(EvalError::ImpossibleDate {
@@ -134,21 +132,81 @@ fn bounds(index: Day, w: Window) -> Result<(Day, Day), EvalError> {
     Ok((lo, hi))
 }
 
-fn collect_offsets(e: &Expr, out: &mut Vec<Offset>) {
-    match e {
-        Expr::IndexDate(o) if !out.contains(o) => out.push(*o),
-        Expr::Exists(x) | Expr::Not(x) => collect_offsets(x, out),
-        Expr::Coalesce(a, b) | Expr::Cmp(_, a, b) => {
-            collect_offsets(a, out);
-            collect_offsets(b, out);
-        }
-        Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| collect_offsets(x, out)),
-        Expr::In(x, xs) => {
-            collect_offsets(x, out);
-            xs.iter().for_each(|x| collect_offsets(x, out));
-        }
-        _ => {}
+/// Up to 64 index dates, ascending, and everything about them that does not depend on the
+/// patient.
+struct Block {
+    /// Number of lanes, and the mask of them.
+    n: usize,
+    full: Mask,
+    /// Position of each lane's date in the caller's list of index dates.
+    date: [u32; LANES],
+    day: [Day; LANES],
+    ymd: [(i32, u32, u32); LANES],
+    /// Per feature, the inclusive window bounds of each lane (non-decreasing over the lanes).
+    lo: Vec<[Day; LANES]>,
+    hi: Vec<[Day; LANES]>,
+    /// Per program offset, its day at each lane.
+    offset_days: Vec<[Day; LANES]>,
+}
+
+/// Sort the dates into blocks of lanes, computing every window bound (in the caller's order
+/// first, so the error reported for an impossible date does not depend on the sorting).
+fn blocks(
+    plan: &Plan,
+    program: &formula::Program,
+    index_dates: &[Day],
+) -> Result<Vec<Block>, EvalError> {
+    let mut per_date = Vec::with_capacity(index_dates.len());
+    for &d in index_dates {
+        let b: Vec<(Day, Day)> = plan
+            .features
+            .iter()
+            .map(|f| bounds(d, f.window()))
+            .collect::<Result<_, _>>()?;
+        let o: Vec<Day> = program
+            .offsets()
+            .iter()
+            .map(|&o| shift(d, o))
+            .collect::<Result<_, _>>()?;
+        per_date.push((b, o));
     }
+    let mut order: Vec<usize> = (0..index_dates.len()).collect();
+    order.sort_by_key(|&i| index_dates[i]);
+    let blocks: Vec<Block> = order
+        .chunks(LANES)
+        .map(|chunk| {
+            let mut b = Block {
+                n: chunk.len(),
+                full: below(chunk.len()),
+                date: [0; LANES],
+                day: [0; LANES],
+                ymd: [(0, 0, 0); LANES],
+                lo: vec![[0; LANES]; plan.features.len()],
+                hi: vec![[0; LANES]; plan.features.len()],
+                offset_days: vec![[0; LANES]; program.offsets().len()],
+            };
+            for (l, &i) in chunk.iter().enumerate() {
+                b.date[l] = i as u32;
+                b.day[l] = index_dates[i];
+                b.ymd[l] = dates::to_ymd(index_dates[i]);
+                for (f, &(lo, hi)) in per_date[i].0.iter().enumerate() {
+                    b.lo[f][l] = lo;
+                    b.hi[f][l] = hi;
+                }
+                for (k, &d) in per_date[i].1.iter().enumerate() {
+                    b.offset_days[k][l] = d;
+                }
+            }
+            // The sweeps over hit lists rely on this.
+            debug_assert!(b
+                .lo
+                .iter()
+                .chain(&b.hi)
+                .all(|x| x[..b.n].windows(2).all(|w| w[0] <= w[1])));
+            b
+        })
+        .collect();
+    Ok(blocks)
 }
 
 /// Thread-local state: counters and reusable scratch space.
@@ -163,12 +221,32 @@ struct Acc {
     /// `[date][practice][composite][n]`, n in 0..=max members.
     comp_hist: Vec<u64>,
     rows: Vec<PatientFlag>,
+    scratch: Scratch,
+    lanes: Box<Lanes>,
+    den_now: Vec<Mask>,
+    num_now: Vec<Mask>,
+}
+
+/// Per-patient scratch, reused.
+struct Scratch {
+    /// Whether `hits` holds the current patient's rows.
+    gathered: bool,
     hits: Vec<Vec<Hit>>,
-    /// Per-feature cache for the current patient and date: 0 unknown, 1 false, 2 true.
-    flags: Vec<Cell<u8>>,
-    records: Vec<Cell<Option<Option<Rec>>>>,
-    den_now: Vec<bool>,
-    num_now: Vec<bool>,
+    /// Per `Latest` feature: lanes computed, lanes with a record, and the record's row.
+    latest_done: Vec<Mask>,
+    latest_found: Vec<Mask>,
+    latest_row: Vec<[u32; LANES]>,
+    /// Whether any `latest_*` entry was set since they were last cleared.
+    latest_used: bool,
+}
+
+/// Per-lane scratch of one patient and block (entries are valid only at the lanes written).
+struct Lanes {
+    /// The registration current at each lane.
+    best: [usize; LANES],
+    practice: [u32; LANES],
+    /// `[date][practice]` index of each population lane.
+    dp: [usize; LANES],
 }
 
 struct Shape {
@@ -189,11 +267,21 @@ impl Acc {
             comp_den: vec![0; dp * s.composites],
             comp_hist: vec![0; dp * s.composites * (s.max_members + 1)],
             rows: Vec::new(),
-            hits: vec![Vec::new(); plan.codelists.len()],
-            flags: vec![Cell::new(0); plan.features.len()],
-            records: vec![Cell::new(None); plan.features.len()],
-            den_now: vec![false; s.measures],
-            num_now: vec![false; s.measures],
+            scratch: Scratch {
+                gathered: false,
+                hits: vec![Vec::new(); plan.codelists.len()],
+                latest_done: vec![0; plan.features.len()],
+                latest_found: vec![0; plan.features.len()],
+                latest_row: vec![[0; LANES]; plan.features.len()],
+                latest_used: false,
+            },
+            lanes: Box::new(Lanes {
+                best: [0; LANES],
+                practice: [0; LANES],
+                dp: [0; LANES],
+            }),
+            den_now: vec![0; s.measures],
+            num_now: vec![0; s.measures],
         }
     }
     fn merge(mut self, other: Acc) -> Acc {
@@ -227,30 +315,14 @@ pub fn evaluate(
             });
         }
     }
-    let mut offsets = Vec::new();
-    collect_offsets(&plan.population, &mut offsets);
-    for m in &plan.measures {
-        collect_offsets(&m.denominator, &mut offsets);
-        collect_offsets(&m.numerator, &mut offsets);
-    }
-    let frames: Vec<DateFrame> = index_dates
+    let mut program = formula::Program::default();
+    let population = program.add(&plan.population);
+    let measures: Vec<(formula::NodeId, formula::NodeId)> = plan
+        .measures
         .iter()
-        .map(|&d| {
-            Ok(DateFrame {
-                index: d,
-                ymd: dates::to_ymd(d),
-                bounds: plan
-                    .features
-                    .iter()
-                    .map(|f| bounds(d, f.window()))
-                    .collect::<Result<_, _>>()?,
-                offset_days: offsets
-                    .iter()
-                    .map(|&o| Ok((o, shift(d, o)?)))
-                    .collect::<Result<_, EvalError>>()?,
-            })
-        })
-        .collect::<Result<_, EvalError>>()?;
+        .map(|m| (program.add(&m.denominator), program.add(&m.numerator)))
+        .collect();
+    let blocks = blocks(plan, &program, index_dates)?;
     let med = Membership::new(plan, &extract.medications, Table::Medications);
     let ev = Membership::new(plan, &extract.clinical_events, Table::ClinicalEvents);
     if med.global.len() > 4096 || ev.global.len() > 4096 {
@@ -270,13 +342,6 @@ pub fn evaluate(
             .max()
             .unwrap_or(0),
     };
-    let mut program = formula::Program::default();
-    let population = program.add(&plan.population);
-    let measures: Vec<(formula::NodeId, formula::NodeId)> = plan
-        .measures
-        .iter()
-        .map(|m| (program.add(&m.denominator), program.add(&m.numerator)))
-        .collect();
     let compiled = Compiled {
         program,
         population,
@@ -289,16 +354,23 @@ pub fn evaluate(
     // the time zeroing and merging memory.
     let n_tasks = (rayon::current_num_threads() * 4).clamp(1, n_chunks.max(1));
     let per_task = n.div_ceil(n_tasks).max(1);
+    let env = Env {
+        plan,
+        compiled: &compiled,
+        ex: extract,
+        med: &med,
+        ev: &ev,
+        blocks: &blocks,
+        shape: &shape,
+        opts,
+    };
     let acc = (0..n_tasks)
         .into_par_iter()
         .map(|t| {
             let mut acc = Acc::new(&shape, plan);
             let mut memo = formula::Memo::new(&compiled.program);
             for p in t * per_task..((t + 1) * per_task).min(n) {
-                patient(
-                    plan, &compiled, &mut memo, extract, &med, &ev, &frames, &shape, opts, p,
-                    &mut acc,
-                );
+                patient(&env, &mut memo, p, &mut acc);
             }
             acc
         })
@@ -371,20 +443,51 @@ fn within(a: &[Hit], b: &[Hit], gap: i32) -> bool {
     false
 }
 
-/// The current registration at `index` (start ≤ I < end): latest start, then latest end
-/// (ongoing counts as latest), then first in input order.
-fn current_practice(ex: &Extract, p: usize, index: Day) -> Option<u32> {
+/// The current registration at each lane (start ≤ I < end): latest start, then latest end
+/// (ongoing counts as latest), then first in input order. Returns the registered lanes; the
+/// practice of each is written to `practice` (`best` is scratch space).
+fn current_practices(
+    ex: &Extract,
+    p: usize,
+    b: &Block,
+    best: &mut [usize; LANES],
+    practice: &mut [u32; LANES],
+) -> Mask {
     let r = &ex.registrations;
-    let mut best: Option<usize> = None;
+    let days = &b.day[..b.n];
+    let mut registered: Mask = 0;
     for i in r.offsets[p]..r.offsets[p + 1] {
-        if r.start[i] <= index && (r.end[i] == NO_DATE || r.end[i] > index) {
-            best = match best {
-                Some(b) if (r.start[b], r.end[b]) >= (r.start[i], r.end[i]) => Some(b),
-                _ => Some(i),
-            };
+        // Lanes are ascending, so the lanes where registration i is current are a range.
+        let from = days.partition_point(|&d| d < r.start[i]);
+        let to = if r.end[i] == NO_DATE {
+            b.n
+        } else {
+            days.partition_point(|&d| d < r.end[i])
+        };
+        let range = below(to) & !below(from);
+        for l in lanes(range & !registered) {
+            best[l] = i;
         }
+        for l in lanes(range & registered) {
+            if (r.start[best[l]], r.end[best[l]]) < (r.start[i], r.end[i]) {
+                best[l] = i;
+            }
+        }
+        registered |= range;
     }
-    best.map(|i| r.practice[i])
+    for l in lanes(registered) {
+        practice[l] = r.practice[best[l]];
+    }
+    registered
+}
+
+/// The lanes below `n` (n ≤ 64).
+fn below(n: usize) -> Mask {
+    if n >= LANES {
+        !0
+    } else {
+        (1 << n) - 1
+    }
 }
 
 /// Completed years (INDICATORS.md §2.6) from precomputed civil dates.
@@ -392,68 +495,169 @@ fn age_at(dob: (i32, u32, u32), at: (i32, u32, u32)) -> i32 {
     at.0 - dob.0 - i32::from((at.1, at.2) < (dob.1, dob.2))
 }
 
-/// One patient at one index date: features answered from the hit lists on first use.
-struct PatientDate<'a> {
+/// Everything the evaluation of all patients shares.
+struct Env<'a> {
     plan: &'a Plan,
+    compiled: &'a Compiled,
     ex: &'a Extract,
-    hits: &'a [Vec<Hit>],
-    bounds: &'a [(Day, Day)],
-    flags: &'a [Cell<u8>],
-    records: &'a [Cell<Option<Option<Rec>>>],
+    med: &'a Membership,
+    ev: &'a Membership,
+    blocks: &'a [Block],
+    shape: &'a Shape,
+    opts: &'a EvalOptions,
 }
 
-impl formula::Features for PatientDate<'_> {
-    fn flag(&self, f: usize) -> bool {
-        match self.flags[f].get() {
-            1 => return false,
-            2 => return true,
-            _ => {}
+/// One patient at the lanes of one block: features answered from the hit lists on first use.
+struct PatientLanes<'a> {
+    env: &'a Env<'a>,
+    p: usize,
+    block: &'a Block,
+    registered: Mask,
+    dead: Mask,
+    dob: (i32, u32, u32),
+    sex: &'static str,
+    s: &'a mut Scratch,
+}
+
+impl PatientLanes<'_> {
+    /// The patient's hit lists, gathered on first use.
+    fn hits(&mut self) -> &[Vec<Hit>] {
+        if !self.s.gathered {
+            let ex = self.env.ex;
+            for h in self.s.hits.iter_mut() {
+                h.clear();
+            }
+            gather(&ex.medications, self.env.med, self.p, &mut self.s.hits);
+            gather(&ex.clinical_events, self.env.ev, self.p, &mut self.s.hits);
+            for h in self.s.hits.iter_mut() {
+                if h.len() > 1 {
+                    h.sort_unstable();
+                }
+            }
+            self.s.gathered = true;
         }
-        let (lo, hi) = self.bounds[f];
-        let v = match self.plan.features[f] {
-            Feature::Has { codelist, .. } => !in_window(&self.hits[codelist], lo, hi).is_empty(),
-            Feature::Within {
-                a, b, max_gap_days, ..
-            } => within(
-                in_window(&self.hits[a], lo, hi),
-                in_window(&self.hits[b], lo, hi),
-                max_gap_days,
-            ),
-            Feature::Latest { .. } => self.record(f).is_some(),
-        };
-        self.flags[f].set(1 + v as u8);
-        v
+        &self.s.hits
+    }
+}
+
+impl formula::Facts for PatientLanes<'_> {
+    fn registered(&self) -> Mask {
+        self.registered
     }
 
-    fn record(&self, f: usize) -> Option<Rec> {
-        if let Some(r) = self.records[f].get() {
-            return r;
-        }
-        let (lo, hi) = self.bounds[f];
-        let r = match self.plan.features[f] {
-            Feature::Latest { codelist, .. } => {
-                let w = in_window(&self.hits[codelist], lo, hi);
-                // Latest day; among rows on that day, the first in input order.
-                w.last().map(|last| {
-                    let first_same_day = w.partition_point(|h| h.day < last.day);
-                    let row = w[first_same_day].row as usize;
-                    let t = self.ex.table(self.plan.codelists[codelist].table);
-                    let (value, comparator) = if t.value.is_empty() {
-                        (f64::NAN, Comparator::None)
-                    } else {
-                        (t.value[row], Comparator::from_u8(t.comparator[row]))
-                    };
-                    Rec {
-                        day: last.day,
-                        value,
-                        comparator,
+    fn dead(&self) -> Mask {
+        self.dead
+    }
+
+    fn age(&self, lane: usize) -> i32 {
+        age_at(self.dob, self.block.ymd[lane])
+    }
+
+    fn sex(&self) -> &'static str {
+        self.sex
+    }
+
+    fn index_date(&self, k: usize, lane: usize) -> Day {
+        self.block.offset_days[k][lane]
+    }
+
+    fn flag(&mut self, f: usize, need: Mask) -> Mask {
+        let block = self.block;
+        let (lo, hi) = (&block.lo[f], &block.hi[f]);
+        match self.env.plan.features[f] {
+            Feature::Has { codelist, .. } => {
+                let list = &self.hits()[codelist];
+                if list.is_empty() {
+                    return 0;
+                }
+                // Lanes ascend and so do their bounds: one sweep over the list.
+                let mut out = 0;
+                let mut i = 0;
+                for l in lanes(need) {
+                    while i < list.len() && list[i].day < lo[l] {
+                        i += 1;
                     }
-                })
+                    if i == list.len() {
+                        break;
+                    }
+                    if list[i].day <= hi[l] {
+                        out |= 1 << l;
+                    }
+                }
+                out
             }
-            _ => None,
+            Feature::Within {
+                a, b, max_gap_days, ..
+            } => {
+                let hits = self.hits();
+                let (a, b) = (&hits[a], &hits[b]);
+                let mut out = 0;
+                if a.is_empty() || b.is_empty() {
+                    return 0;
+                }
+                for l in lanes(need) {
+                    if within(
+                        in_window(a, lo[l], hi[l]),
+                        in_window(b, lo[l], hi[l]),
+                        max_gap_days,
+                    ) {
+                        out |= 1 << l;
+                    }
+                }
+                out
+            }
+            Feature::Latest { .. } => self.latest(f, need),
+        }
+    }
+
+    fn latest(&mut self, f: usize, need: Mask) -> Mask {
+        let todo = need & !self.s.latest_done[f];
+        if todo != 0 {
+            let Feature::Latest { codelist, .. } = self.env.plan.features[f] else {
+                unreachable!("a record of a feature that is not a `latest`")
+            };
+            let block = self.block;
+            let (lo, hi) = (&block.lo[f], &block.hi[f]);
+            self.hits();
+            let list = &self.s.hits[codelist];
+            let (mut found, row) = (0, &mut self.s.latest_row[f]);
+            // Lanes ascend and so do their bounds: `end` (hits dated ≤ hi) only moves forward.
+            let mut end = 0;
+            for l in lanes(if list.is_empty() { 0 } else { todo }) {
+                while end < list.len() && list[end].day <= hi[l] {
+                    end += 1;
+                }
+                if end > 0 && list[end - 1].day >= lo[l] {
+                    // Latest day; among rows on that day, the first in input order.
+                    let day = list[end - 1].day;
+                    let first = list[..end].partition_point(|h| h.day < day);
+                    row[l] = list[first].row;
+                    found |= 1 << l;
+                }
+            }
+            self.s.latest_done[f] |= todo;
+            self.s.latest_used = true;
+            self.s.latest_found[f] |= found;
+        }
+        self.s.latest_found[f] & need
+    }
+
+    fn record(&self, f: usize, lane: usize) -> Rec {
+        let Feature::Latest { codelist, .. } = self.env.plan.features[f] else {
+            unreachable!("a record of a feature that is not a `latest`")
         };
-        self.records[f].set(Some(r));
-        r
+        let row = self.s.latest_row[f][lane] as usize;
+        let t = self.env.ex.table(self.env.plan.codelists[codelist].table);
+        let (value, comparator) = if t.value.is_empty() {
+            (f64::NAN, Comparator::None)
+        } else {
+            (t.value[row], Comparator::from_u8(t.comparator[row]))
+        };
+        Rec {
+            day: t.day[row],
+            value,
+            comparator,
+        }
     }
 }
 
@@ -465,91 +669,91 @@ struct Compiled {
     measures: Vec<(formula::NodeId, formula::NodeId)>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn patient<'p>(
-    plan: &Plan,
-    compiled: &'p Compiled,
-    memo: &mut formula::Memo<'p>,
-    ex: &Extract,
-    med: &Membership,
-    ev: &Membership,
-    frames: &[DateFrame],
-    s: &Shape,
-    opts: &EvalOptions,
-    p: usize,
-    acc: &mut Acc,
-) {
-    for h in acc.hits.iter_mut() {
-        h.clear();
-    }
-    gather(&ex.medications, med, p, &mut acc.hits);
-    gather(&ex.clinical_events, ev, p, &mut acc.hits);
-    for h in acc.hits.iter_mut() {
-        if h.len() > 1 {
-            h.sort_unstable();
-        }
-    }
-    let sex = ex.sex[p].letter();
-    let dob = dates::to_ymd(ex.date_of_birth[p]);
-    for (d, frame) in frames.iter().enumerate() {
-        let Some(practice) = current_practice(ex, p, frame.index) else {
+fn patient<'p>(env: &Env<'p>, memo: &mut formula::Memo<'p>, p: usize, acc: &mut Acc) {
+    let (ex, s) = (env.ex, env.shape);
+    let prog = &env.compiled.program;
+    acc.scratch.gathered = false;
+    let Lanes { best, practice, dp } = &mut *acc.lanes;
+    for block in env.blocks {
+        let registered = current_practices(ex, p, block, best, practice);
+        if registered == 0 {
             continue;
-        };
-        let practice = practice as usize;
-        for c in &acc.flags {
-            c.set(0);
         }
-        for c in &acc.records {
-            c.set(None);
-        }
-        let features = PatientDate {
-            plan,
-            ex,
-            hits: &acc.hits,
-            bounds: &frame.bounds,
-            flags: &acc.flags,
-            records: &acc.records,
+        // Dead on or before the index date: the lanes from the first date ≥ the death on.
+        let dead = match ex.date_of_death[p] {
+            NO_DATE => 0,
+            dod => block.full & !below(block.day[..block.n].partition_point(|&d| d < dod)),
         };
-        let ctx = Ctx {
-            age: age_at(dob, frame.ymd),
-            sex,
-            registered: true,
-            dead: ex.date_of_death[p] != NO_DATE && ex.date_of_death[p] <= frame.index,
-            offset_days: &frame.offset_days,
-            features: &features,
+        if acc.scratch.latest_used {
+            acc.scratch.latest_done.fill(0);
+            acc.scratch.latest_found.fill(0);
+            acc.scratch.latest_used = false;
+        }
+        let mut facts = PatientLanes {
+            env,
+            p,
+            block,
+            registered,
+            dead,
+            dob: dates::to_ymd(ex.date_of_birth[p]),
+            sex: ex.sex[p].letter(),
+            s: &mut acc.scratch,
         };
         memo.next();
-        let prog = &compiled.program;
-        if !prog.truth(compiled.population, &ctx, memo) {
+        let pop = prog.truth(env.compiled.population, registered, &mut facts, memo);
+        if pop == 0 {
             continue;
         }
-        let dp = d * s.practices + practice;
-        acc.population[dp] += 1;
-        for (m, &(den_node, num_node)) in compiled.measures.iter().enumerate() {
-            let den = prog.truth(den_node, &ctx, memo);
-            let num = den && prog.truth(num_node, &ctx, memo);
+        for (m, &(den_node, num_node)) in env.compiled.measures.iter().enumerate() {
+            let den = prog.truth(den_node, pop, &mut facts, memo);
             acc.den_now[m] = den;
-            acc.num_now[m] = num;
-            if den {
-                acc.den[dp * s.measures + m] += 1;
-                acc.num[dp * s.measures + m] += num as u64;
-                if opts.patient_rows {
+            acc.num_now[m] = prog.truth(num_node, den, &mut facts, memo);
+        }
+        // `[date][practice]` index of each population lane.
+        for l in lanes(pop) {
+            dp[l] = block.date[l] as usize * s.practices + practice[l] as usize;
+            acc.population[dp[l]] += 1;
+        }
+        for m in 0..s.measures {
+            for l in lanes(acc.den_now[m]) {
+                acc.den[dp[l] * s.measures + m] += 1;
+            }
+            for l in lanes(acc.num_now[m]) {
+                acc.num[dp[l] * s.measures + m] += 1;
+            }
+            if env.opts.patient_rows {
+                for l in lanes(acc.den_now[m]) {
                     acc.rows.push(PatientFlag {
-                        date: d as u32,
+                        date: block.date[l],
                         patient: p as u32,
-                        practice: practice as u32,
+                        practice: practice[l],
                         measure: m as u32,
-                        numerator: num,
+                        numerator: acc.num_now[m] >> l & 1 != 0,
                     });
                 }
             }
         }
-        for (c, comp) in plan.composites.iter().enumerate() {
-            if comp.members.iter().any(|&m| acc.den_now[m]) {
-                let k = dp * s.composites + c;
-                acc.comp_den[k] += 1;
-                let hits = comp.members.iter().filter(|&&m| acc.num_now[m]).count();
-                acc.comp_hist[k * (s.max_members + 1) + hits] += 1;
+        for (c, comp) in env.plan.composites.iter().enumerate() {
+            let (mut den, mut num) = (0, 0);
+            for &m in &comp.members {
+                den |= acc.den_now[m];
+                num |= acc.num_now[m];
+            }
+            let hist = |l: usize| (dp[l] * s.composites + c) * (s.max_members + 1);
+            for l in lanes(den) {
+                acc.comp_den[dp[l] * s.composites + c] += 1;
+            }
+            // Lanes with no member numerator: n = 0; the others count their members.
+            for l in lanes(den & !num) {
+                acc.comp_hist[hist(l)] += 1;
+            }
+            for l in lanes(num) {
+                let n = comp
+                    .members
+                    .iter()
+                    .filter(|&&m| acc.num_now[m] >> l & 1 != 0)
+                    .count();
+                acc.comp_hist[hist(l) + n] += 1;
             }
         }
     }

@@ -515,8 +515,6 @@ impl Program {
     }
 
     /// A boolean node at the lanes of `todo` (not yet computed): the lanes where it is true.
-    /// Out of line, so the memo hit in [`Program::truth`] stays a short call.
-    #[inline(never)]
     fn compute_bool<'p, F: Facts>(
         &'p self,
         id: NodeId,

@@ -44,7 +44,7 @@ use crate::plan::Table;
 
 /// Rows per Parquet batch, and bytes per CSV batch: a table is converted batch by batch so
 /// that only one batch of raw values is in memory at a time.
-const BATCH_ROWS: usize = 1 << 20;
+const BATCH_ROWS: usize = 1 << 22;
 const BATCH_BYTES: usize = 192 << 20;
 /// Rows per parallel task inside a batch.
 const TASK_ROWS: usize = 1 << 16;

@@ -59,11 +59,8 @@ fn bench_evaluate(c: &mut Criterion) {
         synth(tmp.path(), patients, rxscan_synth::Format::Parquet);
         for n_dates in [1, 12, 60] {
             let index_dates = series(n_dates);
-            let extract = Extract::load(
-                tmp.path(),
-                &LoadOptions::for_plan_at(&plan, &index_dates),
-            )
-            .expect("load");
+            let extract = Extract::load(tmp.path(), &LoadOptions::for_plan_at(&plan, &index_dates))
+                .expect("load");
             let rows = (extract.medications.rows_read + extract.clinical_events.rows_read) as u64;
             group.throughput(Throughput::Elements(rows));
             for threads in [1, 2] {

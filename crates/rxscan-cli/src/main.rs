@@ -155,7 +155,8 @@ fn main() -> ExitCode {
     // The loader frees and re-allocates a few hundred MiB per batch (polars' decoded arrays).
     // mimalloc returns freed memory to the kernel after 10 ms by default, so each batch would
     // fault its pages in again (the kernel zeroes every one); keeping them for a second makes
-    // the next batch reuse them. Measured on the 1M-patient race: 4.45 s -> 3.66 s.
+    // the next batch reuse them (one pair of runs on the 1M-patient extract: 4.45 s -> 3.66 s;
+    // system time varies from run to run with the kernel's huge pages).
     // SAFETY: setting an option is allowed at any time.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
     let cli = Cli::parse();

@@ -280,6 +280,31 @@ impl<'p> Memo<'p> {
             vals: vec![V::Missing; program.value_nodes as usize * LANES],
         }
     }
+    /// The lanes of `want` not yet computed for node `id` since the last [`Memo::next`] (a slot
+    /// left from an earlier generation is reset first).
+    #[inline]
+    fn todo(&mut self, id: NodeId, want: Mask) -> Mask {
+        let generation = self.generation;
+        let slot = &mut self.slots[id as usize];
+        if slot.generation != generation {
+            *slot = Slot {
+                generation,
+                done: 0,
+                val: 0,
+            };
+        }
+        want & !slot.done
+    }
+
+    /// Node `id` is now computed at `lanes`, with `val` its truth (boolean nodes) or presence
+    /// (value nodes) there.
+    #[inline]
+    fn record(&mut self, id: NodeId, lanes: Mask, val: Mask) {
+        let slot = &mut self.slots[id as usize];
+        slot.done |= lanes;
+        slot.val |= val;
+    }
+
     /// Forget every value (a new patient or block of dates).
     pub fn next(&mut self) {
         self.generation = self.generation.wrapping_add(1);
@@ -394,21 +419,10 @@ impl Program {
             Node::Dead => return f.dead() & need,
             _ => {}
         }
-        let want = if info.invariant { 1 } else { need };
-        let slot = &mut m.slots[id as usize];
-        if slot.generation != m.generation {
-            *slot = Slot {
-                generation: m.generation,
-                done: 0,
-                val: 0,
-            };
-        }
-        let todo = want & !slot.done;
+        let todo = m.todo(id, if info.invariant { 1 } else { need });
         if todo != 0 {
             let r = self.compute_bool(id, todo, f, m);
-            let slot = &mut m.slots[id as usize];
-            slot.done |= todo;
-            slot.val |= r;
+            m.record(id, todo, r);
         }
         let val = m.slots[id as usize].val;
         if info.invariant {
@@ -432,21 +446,10 @@ impl Program {
             self.truth(id, need, f, m);
             return;
         }
-        let want = if info.invariant { 1 } else { need };
-        let slot = &mut m.slots[id as usize];
-        if slot.generation != m.generation {
-            *slot = Slot {
-                generation: m.generation,
-                done: 0,
-                val: 0,
-            };
-        }
-        let todo = want & !slot.done;
+        let todo = m.todo(id, if info.invariant { 1 } else { need });
         if todo != 0 {
             let present = self.compute_values(id, info.vslot as usize * LANES, todo, f, m);
-            let slot = &mut m.slots[id as usize];
-            slot.done |= todo;
-            slot.val |= present;
+            m.record(id, todo, present);
         }
     }
 

@@ -111,13 +111,11 @@ struct Hit {
 }
 
 fn shift(index: Day, o: crate::plan::Offset) -> Result<Day, EvalError> {
-    dates::add_months(index, o.months)
-        .map(|d| d + o.days)
-        .ok_or(EvalError::ImpossibleDate {
-            date: dates::format_iso(index),
-            sign: if o.months < 0 { '-' } else { '+' },
-            months: o.months.abs(),
-        })
+    o.at(index).ok_or(EvalError::ImpossibleDate {
+        date: dates::format_iso(index),
+        sign: if o.months < 0 { '-' } else { '+' },
+        months: o.months.abs(),
+    })
 }
 
 fn bounds(index: Day, w: Window) -> Result<(Day, Day), EvalError> {

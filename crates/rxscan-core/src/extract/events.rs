@@ -35,7 +35,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::load::{
-    diagnose_csv, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans,
+    diagnose_csv, digits, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans,
     PatientIndex, Source,
 };
 use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions};
@@ -496,19 +496,7 @@ pub(super) fn parse_number(s: &str) -> Option<f64> {
 /// A patient id that is plainly valid: 1 to 18 digits, nothing else.
 #[inline]
 fn plain_id(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.is_empty() || b.len() > 18 {
-        return None;
-    }
-    let mut v = 0i64;
-    for &c in b {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v * 10 + d as i64;
-    }
-    Some(v)
+    digits(s).map(|v| v as i64)
 }
 
 fn no_nulls(a: &dyn Array, start: usize, len: usize) -> bool {

@@ -606,8 +606,17 @@ pub(super) fn diagnose_csv(path: &Path, header: &[String], e: &PolarsError) -> E
 /// the string path). This is a key, never arithmetic: codes stay strings everywhere else.
 #[inline]
 fn digit_key(s: &str) -> Option<u64> {
+    if s.starts_with('0') {
+        return None;
+    }
+    digits(s)
+}
+
+/// The value of 1 to 18 ASCII digits and nothing else (so it always fits, in `i64` too).
+#[inline]
+pub(super) fn digits(s: &str) -> Option<u64> {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() > 18 || b[0] == b'0' {
+    if b.is_empty() || b.len() > 18 {
         return None;
     }
     let mut v = 0u64;

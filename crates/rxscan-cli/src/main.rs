@@ -158,7 +158,9 @@ fn main() -> ExitCode {
     // the next batch reuse them (one pair of runs on the 1M-patient extract: 4.45 s -> 3.66 s;
     // system time varies from run to run with the kernel's huge pages).
     // SAFETY: setting an option is allowed at any time.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -215,3 +215,292 @@ fn unusual_but_valid_values_load_the_same_on_both_paths() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The page-level Parquet reader (`extract/pages.rs`).
+
+use polars::prelude::{
+    Column, DataFrame, DataType, NamedFrom, ParquetCompression, ParquetReader, ParquetWriter,
+    SerReader, Series,
+};
+use rxscan_core::extract::{EventTable, ReadPaths};
+
+const ROWS: usize = 20_000;
+/// Rows per row group asked of polars' writer, which makes row groups of about this size.
+const ROW_GROUP: usize = 3_000;
+
+/// The row groups of a Parquet file, as polars' reader counts them.
+fn row_groups(path: &Path) -> usize {
+    let mut reader = ParquetReader::new(std::fs::File::open(path).expect("open"));
+    let n = reader.get_metadata().expect("metadata").row_groups.len();
+    assert!(n > 3, "{}: {n} row groups", path.display());
+    n
+}
+
+type Row = (i64, i32, Option<String>, Option<f64>, Option<&'static str>);
+/// A change to row `i`.
+type Edit = Box<dyn Fn(usize, &mut Row)>;
+
+/// Row `i` of a clinical_events table: patients 1..=50 in turn (by 7s), dates spread over 25
+/// years, code `5` on every tenth row and `77` on the next (the kept codes), otherwise a code
+/// used once (too many distinct values for a dictionary); a value on every third row; a
+/// comparator `<=` on every ninth, an empty string on every ninth from the third, else null.
+fn event_row(i: usize) -> Row {
+    let code = match i % 10 {
+        0 => "5".to_string(),
+        1 => "77".to_string(),
+        _ => (100_000_000 + i).to_string(),
+    };
+    let comparator = match i % 9 {
+        0 => Some("<="),
+        3 => Some(""),
+        _ => None,
+    };
+    (
+        1 + (i * 7 % 50) as i64,
+        day("2000-01-01") + (i * 13 % 9_000) as i32,
+        Some(code),
+        (i % 3 == 0).then_some(i as f64 / 4.0),
+        comparator,
+    )
+}
+
+/// Patients 1..=50, registered; no medications.
+fn fifty_patients(dir: &Path) {
+    let mut p = String::from("patient_id,date_of_birth,sex\n");
+    let mut r = String::from("patient_id,start_date,end_date,practice_pseudo_id\n");
+    for id in 1..=50 {
+        p.push_str(&format!("{id},1950-01-01,F\n"));
+        r.push_str(&format!("{id},2000-01-01,,7\n"));
+    }
+    std::fs::write(dir.join("patients.csv"), p).expect("write");
+    std::fs::write(dir.join("practice_registrations.csv"), r).expect("write");
+    std::fs::write(dir.join("medications.csv"), "patient_id,date,dmd_code\n").expect("write");
+}
+
+/// The events as a frame with the types polars reads back as the page reader's (Int64, Date,
+/// String, Float64, String), `edit` applied to the rows first.
+fn events_frame(edit: impl Fn(usize, &mut Row)) -> DataFrame {
+    let rows: Vec<_> = (0..ROWS)
+        .map(|i| {
+            let mut r = event_row(i);
+            edit(i, &mut r);
+            r
+        })
+        .collect();
+    let date = Series::new(
+        "date".into(),
+        rows.iter().map(|r| r.1).collect::<Vec<i32>>(),
+    )
+    .cast(&DataType::Date)
+    .expect("date");
+    DataFrame::new(
+        ROWS,
+        vec![
+            Column::new(
+                "patient_id".into(),
+                rows.iter().map(|r| r.0).collect::<Vec<i64>>(),
+            ),
+            date.into(),
+            Column::new(
+                "snomedct_code".into(),
+                rows.iter()
+                    .map(|r| r.2.clone())
+                    .collect::<Vec<Option<String>>>(),
+            ),
+            Column::new(
+                "numeric_value".into(),
+                rows.iter().map(|r| r.3).collect::<Vec<Option<f64>>>(),
+            ),
+            Column::new(
+                "comparator".into(),
+                rows.iter().map(|r| r.4).collect::<Vec<Option<&str>>>(),
+            ),
+        ],
+    )
+    .expect("frame")
+}
+
+fn write_events_parquet(dir: &Path, mut frame: DataFrame, compression: ParquetCompression) {
+    ParquetWriter::new(std::fs::File::create(dir.join("clinical_events.parquet")).expect("create"))
+        .with_compression(compression)
+        .with_row_group_size(Some(ROW_GROUP))
+        .with_data_page_size(Some(4096))
+        .finish(&mut frame)
+        .expect("write parquet");
+}
+
+fn keep_5_and_77() -> LoadOptions {
+    LoadOptions {
+        keep_medication_codes: Some(Vec::new()),
+        keep_event_codes: Some(vec![KeepCode::any_date("5"), KeepCode::any_date("77")]),
+        ..LoadOptions::default()
+    }
+}
+
+/// Everything of an event table but how it was read, with values compared bit for bit (NaN is
+/// "no value").
+fn content(t: &EventTable) -> String {
+    let bits: Vec<u64> = t.value.iter().map(|v| v.to_bits()).collect();
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {}",
+        t.offsets, t.code, t.day, bits, t.comparator, t.codes, t.rows_read
+    )
+}
+
+/// The same rows as CSV and as Parquet (several row groups of many small pages, the code
+/// column dictionary- and plain-encoded, nulls in the optional columns), under each
+/// compression: the page reader reads every row group and keeps exactly the CSV path's rows.
+#[test]
+fn parquet_page_reader_keeps_what_the_csv_path_keeps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("csv");
+    std::fs::create_dir(&csv).expect("mkdir");
+    fifty_patients(&csv);
+    let mut text = String::from("patient_id,date,snomedct_code,numeric_value,comparator\n");
+    for i in 0..ROWS {
+        let (id, d, code, value, cmp) = event_row(i);
+        let code = code.unwrap_or_default();
+        let value = value.map(|v| v.to_string()).unwrap_or_default();
+        let cmp = cmp.unwrap_or("");
+        text.push_str(&format!(
+            "{id},{},{code},{value},{cmp}\n",
+            rxscan_core::dates::format_iso(d)
+        ));
+    }
+    std::fs::write(csv.join("clinical_events.csv"), text).expect("write");
+    let from_csv = Extract::load(&csv, &keep_5_and_77()).expect("csv loads");
+    let ev = &from_csv.clinical_events;
+    // By hand: codes 5 and 77 are rows with i % 10 in {0, 1}, a fifth of all rows.
+    assert_eq!(ev.len(), ROWS / 5);
+    assert_eq!(ev.rows_read, ROWS);
+    // Patient 1 is row i with i * 7 % 50 == 0, i.e. i a multiple of 50: all of them have
+    // i % 10 == 0 (code 5), so all 400 of patient 1's rows are kept, in input order: row 0 first
+    // (2000-01-01, value 0 with `<=`), then row 50 (2000-01-01 + 650 days, no value, no
+    // comparator: 50 % 3 != 0, 50 % 9 == 5).
+    let r = ev.rows(0);
+    assert_eq!(r.len(), ROWS / 50);
+    assert_eq!(ev.day[r.start], day("2000-01-01"));
+    assert_eq!(ev.value[r.start], 0.0);
+    assert_eq!(
+        ev.comparator[r.start],
+        rxscan_core::extract::Comparator::Le as u8
+    );
+    assert_eq!(ev.day[r.start + 1], day("2000-01-01") + 650);
+    assert!(ev.value[r.start + 1].is_nan());
+    assert_eq!(
+        ev.comparator[r.start + 1],
+        rxscan_core::extract::Comparator::None as u8
+    );
+
+    for compression in [
+        ParquetCompression::Uncompressed,
+        ParquetCompression::Snappy,
+        ParquetCompression::Zstd(None),
+    ] {
+        let pq = dir.path().join(format!("pq-{compression:?}"));
+        std::fs::create_dir(&pq).expect("mkdir");
+        fifty_patients(&pq);
+        write_events_parquet(&pq, events_frame(|_, _| {}), compression);
+        let from_pq = Extract::load(&pq, &keep_5_and_77()).expect("parquet loads");
+        let read_by: ReadPaths = from_pq.clinical_events.read_by;
+        let groups = row_groups(&pq.join("clinical_events.parquet"));
+        assert_eq!(read_by.row_groups, groups, "{compression:?}: {read_by:?}");
+        assert_eq!(
+            (read_by.fast_tasks, read_by.exact_tasks),
+            (0, 0),
+            "{compression:?}"
+        );
+        assert!(
+            read_by.dictionary_pages > 0 && read_by.plain_pages > 0,
+            "{compression:?}: {read_by:?}"
+        );
+        assert_eq!(
+            content(&from_pq.clinical_events),
+            content(ev),
+            "{compression:?}"
+        );
+    }
+}
+
+/// A value the page reader doubts sends its row group to the exact validators, which name the
+/// row counted from the start of the file (here in the third row group).
+#[test]
+fn parquet_page_reader_doubts_go_to_the_exact_path() {
+    let row = 7_500; // not in the first row group
+    let cases: Vec<(&str, Edit, String)> = vec![
+        (
+            "negative id",
+            Box::new(move |i, r| if i == row { r.0 = -3 }),
+            "column 1 `patient_id`: negative id: \"-3\"; expected a non-negative whole number".to_string(),
+        ),
+        (
+            "blank code",
+            Box::new(move |i, r| if i == row { r.2 = Some("  ".to_string()) }),
+            "column 3 `snomedct_code`: empty code: \"\"; expected a code".to_string(),
+        ),
+        (
+            "null code",
+            Box::new(move |i, r| if i == row { r.2 = None }),
+            "column 3 `snomedct_code`: empty code: \"\"; expected a code".to_string(),
+        ),
+        (
+            "unknown comparator",
+            Box::new(move |i, r| if i == row { r.4 = Some("=>") }),
+            "column 5 `comparator`: unknown comparator: \"=>\"; expected one of ~ = >= > < <= or empty".to_string(),
+        ),
+        (
+            "infinite value",
+            Box::new(move |i, r| if i == row { r.3 = Some(f64::INFINITY) }),
+            "column 4 `numeric_value`: invalid number: \"inf\"; expected a number like 42 or 37.5, or empty".to_string(),
+        ),
+    ];
+    for (what, edit, message) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fifty_patients(dir.path());
+        write_events_parquet(
+            dir.path(),
+            events_frame(edit),
+            ParquetCompression::Zstd(None),
+        );
+        let err = match Extract::load(dir.path(), &keep_5_and_77()) {
+            Ok(_) => panic!("{what}: must not load"),
+            Err(e) => e.to_string(),
+        };
+        let path = dir.path().join("clinical_events.parquet");
+        assert_eq!(
+            err,
+            format!("{}:row {}: {message}", path.display(), row + 1),
+            "{what}"
+        );
+    }
+    // An orphan is counted by the page reader and reported with its row, or skipped on request.
+    let dir = tempfile::tempdir().expect("tempdir");
+    fifty_patients(dir.path());
+    write_events_parquet(
+        dir.path(),
+        events_frame(move |i, r| {
+            if i == row {
+                r.0 = 51
+            }
+        }),
+        ParquetCompression::Zstd(None),
+    );
+    let err = Extract::load(dir.path(), &keep_5_and_77())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains(&format!("row {}", row + 1)) && err.contains("51"),
+        "{err}"
+    );
+    let skip = LoadOptions {
+        skip_orphans: true,
+        ..keep_5_and_77()
+    };
+    let ex = Extract::load(dir.path(), &skip).expect("loads, skipping the orphan");
+    let groups = row_groups(&dir.path().join("clinical_events.parquet"));
+    assert_eq!(ex.clinical_events.read_by.row_groups, groups);
+    // Row 7500 (code 5, as 7500 % 10 == 0) is dropped with its patient.
+    assert_eq!(ex.clinical_events.len(), ROWS / 5 - 1);
+}

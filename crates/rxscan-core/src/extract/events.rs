@@ -38,7 +38,8 @@ use super::load::{
     diagnose_csv, digits, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans,
     PatientIndex, Source,
 };
-use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions};
+use super::pages;
+use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions, ReadPaths};
 use crate::dates::{self, Day};
 use crate::plan::Table;
 
@@ -134,68 +135,38 @@ pub(super) fn load_events(
     let timer = std::time::Instant::now();
     let trace = std::env::var_os("RXSCAN_TRACE").is_some();
     let mut pieces: Vec<Piece> = Vec::new();
-    let mut fast_tasks = 0usize;
-    let mut exact_tasks = 0usize;
-    let rows_read = for_each_batch(&path, format, &header, &wanted, |mut frame, offset| {
-        let source = |start: usize, len: usize, frame: &DataFrame| Source {
-            path: path.clone(),
-            format,
-            header: header.clone(),
-            frame: frame.slice(start as i64, len),
-            row_offset: offset + start,
-        };
-        let Some(keep) = &keep else {
-            // Interning every code needs the dictionary mutably: one task per batch.
-            let n = frame.height();
-            pieces.push(exact(
-                &source(0, n, &frame),
-                &shape,
-                index,
-                None,
-                Some(&mut dict),
-            )?);
-            exact_tasks += 1;
-            return Ok(());
-        };
-        frame.align_chunks_par();
-        let arrays = BatchArrays::new(&frame, &shape);
-        let tasks = task_list(&frame, arrays.as_ref(), offset);
-        let failed = AtomicUsize::new(usize::MAX);
-        let done: Vec<Result<(Piece, bool), ExtractError>> = tasks
-            .par_iter()
-            .enumerate()
-            .map(|(t, task)| {
-                if failed.load(Ordering::Relaxed) < t {
-                    return Ok((Piece::default(), false)); // an earlier task's error is reported
-                }
-                let fast = arrays.as_ref().and_then(|a| {
-                    SCRATCH.with(|s| fast(a, task, &shape, index, keep, &mut s.borrow_mut()))
-                });
-                let r = match fast {
-                    Some(p) => Ok((p, true)),
-                    None => exact(
-                        &source(task.row, task.len, &frame),
-                        &shape,
-                        index,
-                        Some(keep),
-                        None,
-                    )
-                    .map(|p| (p, false)),
-                };
-                if r.is_err() {
-                    failed.fetch_min(t, Ordering::Relaxed);
-                }
-                r
-            })
-            .collect();
-        for r in done {
-            let (p, was_fast) = r?;
-            fast_tasks += was_fast as usize;
-            exact_tasks += !was_fast as usize;
-            pieces.push(p);
-        }
-        Ok(())
-    })?;
+    let mut read_by = ReadPaths::default();
+    let frame_ctx = FrameCtx {
+        path: &path,
+        format,
+        header: &header,
+        shape: &shape,
+        index,
+    };
+    let direct = match (&keep, format) {
+        (Some(keep), Format::Parquet) => load_row_groups(&frame_ctx, &wanted, keep)?,
+        _ => None,
+    };
+    let rows_read = if let Some(d) = direct {
+        pieces = d.pieces;
+        read_by = d.read_by;
+        d.rows
+    } else {
+        for_each_batch(&path, format, &header, &wanted, |frame, offset| {
+            let Some(keep) = &keep else {
+                // Interning every code needs the dictionary mutably: one task per batch.
+                let n = frame.height();
+                let src = frame_ctx.source(0, n, &frame, offset);
+                pieces.push(exact(&src, &shape, index, None, Some(&mut dict))?);
+                read_by.exact_tasks += 1;
+                return Ok(());
+            };
+            let (p, paths) = frame_pieces(&frame_ctx, frame, offset, keep)?;
+            pieces.extend(p);
+            read_by += paths;
+            Ok(())
+        })?
+    };
     let orphans = Orphans {
         count: pieces.iter().map(|p| p.orphans).sum(),
         first: pieces.iter().find_map(|p| p.first_orphan),
@@ -211,7 +182,7 @@ pub(super) fn load_events(
     let kept: usize = pieces.iter().map(|p| p.patient.len()).sum();
     if trace {
         eprintln!(
-            "trace: {}: read+validate {rows_read} rows in {:.2}s ({fast_tasks} fast, {exact_tasks} exact tasks), kept {kept}",
+            "trace: {}: read+validate {rows_read} rows in {:.2}s ({read_by:?}), kept {kept}",
             table.name(),
             timer.elapsed().as_secs_f64(),
         );
@@ -222,6 +193,7 @@ pub(super) fn load_events(
         None => dict.codes,
     };
     grouped.rows_read = rows_read;
+    grouped.read_by = read_by;
     if trace {
         eprintln!(
             "trace: {}: grouped in {:.2}s total",
@@ -230,6 +202,222 @@ pub(super) fn load_events(
         );
     }
     Ok(grouped)
+}
+
+/// What a batch's rows need besides the frame: where they came from, for messages.
+struct FrameCtx<'a> {
+    path: &'a Path,
+    format: Format,
+    header: &'a [String],
+    shape: &'a Shape<'a>,
+    index: &'a PatientIndex,
+}
+
+impl FrameCtx<'_> {
+    /// `len` rows of `frame` from `start`, the frame's first row being row `offset` of the file.
+    fn source(&self, start: usize, len: usize, frame: &DataFrame, offset: usize) -> Source {
+        Source {
+            path: self.path.to_path_buf(),
+            format: self.format,
+            header: self.header.to_vec(),
+            frame: frame.slice(start as i64, len),
+            row_offset: offset + start,
+        }
+    }
+}
+
+/// One batch read by polars: its 64k-row tasks in parallel, each by the fast pass over the
+/// arrays or, on doubt, the exact validators. Returns the pieces in order and how many tasks
+/// took each path.
+fn frame_pieces(
+    ctx: &FrameCtx<'_>,
+    mut frame: DataFrame,
+    offset: usize,
+    keep: &KeepSet,
+) -> Result<(Vec<Piece>, ReadPaths), ExtractError> {
+    frame.align_chunks_par();
+    let arrays = BatchArrays::new(&frame, ctx.shape);
+    let tasks = task_list(&frame, arrays.as_ref(), offset);
+    let failed = AtomicUsize::new(usize::MAX);
+    let done: Vec<Result<(Piece, bool), ExtractError>> = tasks
+        .par_iter()
+        .enumerate()
+        .map(|(t, task)| {
+            if failed.load(Ordering::Relaxed) < t {
+                return Ok((Piece::default(), false)); // an earlier task's error is reported
+            }
+            let fast = arrays.as_ref().and_then(|a| {
+                SCRATCH.with(|s| fast(a, task, ctx.shape, ctx.index, keep, &mut s.borrow_mut()))
+            });
+            let r = match fast {
+                Some(p) => Ok((p, true)),
+                None => exact(
+                    &ctx.source(task.row, task.len, &frame, offset),
+                    ctx.shape,
+                    ctx.index,
+                    Some(keep),
+                    None,
+                )
+                .map(|p| (p, false)),
+            };
+            if r.is_err() {
+                failed.fetch_min(t, Ordering::Relaxed);
+            }
+            r
+        })
+        .collect();
+    let mut pieces = Vec::with_capacity(done.len());
+    let mut paths = ReadPaths::default();
+    for r in done {
+        let (p, was_fast) = r?;
+        paths.fast_tasks += was_fast as usize;
+        paths.exact_tasks += !was_fast as usize;
+        pieces.push(p);
+    }
+    Ok((pieces, paths))
+}
+
+/// A Parquet table read row group by row group.
+struct RowGroups {
+    pieces: Vec<Piece>,
+    rows: usize,
+    read_by: ReadPaths,
+}
+
+/// Row groups larger than this go through polars' batches (the page reader holds a whole row
+/// group's decided columns per thread).
+const MAX_DIRECT_ROWS: usize = 1 << 24;
+
+/// Read a Parquet table with the page reader (`pages.rs`), row groups in parallel. A row
+/// group it doubts is read through polars and [`frame_pieces`] instead. `None` when the
+/// file's schema does not fit the page reader, and the caller reads the file in batches.
+fn load_row_groups(
+    ctx: &FrameCtx<'_>,
+    wanted: &[String],
+    keep: &KeepSet,
+) -> Result<Option<RowGroups>, ExtractError> {
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
+        path: ctx.path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(ctx.path).map_err(|e| unreadable(&e))?;
+    let mut reader = ParquetReader::new(file);
+    let metadata = reader.get_metadata().map_err(|e| unreadable(&e))?.clone();
+    let schema = reader.schema().map_err(|e| unreadable(&e))?;
+    let cols = pages::Columns {
+        code: ctx.shape.code_col,
+        value: ctx.shape.is_events.then_some("numeric_value"),
+        comparator: ctx.shape.has_comparator.then_some("comparator"),
+    };
+    if !pages::schema_fits(&schema, &cols)
+        || metadata
+            .row_groups
+            .iter()
+            .any(|rg| rg.num_rows() > MAX_DIRECT_ROWS)
+    {
+        return Ok(None);
+    }
+    let mut first = Vec::with_capacity(metadata.row_groups.len());
+    let mut rows = 0;
+    for rg in &metadata.row_groups {
+        first.push(rows);
+        rows += rg.num_rows();
+    }
+    let code_of = |c: &str| keep.lookup.get(c).unwrap_or(NOT_KEPT);
+    let failed = AtomicUsize::new(usize::MAX);
+    let done: Vec<Result<(Vec<Piece>, ReadPaths), ExtractError>> = metadata
+        .row_groups
+        .par_iter()
+        .enumerate()
+        .map(|(g, rg)| {
+            if failed.load(Ordering::Relaxed) < g {
+                return Ok((Vec::new(), ReadPaths::default())); // an earlier error is reported
+            }
+            let direct = DECODED.with(|d| {
+                let d = &mut *d.borrow_mut();
+                let mut file = std::fs::File::open(ctx.path).ok()?;
+                pages::decode_row_group(&mut file, rg, &cols, &code_of, d)?;
+                let paths = ReadPaths {
+                    row_groups: 1,
+                    dictionary_pages: d.dictionary_pages,
+                    plain_pages: d.plain_pages,
+                    ..ReadPaths::default()
+                };
+                Some((
+                    decided_piece(d, ctx.shape, ctx.index, keep, first[g]),
+                    paths,
+                ))
+            });
+            let r = match direct {
+                Some((p, paths)) => Ok((vec![p], paths)),
+                None => read_parquet_slice(
+                    ctx.path,
+                    wanted,
+                    Some((first[g], rg.num_rows())),
+                    Some(&metadata),
+                )
+                .map_err(|e| unreadable(&e))
+                .and_then(|frame| frame_pieces(ctx, frame, first[g], keep)),
+            };
+            if r.is_err() {
+                failed.fetch_min(g, Ordering::Relaxed);
+            }
+            r
+        })
+        .collect();
+    let mut out = RowGroups {
+        pieces: Vec::new(),
+        rows,
+        read_by: ReadPaths::default(),
+    };
+    for r in done {
+        let (p, paths) = r?;
+        out.pieces.extend(p);
+        out.read_by += paths;
+    }
+    Ok(Some(out))
+}
+
+thread_local! {
+    static DECODED: RefCell<pages::Decoded> = RefCell::new(pages::Decoded::default());
+}
+
+/// The kept rows of one decoded row group (its first row is row `first` of the file), and its
+/// orphans.
+fn decided_piece(
+    d: &pages::Decoded,
+    shape: &Shape<'_>,
+    index: &PatientIndex,
+    keep: &KeepSet,
+    first: usize,
+) -> Piece {
+    let mut piece = Piece::default();
+    for (i, &id) in d.ids.iter().enumerate() {
+        if !index.contains(id) {
+            piece.orphans += 1;
+            if piece.first_orphan.is_none() {
+                piece.first_orphan = Some((id, first + i));
+            }
+        }
+    }
+    for (i, &code) in d.code.iter().enumerate() {
+        if code == NOT_KEPT || !keep.keeps(code, d.day[i]) {
+            continue;
+        }
+        let Some(p) = index.get(d.ids[i]) else {
+            continue;
+        };
+        piece.patient.push(p);
+        piece.day.push(d.day[i]);
+        piece.code.push(code);
+        if shape.is_events {
+            piece.value.push(d.value[i]);
+            piece
+                .comparator
+                .push(d.comparator.get(i).copied().unwrap_or(0));
+        }
+    }
+    piece
 }
 
 /// What an event table's columns are called and which it has.
@@ -873,6 +1061,7 @@ fn group(pieces: &[Piece], n: usize, is_events: bool) -> EventTable {
         comparator,
         codes: Vec::new(),
         rows_read: 0,
+        read_by: ReadPaths::default(),
     }
 }
 

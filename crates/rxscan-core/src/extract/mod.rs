@@ -14,7 +14,8 @@
 //!   every window that reads their code are dropped as well.
 //!
 //! `load.rs` holds the file handling and the exact column validators; `events.rs` the hot path
-//! for the two event tables (see its module docs).
+//! for the two event tables (see its module docs), and `pages.rs` its page-level Parquet
+//! reader.
 //!
 //! Validation is strict and every error names the file, the line (as an editor counts it, the
 //! header being line 1; or the row, for Parquet), the column and the offending value.
@@ -23,6 +24,7 @@ mod csvscan;
 mod error;
 mod events;
 mod load;
+mod pages;
 
 pub use error::{BadValue, ExtractError, Location};
 pub use load::{KeepCode, LoadOptions};
@@ -132,6 +134,31 @@ pub struct EventTable {
     pub codes: Vec<String>,
     /// Rows read from the file, before irrelevant codes were dropped.
     pub rows_read: usize,
+    /// Which of the loader's paths read the rows.
+    pub read_by: ReadPaths,
+}
+
+/// Which of the loader's paths read an event table's rows (shown by `RXSCAN_TRACE`, and how
+/// tests know a path was exercised): Parquet row groups decoded page by page, with their data
+/// pages by encoding, and batches of up to 64k rows that took the fast pass over polars'
+/// arrays or the exact validators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadPaths {
+    pub row_groups: usize,
+    pub dictionary_pages: usize,
+    pub plain_pages: usize,
+    pub fast_tasks: usize,
+    pub exact_tasks: usize,
+}
+
+impl std::ops::AddAssign for ReadPaths {
+    fn add_assign(&mut self, o: ReadPaths) {
+        self.row_groups += o.row_groups;
+        self.dictionary_pages += o.dictionary_pages;
+        self.plain_pages += o.plain_pages;
+        self.fast_tasks += o.fast_tasks;
+        self.exact_tasks += o.exact_tasks;
+    }
 }
 
 impl EventTable {

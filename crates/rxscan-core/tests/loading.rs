@@ -504,3 +504,125 @@ fn parquet_page_reader_doubts_go_to_the_exact_path() {
     // Row 7500 (code 5, as 7500 % 10 == 0) is dropped with its patient.
     assert_eq!(ex.clinical_events.len(), ROWS / 5 - 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The CSV line scanner (`extract/csvrows.rs`), on a file of several chunks.
+
+const CSV_ROWS: usize = 300_000;
+
+/// `event_row` as CSV lines, `edit` applied to line `i`'s text.
+fn events_csv(dir: &Path, edit: impl Fn(usize, String) -> String) {
+    let mut text = String::from("patient_id,date,snomedct_code,numeric_value,comparator\n");
+    for i in 0..CSV_ROWS {
+        let (id, d, code, value, cmp) = event_row(i);
+        let line = format!(
+            "{id},{},{},{},{}",
+            rxscan_core::dates::format_iso(d),
+            code.unwrap_or_default(),
+            value.map(|v| v.to_string()).unwrap_or_default(),
+            cmp.unwrap_or("")
+        );
+        text.push_str(&edit(i, line));
+        text.push('\n');
+    }
+    std::fs::write(dir.join("clinical_events.csv"), text).expect("write");
+}
+
+/// Every kept row as (patient id, day, code, value bits, comparator), in table order.
+fn kept_rows(ex: &Extract) -> Vec<(i64, i32, String, u64, u8)> {
+    let t = &ex.clinical_events;
+    (0..ex.n_patients())
+        .flat_map(|p| {
+            t.rows(p).map(move |r| {
+                (
+                    ex.patient_ids[p],
+                    t.day[r],
+                    t.codes[t.code[r] as usize].clone(),
+                    t.value[r].to_bits(),
+                    t.comparator[r],
+                )
+            })
+        })
+        .filter(|r| r.2 == "5" || r.2 == "77")
+        .collect()
+}
+
+/// The scanner keeps what the exact validators keep (loading with no keep set, which interns
+/// every code), across chunk boundaries; a doubtful chunk in the middle goes to polars with
+/// the right row numbers; a quote hands the rest of the file to polars.
+#[test]
+fn csv_scanner_agrees_with_the_exact_path_across_chunks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fifty_patients(dir.path());
+    events_csv(dir.path(), |_, l| l);
+    let reference = kept_rows(&Extract::load(dir.path(), &LoadOptions::default()).expect("loads"));
+    // By hand: a fifth of the rows have code 5 or 77.
+    assert_eq!(reference.len(), CSV_ROWS / 5);
+    let scanned = Extract::load(dir.path(), &keep_5_and_77()).expect("loads");
+    let paths = scanned.clinical_events.read_by;
+    assert!(paths.csv_chunks >= 4, "{paths:?}");
+    assert_eq!((paths.fast_tasks, paths.exact_tasks), (0, 0), "{paths:?}");
+    assert_eq!(kept_rows(&scanned), reference);
+
+    // Padding the exact path trims, in the middle of the file: the same rows.
+    let padded = |i: usize, l: String| {
+        if i == 150_000 {
+            l.replacen(',', " ,", 1)
+        } else {
+            l
+        }
+    };
+    events_csv(dir.path(), padded);
+    let ex = Extract::load(dir.path(), &keep_5_and_77()).expect("loads");
+    let paths = ex.clinical_events.read_by;
+    assert!(
+        paths.csv_chunks >= 3 && paths.fast_tasks + paths.exact_tasks > 0,
+        "{paths:?}"
+    );
+    assert_eq!(kept_rows(&ex), reference);
+
+    // A quoted code from row 200,000: the rest of the file is polars', with the same rows.
+    let quoted = |i: usize, l: String| {
+        if i == 200_000 {
+            l.replacen(",5,", ",\"5\",", 1)
+        } else {
+            l
+        }
+    };
+    events_csv(dir.path(), quoted);
+    let ex = Extract::load(dir.path(), &keep_5_and_77()).expect("loads");
+    let paths = ex.clinical_events.read_by;
+    assert!(paths.csv_chunks >= 2 && paths.fast_tasks > 0, "{paths:?}");
+    assert_eq!(kept_rows(&ex), reference);
+
+    // A bad date and an orphan late in the file are named with their lines (the header is
+    // line 1, row i is line i + 2).
+    let path = dir.path().join("clinical_events.csv");
+    events_csv(dir.path(), |i, l| {
+        if i == 250_000 {
+            l.replacen("-", "/", 1)
+        } else {
+            l
+        }
+    });
+    let err = Extract::load(dir.path(), &keep_5_and_77())
+        .err()
+        .map(|e| e.to_string());
+    let date = rxscan_core::dates::format_iso(event_row(250_000).1).replacen('-', "/", 1);
+    assert_eq!(
+        err.as_deref(),
+        Some(format!("{}:line 250002: column 2 `date`: invalid date: \"{date}\"; expected a date as YYYY-MM-DD", path.display()).as_str())
+    );
+    events_csv(dir.path(), |i, l| {
+        if i == 280_000 {
+            format!("51{}", &l[l.find(',').expect("comma")..])
+        } else {
+            l
+        }
+    });
+    let err = Extract::load(dir.path(), &keep_5_and_77())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("line 280002") && err.contains("51"), "{err}");
+}

@@ -38,7 +38,7 @@ use super::load::{
     diagnose_csv, digits, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans,
     PatientIndex, Source,
 };
-use super::pages;
+use super::{csvrows, pages};
 use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions, ReadPaths};
 use crate::dates::{self, Day};
 use crate::plan::Table;
@@ -145,6 +145,7 @@ pub(super) fn load_events(
     };
     let direct = match (&keep, format) {
         (Some(keep), Format::Parquet) => load_row_groups(&frame_ctx, &wanted, keep)?,
+        (Some(keep), Format::Csv) => Some(load_csv_lines(&frame_ctx, &wanted, keep)?),
         _ => None,
     };
     let rows_read = if let Some(d) = direct {
@@ -376,6 +377,219 @@ fn load_row_groups(
         out.read_by += paths;
     }
     Ok(Some(out))
+}
+
+/// Bytes of CSV mapped at a time (cut at a line end), and per parallel chunk within it.
+const CSV_WINDOW: usize = 256 << 20;
+const CSV_CHUNK: usize = 2 << 20;
+
+/// What the line scanner made of one chunk of CSV.
+enum Scanned {
+    Rows(Piece, usize),
+    /// Something to leave to polars and the exact validators.
+    Doubt,
+    /// A quote character: from here on, the file is parsed by polars (a quoted field may hold
+    /// a line end, so chunks cut at line ends are no longer records).
+    Quoted,
+}
+
+/// Read a CSV event table with the line scanner (`csvrows.rs`): the file is memory-mapped a
+/// window at a time, each window cut at line ends into chunks scanned in parallel. A chunk
+/// the scanner doubts is parsed by polars and read by [`frame_pieces`]; from the first chunk
+/// with a quote character, the rest of the file is.
+fn load_csv_lines(
+    ctx: &FrameCtx<'_>,
+    wanted: &[String],
+    keep: &KeepSet,
+) -> Result<RowGroups, ExtractError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
+        path: ctx.path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let shape = ctx.shape;
+    let roles: Vec<csvrows::Role> = ctx
+        .header
+        .iter()
+        .map(|h| match h.as_str() {
+            "patient_id" => csvrows::Role::Id,
+            "date" => csvrows::Role::Date,
+            c if c == shape.code_col => csvrows::Role::Code,
+            "numeric_value" if shape.is_events => csvrows::Role::Value,
+            "comparator" if shape.has_comparator => csvrows::Role::Comparator,
+            _ => csvrows::Role::Skip,
+        })
+        .collect();
+    let schema: SchemaRef = Arc::new(
+        ctx.header
+            .iter()
+            .map(|h| Field::new(h.as_str().into(), DataType::String))
+            .collect(),
+    );
+    let by_polars = |text: &[u8], quoted: bool, rows: usize| {
+        let frame = read_csv_block(text, quoted, schema.clone(), wanted)
+            .map_err(|e| diagnose_csv(ctx.path, ctx.header, &e))?;
+        let h = frame.height();
+        frame_pieces(ctx, frame, rows, keep).map(|(p, paths)| (p, paths, h))
+    };
+    let code_of = |c: &str| keep.lookup.get(c).unwrap_or(NOT_KEPT);
+
+    let mut file = std::fs::File::open(ctx.path).map_err(|e| unreadable(&e))?;
+    let len = file.metadata().map_err(|e| unreadable(&e))?.len() as usize;
+    let mut out = RowGroups {
+        pieces: Vec::new(),
+        rows: 0,
+        read_by: ReadPaths::default(),
+    };
+    // The data starts after the header line.
+    let mut pos = {
+        let mut head = Vec::new();
+        (&mut file)
+            .take(1 << 20)
+            .read_to_end(&mut head)
+            .map_err(|e| unreadable(&e))?;
+        match memchr::memchr(b'\n', &head) {
+            Some(i) => i + 1,
+            None if head.len() < 1 << 20 => len, // a header and no rows
+            None => return Err(unreadable(&"the header line is longer than 1 MiB")),
+        }
+    };
+    while pos < len {
+        // SAFETY: the map is read-only and dropped before the next; rxscan does not write
+        // the file, and a file changed by another process while it is scanned is outside
+        // what any reader can promise.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(pos as u64)
+                .len(CSV_WINDOW.min(len - pos))
+                .map(&file)
+        }
+        .map_err(|e| unreadable(&e))?;
+        let at_end = pos + map.len() == len;
+        let window = if at_end {
+            &map[..]
+        } else {
+            match memchr::memrchr(b'\n', &map) {
+                Some(i) => &map[..i + 1],
+                None => return Err(unreadable(&"a line longer than 256 MiB")),
+            }
+        };
+        pos += window.len();
+        if window.iter().all(|b| b.is_ascii_whitespace()) {
+            continue; // as a batch of blank lines at the end of the file
+        }
+        // Chunks cut at line ends; a tail of blank lines stays with the chunk before it.
+        let mut cuts = vec![0];
+        let mut at = 0;
+        while at < window.len() {
+            at = match memchr::memchr(b'\n', window.get(at + CSV_CHUNK..).unwrap_or(&[])) {
+                Some(i) => at + CSV_CHUNK + i + 1,
+                None => window.len(),
+            };
+            if window[at..].iter().all(|b| b.is_ascii_whitespace()) {
+                at = window.len();
+            }
+            cuts.push(at);
+        }
+        let scanned: Vec<Scanned> = cuts
+            .par_windows(2)
+            .map(|c| {
+                let text = &window[c[0]..c[1]];
+                if memchr::memchr(b'"', text).is_some() {
+                    return Scanned::Quoted;
+                }
+                scan_chunk(text, &roles, shape, ctx.index, keep, &code_of)
+                    .map_or(Scanned::Doubt, |(p, n)| Scanned::Rows(p, n))
+            })
+            .collect();
+        for (k, s) in scanned.into_iter().enumerate() {
+            match s {
+                Scanned::Rows(mut piece, n) => {
+                    if let Some((_, row)) = &mut piece.first_orphan {
+                        *row += out.rows;
+                    }
+                    out.pieces.push(piece);
+                    out.rows += n;
+                    out.read_by.csv_chunks += 1;
+                }
+                Scanned::Doubt => {
+                    let (p, paths, h) = by_polars(&window[cuts[k]..cuts[k + 1]], false, out.rows)?;
+                    out.pieces.extend(p);
+                    out.read_by += paths;
+                    out.rows += h;
+                }
+                Scanned::Quoted => {
+                    let from = pos - window.len() + cuts[k];
+                    drop(map);
+                    let mut rest = Vec::with_capacity(len - from);
+                    file.seek(SeekFrom::Start(from as u64))
+                        .and_then(|_| file.read_to_end(&mut rest))
+                        .map_err(|e| unreadable(&e))?;
+                    let (p, paths, h) = by_polars(&rest, true, out.rows)?;
+                    out.pieces.extend(p);
+                    out.read_by += paths;
+                    out.rows += h;
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+thread_local! {
+    /// The kept rows of one CSV chunk, before they are copied out at their final size.
+    static SCANNED: RefCell<Piece> = RefCell::new(Piece::default());
+}
+
+/// One chunk through the line scanner: its kept rows and orphans (rows counted from the
+/// chunk's start), and its number of lines; `None` on doubt.
+fn scan_chunk(
+    text: &[u8],
+    roles: &[csvrows::Role],
+    shape: &Shape<'_>,
+    index: &PatientIndex,
+    keep: &KeepSet,
+    code_of: &dyn Fn(&str) -> u32,
+) -> Option<(Piece, usize)> {
+    SCANNED.with(|k| {
+        let kept = &mut *k.borrow_mut();
+        kept.patient.clear();
+        kept.day.clear();
+        kept.code.clear();
+        kept.value.clear();
+        kept.comparator.clear();
+        let mut orphans = 0;
+        let mut first_orphan = None;
+        let n = csvrows::scan(text, roles, code_of, |i, r| {
+            if !index.contains(r.id) {
+                orphans += 1;
+                first_orphan.get_or_insert((r.id, i));
+                return;
+            }
+            if r.code == NOT_KEPT || !keep.keeps(r.code, r.day) {
+                return;
+            }
+            let Some(p) = index.get(r.id) else { return };
+            kept.patient.push(p);
+            kept.day.push(r.day);
+            kept.code.push(r.code);
+            if shape.is_events {
+                kept.value.push(r.value);
+                kept.comparator.push(r.comparator);
+            }
+        })?;
+        let piece = Piece {
+            patient: kept.patient.clone(),
+            day: kept.day.clone(),
+            code: kept.code.clone(),
+            value: kept.value.clone(),
+            comparator: kept.comparator.clone(),
+            orphans,
+            first_orphan,
+        };
+        Some((piece, n))
+    })
 }
 
 thread_local! {

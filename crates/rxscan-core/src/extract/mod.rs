@@ -14,12 +14,13 @@
 //!   every window that reads their code are dropped as well.
 //!
 //! `load.rs` holds the file handling and the exact column validators; `events.rs` the hot path
-//! for the two event tables (see its module docs), and `pages.rs` its page-level Parquet
-//! reader.
+//! for the two event tables (see its module docs), `pages.rs` its page-level Parquet
+//! reader and `csvrows.rs` its scanner for quote-free CSV.
 //!
 //! Validation is strict and every error names the file, the line (as an editor counts it, the
 //! header being line 1; or the row, for Parquet), the column and the offending value.
 
+mod csvrows;
 mod csvscan;
 mod error;
 mod events;
@@ -140,13 +141,14 @@ pub struct EventTable {
 
 /// Which of the loader's paths read an event table's rows (shown by `RXSCAN_TRACE`, and how
 /// tests know a path was exercised): Parquet row groups decoded page by page, with their data
-/// pages by encoding, and batches of up to 64k rows that took the fast pass over polars'
-/// arrays or the exact validators.
+/// pages by encoding; CSV chunks converted by the line scanner; and batches of up to 64k rows
+/// that polars parsed, read by the fast pass over its arrays or by the exact validators.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReadPaths {
     pub row_groups: usize,
     pub dictionary_pages: usize,
     pub plain_pages: usize,
+    pub csv_chunks: usize,
     pub fast_tasks: usize,
     pub exact_tasks: usize,
 }
@@ -156,6 +158,7 @@ impl std::ops::AddAssign for ReadPaths {
         self.row_groups += o.row_groups;
         self.dictionary_pages += o.dictionary_pages;
         self.plain_pages += o.plain_pages;
+        self.csv_chunks += o.csv_chunks;
         self.fast_tasks += o.fast_tasks;
         self.exact_tasks += o.exact_tasks;
     }

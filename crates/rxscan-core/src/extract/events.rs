@@ -1,28 +1,33 @@
 //! Loading the two event tables (`medications`, `clinical_events`): the hot part of a load.
 //!
 //! A real record is mostly rows that cannot change any result, so the design is to touch each
-//! row as little as possible while still validating every one of them:
+//! row as little as possible while still validating every one of them. A table takes the
+//! first of three paths that applies, each in parallel:
 //!
-//! - **Batches.** polars reads a table in batches (Parquet row slices, CSV blocks cut at line
-//!   ends); each batch's arrays are cut into tasks of 64k rows that rayon runs in parallel.
-//! - **Arrays, not frames.** With a keep set (the normal case, [`LoadOptions::for_plan`]) a
-//!   task reads the arrow arrays under the frame directly, one tight pass per column into
-//!   thread-owned scratch vectors: no per-row `Option` iterators, no per-task allocations.
-//! - **Membership per distinct value.** A string column is an array of 16-byte views; a code of
-//!   up to 12 bytes is stored inside its view, and a longer one decoded from a Parquet
-//!   dictionary shares one view per dictionary entry. So a code (and a CSV date) is resolved
-//!   once per distinct view through a small per-task cache, never hashed as a string per row.
+//! - **Parquet, page by page** ([`load_row_groups`], `pages.rs`): row groups decoded from
+//!   their pages, a dictionary entry decided once and each row a 4-byte index into it.
+//! - **CSV, line by line** ([`load_csv_lines`], `csvrows.rs`): the file memory-mapped a window
+//!   at a time and cut at line ends into chunks whose fields are converted as they are found.
+//! - **polars' batches** ([`for_each_batch`], [`frame_pieces`]): everything else (no keep set,
+//!   a schema the page reader does not take, and any row group or chunk the first two doubt):
+//!   polars reads Parquet row slices or CSV blocks, and 64k-row tasks read its arrow arrays
+//!   directly (a code resolved once per distinct 16-byte view), with the exact validators
+//!   behind them.
+//!
+//! In all three:
+//!
 //! - **Predicate push-down.** A row is kept only when its code is in the keep set *and* its
 //!   date falls in that code's span (the union of the windows that read it over the scanned
 //!   index dates, [`LoadOptions::for_plan_at`]).
-//! - **Exact path on doubt.** The fast pass accepts only values that are plainly valid. On
+//! - **Exact path on doubt.** A fast path accepts only values that are plainly valid. On
 //!   anything else (a null, padding to trim, a bad value, an unexpected column type) it gives
-//!   up on the task, and the exact column validators of `load.rs` read the same rows again:
-//!   they report the first problem with file, line, column and value, or keep the same rows.
-//!   Error messages are therefore those of one implementation, whichever path ran.
-//! - **Grouping.** Kept rows stay in their tasks' pieces, in input order; a counting sort
-//!   writes them straight into the final per-patient columns, each thread owning a range of
-//!   patients (stable, so rows of one patient keep their input order).
+//!   up on its row group, chunk or task, and the exact column validators of `load.rs` read the
+//!   same rows again: they report the first problem with file, line, column and value, or keep
+//!   the same rows. Error messages are therefore those of one implementation, whichever path
+//!   ran; [`ReadPaths`] records which did.
+//! - **Grouping.** Kept rows stay in their pieces, in input order; a counting sort writes them
+//!   straight into the final per-patient columns, each thread owning a range of patients
+//!   (stable, so rows of one patient keep their input order).
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -337,17 +342,15 @@ fn load_row_groups(
             let direct = DECODED.with(|d| {
                 let d = &mut *d.borrow_mut();
                 let mut file = std::fs::File::open(ctx.path).ok()?;
-                pages::decode_row_group(&mut file, rg, &cols, &code_of, d)?;
+                let patient_of = |id: i64| ctx.index.get(id);
+                pages::decode_row_group(&mut file, rg, &cols, &patient_of, &code_of, d)?;
                 let paths = ReadPaths {
                     row_groups: 1,
                     dictionary_pages: d.dictionary_pages,
                     plain_pages: d.plain_pages,
                     ..ReadPaths::default()
                 };
-                Some((
-                    decided_piece(d, ctx.shape, ctx.index, keep, first[g]),
-                    paths,
-                ))
+                Some((decided_piece(d, ctx.shape, keep, first[g]), paths))
             });
             let r = match direct {
                 Some((p, paths)) => Ok((vec![p], paths)),
@@ -598,27 +601,20 @@ thread_local! {
 
 /// The kept rows of one decoded row group (its first row is row `first` of the file), and its
 /// orphans.
-fn decided_piece(
-    d: &pages::Decoded,
-    shape: &Shape<'_>,
-    index: &PatientIndex,
-    keep: &KeepSet,
-    first: usize,
-) -> Piece {
+fn decided_piece(d: &pages::Decoded, shape: &Shape<'_>, keep: &KeepSet, first: usize) -> Piece {
     let mut piece = Piece::default();
     KEPT.with(|k| {
         let kept = &mut *k.borrow_mut();
         kept.clear();
-        for (i, (&id, &code)) in d.ids.iter().zip(&d.code).enumerate() {
-            if !index.contains(id) {
+        for (i, (&p, &code)) in d.patient.iter().zip(&d.code).enumerate() {
+            if p >= pages::ORPHAN {
                 piece.orphans += 1;
                 if piece.first_orphan.is_none() {
+                    let id = d.orphan_ids[(p - pages::ORPHAN) as usize];
                     piece.first_orphan = Some((id, first + i));
                 }
             } else if code != NOT_KEPT && keep.keeps(code, d.day[i]) {
-                if let Some(p) = index.get(id) {
-                    kept.push((i as u32, p));
-                }
+                kept.push((i as u32, p));
             }
         }
         let cols = KeptColumns {

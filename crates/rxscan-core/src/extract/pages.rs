@@ -69,10 +69,15 @@ pub(super) fn schema_fits(schema: &ArrowSchema, cols: &Columns<'_>) -> bool {
         && cols.comparator.is_none_or(|c| is(c, &text))
 }
 
+/// A `patient` value at or above this is an orphan: `orphan_ids[value - ORPHAN]` is its id.
+pub(super) const ORPHAN: u32 = 1 << 31;
+
 /// One row group's decided columns, one entry per row (reused between row groups).
 #[derive(Default)]
 pub(super) struct Decoded {
-    pub ids: Vec<i64>,
+    /// The row's patient (dense index), or [`ORPHAN`] and up for an id that is not a patient.
+    pub patient: Vec<u32>,
+    pub orphan_ids: Vec<i64>,
     pub day: Vec<Day>,
     /// Keep id of the row's code, or the caller's "not kept" marker.
     pub code: Vec<u32>,
@@ -102,12 +107,14 @@ struct PageScratch {
     plain_pages: usize,
 }
 
-/// Decode the row group's columns into `out`; `code_of` gives a trimmed, non-empty code's keep
-/// id. `None` when the row group needs the exact path (see the module docs).
+/// Decode the row group's columns into `out`; `patient_of` gives a non-negative id's patient,
+/// `code_of` a trimmed, non-empty code's keep id. `None` when the row group needs the exact
+/// path (see the module docs).
 pub(super) fn decode_row_group(
     file: &mut File,
     rg: &RowGroupMetadata,
     cols: &Columns<'_>,
+    patient_of: &dyn Fn(i64) -> Option<u32>,
     code_of: &dyn Fn(&str) -> u32,
     out: &mut Decoded,
 ) -> Option<()> {
@@ -120,8 +127,13 @@ pub(super) fn decode_row_group(
     let s = &mut out.scratch;
     s.dictionary_pages = 0;
     s.plain_pages = 0;
-    out.ids.clear();
-    read_column(file, chunk("patient_id")?, &mut Id, &mut out.ids, s)?;
+    out.patient.clear();
+    out.orphan_ids.clear();
+    let mut id = Id {
+        lookup: patient_of,
+        orphans: &mut out.orphan_ids,
+    };
+    read_column(file, chunk("patient_id")?, &mut id, &mut out.patient, s)?;
     out.day.clear();
     let mut day = DayOf {
         lo: dates::from_ymd(dates::MIN_YEAR, 1, 1).unwrap_or(Day::MIN),
@@ -147,7 +159,7 @@ pub(super) fn decode_row_group(
     out.dictionary_pages = s.dictionary_pages;
     out.plain_pages = s.plain_pages;
     let fits = |len: usize| len == n;
-    (fits(out.ids.len())
+    (fits(out.patient.len())
         && fits(out.day.len())
         && fits(out.code.len())
         && (cols.value.is_none() || fits(out.value.len()))
@@ -166,16 +178,30 @@ trait Decide {
     fn decide(&mut self, raw: &[u8]) -> Option<Self::Out>;
 }
 
-struct Id;
-impl Decide for Id {
-    type Out = i64;
+/// A patient id, decided once per dictionary entry: the patient, or an orphan.
+struct Id<'a> {
+    lookup: &'a dyn Fn(i64) -> Option<u32>,
+    orphans: &'a mut Vec<i64>,
+}
+impl Decide for Id<'_> {
+    type Out = u32;
     const PHYSICAL: PhysicalType = PhysicalType::Int64;
     const WIDTH: Option<usize> = Some(8);
-    const NULL: Option<i64> = None;
+    const NULL: Option<u32> = None;
     #[inline]
-    fn decide(&mut self, raw: &[u8]) -> Option<i64> {
+    fn decide(&mut self, raw: &[u8]) -> Option<u32> {
         let v = i64::from_le_bytes(raw.try_into().ok()?);
-        (v >= 0).then_some(v)
+        if v < 0 {
+            return None;
+        }
+        Some(match (self.lookup)(v) {
+            Some(p) if p < ORPHAN => p,
+            Some(_) => return None, // more patients than the marker allows
+            None => {
+                self.orphans.push(v);
+                ORPHAN + (self.orphans.len() - 1) as u32
+            }
+        })
     }
 }
 

@@ -100,8 +100,6 @@ struct PageScratch {
     /// Unpacked definition levels or dictionary indices.
     levels: Vec<u32>,
     indices: Vec<u32>,
-    /// Runs of (valid, length) from the definition levels.
-    runs: Vec<(bool, usize)>,
     context: Option<DecompressionContext>,
     dictionary_pages: usize,
     plain_pages: usize,
@@ -348,16 +346,7 @@ fn read_column<D: Decide>(
                     Encoding::Plain => s.plain_pages += 1,
                     _ => s.dictionary_pages += 1,
                 }
-                let ok = data_page(
-                    &p,
-                    optional,
-                    &dict,
-                    d,
-                    out,
-                    &mut s.levels,
-                    &mut s.indices,
-                    &mut s.runs,
-                );
+                let ok = data_page(&p, optional, &dict, d, out, &mut s.levels, &mut s.indices);
                 if compressed {
                     s.page = std::mem::take(p.buffer_mut());
                 }
@@ -374,7 +363,6 @@ fn read_column<D: Decide>(
 }
 
 /// Append one data page's values to `out`.
-#[allow(clippy::too_many_arguments)]
 fn data_page<D: Decide>(
     p: &DataPage,
     optional: bool,
@@ -383,48 +371,33 @@ fn data_page<D: Decide>(
     out: &mut Vec<D::Out>,
     levels: &mut Vec<u32>,
     indices: &mut Vec<u32>,
-    runs: &mut Vec<(bool, usize)>,
 ) -> Option<()> {
     let n = p.num_values();
     let parts = split_buffer(p).ok()?;
-    // Definition levels, as runs of valid and null rows.
-    runs.clear();
+    // Definition levels: 1 valid, 0 null, one per row (left empty when all are valid).
+    levels.clear();
     let mut valid = n;
     if optional {
         if p.definition_level_encoding() != Encoding::Rle {
             return None;
         }
-        let push = |v: bool, len: usize, runs: &mut Vec<(bool, usize)>| match runs.last_mut() {
-            Some((last, l)) if *last == v => *l += len,
-            _ => runs.push((v, len)),
-        };
         let mut dec = HybridRleDecoder::new(parts.def, 1, n);
-        let mut seen = 0;
         while let Some(chunk) = dec.next_chunk().ok()? {
             match chunk {
-                HybridRleChunk::Rle(v, len) => {
-                    if v > 1 {
-                        return None;
-                    }
-                    push(v == 1, len, runs);
-                    seen += len;
+                HybridRleChunk::Rle(v, len) if v <= 1 => {
+                    levels.extend(std::iter::repeat_n(v, len));
                 }
-                HybridRleChunk::Bitpacked(b) => {
-                    levels.clear();
-                    b.collect_into(levels);
-                    for &v in levels.iter() {
-                        push(v == 1, 1, runs);
-                    }
-                    seen += levels.len();
-                }
+                HybridRleChunk::Rle(..) => return None,
+                HybridRleChunk::Bitpacked(b) => b.collect_into(levels),
             }
         }
-        if seen != n {
+        if levels.len() != n {
             return None;
         }
-        valid = runs.iter().filter(|r| r.0).map(|r| r.1).sum();
-    } else {
-        runs.push((true, n));
+        valid = levels.iter().map(|&l| l as usize).sum();
+        if valid == n {
+            levels.clear();
+        }
     }
     if valid < n && D::NULL.is_none() {
         return None;
@@ -458,14 +431,15 @@ fn data_page<D: Decide>(
             if valid == n {
                 out.extend(indices.iter().map(|&i| dict[i as usize]));
             } else {
-                let mut next = indices.iter();
-                for &(v, len) in runs.iter() {
-                    if v {
-                        out.extend(next.by_ref().take(len).map(|&i| dict[i as usize]));
-                    } else {
-                        out.extend(std::iter::repeat_n(null?, len));
+                let null = null?;
+                let mut k = 0;
+                out.extend(levels.iter().map(|&l| {
+                    if l == 0 {
+                        return null;
                     }
-                }
+                    k += 1;
+                    dict[indices[k - 1] as usize]
+                }));
             }
         }
         Encoding::Plain => {
@@ -473,13 +447,14 @@ fn data_page<D: Decide>(
                 bytes: parts.values,
                 at: 0,
             };
-            for &(v, len) in runs.iter() {
-                if v {
-                    for _ in 0..len {
-                        out.push(plain.next(d)?);
-                    }
-                } else {
-                    out.extend(std::iter::repeat_n(null?, len));
+            if valid == n {
+                for _ in 0..n {
+                    out.push(plain.next(d)?);
+                }
+            } else {
+                let null = null?;
+                for &l in levels.iter() {
+                    out.push(if l == 0 { null } else { plain.next(d)? });
                 }
             }
         }

@@ -1160,41 +1160,72 @@ fn exact(
     keep: Option<&KeepSet>,
     mut dict: Option<&mut CodeDict>,
 ) -> Result<Piece, ExtractError> {
-    let ids = src.ids("patient_id")?;
-    let day = src.dates("date", false)?;
-    let codes = src.strings(shape.code_col)?;
+    // Every column is validated, and the problem reported is the one on the earliest row (on
+    // one row, the first column in this order). A rule that does not depend on how the rows
+    // were cut into batches, so every path names the same problem.
+    let mut first: Option<ExtractError> = None;
+    let mut note = |e: ExtractError| {
+        if first.as_ref().is_none_or(|f| row_of(&e) < row_of(f)) {
+            first = Some(e);
+        }
+    };
+    let ids = src.ids("patient_id").map_err(&mut note).ok();
+    let day = src.dates("date", false).map_err(&mut note).ok();
+    let codes = src.strings(shape.code_col).map_err(&mut note).ok();
     let (value, comparator) = if shape.is_events {
-        let v = numbers(src, "numeric_value")?;
+        let v = numbers(src, "numeric_value").map_err(&mut note).ok();
         let c = if shape.has_comparator {
-            let mut out = Vec::with_capacity(ids.len());
-            for (i, c) in src.strings("comparator")?.iter().enumerate() {
-                match Comparator::parse(c.trim()) {
-                    Some(v) => out.push(v as u8),
-                    None => {
-                        return Err(src.bad(
-                            i,
-                            "comparator",
-                            "unknown comparator",
-                            c,
-                            "one of ~ = >= > < <= or empty",
-                        ))
+            src.strings("comparator")
+                .map_err(&mut note)
+                .ok()
+                .and_then(|col| {
+                    let mut out = Vec::with_capacity(src.frame.height());
+                    for (i, c) in col.iter().enumerate() {
+                        match Comparator::parse(c.trim()) {
+                            Some(v) => out.push(v as u8),
+                            None => {
+                                note(src.bad(
+                                    i,
+                                    "comparator",
+                                    "unknown comparator",
+                                    c,
+                                    "one of ~ = >= > < <= or empty",
+                                ));
+                                return None;
+                            }
+                        }
                     }
-                }
-            }
-            out
+                    Some(out)
+                })
         } else {
-            vec![0; ids.len()]
+            Some(vec![0; src.frame.height()])
         };
         (v, c)
     } else {
-        (Vec::new(), Vec::new())
+        (Some(Vec::new()), Some(Vec::new()))
+    };
+    if let Some(i) = codes
+        .as_ref()
+        .and_then(|c| c.iter().position(|c| c.trim().is_empty()))
+    {
+        note(src.bad(i, shape.code_col, "empty code", "", "a code"));
+    }
+    let (ids, day, codes, value, comparator) = match (first, ids, day, codes, value, comparator) {
+        (None, Some(ids), Some(day), Some(codes), Some(value), Some(comparator)) => {
+            (ids, day, codes, value, comparator)
+        }
+        (Some(e), ..) => return Err(e),
+        _ => {
+            return Err(ExtractError::Invalid {
+                path: src.path.clone(),
+                message: "a column failed validation without saying why (a bug in rxscan)"
+                    .to_string(),
+            })
+        }
     };
     let mut piece = Piece::default();
     for (i, c) in codes.iter().enumerate() {
         let c = c.trim();
-        if c.is_empty() {
-            return Err(src.bad(i, shape.code_col, "empty code", "", "a code"));
-        }
         let Some(p) = index.get(ids[i]) else {
             piece.orphans += 1;
             if piece.first_orphan.is_none() {
@@ -1219,6 +1250,19 @@ fn exact(
         }
     }
     Ok(piece)
+}
+
+/// Where a validation error is, for choosing the earliest (errors about a whole column first).
+fn row_of(e: &ExtractError) -> usize {
+    match e {
+        ExtractError::BadValue(b) => match b.location {
+            super::Location::Line(n) | super::Location::Row(n) => n,
+        },
+        ExtractError::Malformed { location, .. } => match location {
+            super::Location::Line(n) | super::Location::Row(n) => *n,
+        },
+        _ => 0,
+    }
 }
 
 /// Counting sort of the pieces' rows by patient into one [`EventTable`] (codes, rows_read

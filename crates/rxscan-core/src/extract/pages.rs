@@ -93,8 +93,6 @@ pub(super) struct Decoded {
 
 #[derive(Default)]
 struct PageScratch {
-    /// Compressed bytes of one column chunk.
-    chunk: Vec<u8>,
     /// One decompressed page.
     page: Vec<u8>,
     /// Unpacked definition levels or dictionary indices.
@@ -296,8 +294,8 @@ fn read_column<D: Decide>(
     let range = meta.byte_range();
     let len = usize::try_from(range.end.checked_sub(range.start)?).ok()?;
     file.seek(SeekFrom::Start(range.start)).ok()?;
-    let mut bytes = std::mem::take(&mut s.chunk);
-    bytes.clear();
+    // The page reader takes ownership of the chunk's bytes, so they are read into a new buffer.
+    let mut bytes = Vec::with_capacity(len);
     file.take(len as u64).read_to_end(&mut bytes).ok()?;
     if bytes.len() != len {
         return None;

@@ -563,6 +563,16 @@ fn csv_scanner_agrees_with_the_exact_path_across_chunks() {
     assert!(paths.csv_chunks >= 4, "{paths:?}");
     assert_eq!((paths.fast_tasks, paths.exact_tasks), (0, 0), "{paths:?}");
     assert_eq!(kept_rows(&scanned), reference);
+    // The same through 64 KiB windows of 8 KiB chunks: about 170 window ends.
+    let small = LoadOptions {
+        csv_window_and_chunk: Some((64 << 10, 8 << 10)),
+        ..keep_5_and_77()
+    };
+    let scanned = Extract::load(dir.path(), &small).expect("loads");
+    let paths = scanned.clinical_events.read_by;
+    assert!(paths.csv_chunks >= 500, "{paths:?}");
+    assert_eq!((paths.fast_tasks, paths.exact_tasks), (0, 0), "{paths:?}");
+    assert_eq!(kept_rows(&scanned), reference);
 
     // Padding the exact path trims, in the middle of the file: the same rows.
     let padded = |i: usize, l: String| {
@@ -650,5 +660,63 @@ fn the_earliest_bad_row_is_named_on_every_path() {
             .err()
             .map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some(expected.as_str()));
+    }
+}
+
+/// Windows and chunks far smaller than a line (a few bytes), around the awkward places: CRLF
+/// line ends, a padded value, blank lines at the end (an error), a quoted field late in the file
+/// and a file without a final newline. Every split gives the exact validators' rows, or their
+/// error.
+#[test]
+fn csv_scanner_windows_smaller_than_a_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fifty_patients(dir.path());
+    let mut lines: Vec<String> = (0..400)
+        .map(|i| {
+            let (id, d, code, value, cmp) = event_row(i);
+            format!(
+                "{id},{},{},{},{}",
+                rxscan_core::dates::format_iso(d),
+                code.unwrap_or_default(),
+                value.map(|v| v.to_string()).unwrap_or_default(),
+                cmp.unwrap_or("")
+            )
+        })
+        .collect();
+    lines[120] = lines[120].replacen(',', " ,", 1);
+    let header = "patient_id,date,snomedct_code,numeric_value,comparator";
+    let quoted = {
+        let mut l = lines.clone();
+        l[300] = l[300].replacen(",5,", ",\"5\",", 1);
+        l
+    };
+    let texts = [
+        format!("{header}\n{}\n", lines.join("\n")),
+        format!("{header}\r\n{}\r\n", lines.join("\r\n")),
+        format!("{header}\n{}\n\n\n", lines.join("\n")),
+        format!("{header}\n{}", lines.join("\n")),
+        format!("{header}\n{}\n", quoted.join("\n")),
+    ];
+    for (t, text) in texts.iter().enumerate() {
+        std::fs::write(dir.path().join("clinical_events.csv"), text).expect("write");
+        let load = |opts: &LoadOptions| {
+            Extract::load(dir.path(), opts)
+                .map(|ex| kept_rows(&ex))
+                .map_err(|e| e.to_string())
+        };
+        let reference = load(&LoadOptions::default());
+        match &reference {
+            // By hand: rows with i % 10 in {0, 1}.
+            Ok(rows) => assert_eq!(rows.len(), 80, "text {t}"),
+            // Two blank lines at the end: the first is line 402 (header, 400 rows).
+            Err(e) => assert!(t == 2 && e.contains("line 402: the line is empty"), "{e}"),
+        }
+        for sizes in [(1, 1), (7, 3), (64, 16), (1000, 200)] {
+            let opts = LoadOptions {
+                csv_window_and_chunk: Some(sizes),
+                ..keep_5_and_77()
+            };
+            assert_eq!(load(&opts), reference, "text {t}, windows {sizes:?}");
+        }
     }
 }

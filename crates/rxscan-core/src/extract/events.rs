@@ -150,7 +150,10 @@ pub(super) fn load_events(
     };
     let direct = match (&keep, format) {
         (Some(keep), Format::Parquet) => load_row_groups(&frame_ctx, &wanted, keep)?,
-        (Some(keep), Format::Csv) => Some(load_csv_lines(&frame_ctx, &wanted, keep)?),
+        (Some(keep), Format::Csv) => {
+            let sizes = opts.csv_window_and_chunk.unwrap_or((CSV_WINDOW, CSV_CHUNK));
+            Some(load_csv_lines(&frame_ctx, &wanted, keep, sizes)?)
+        }
         _ => None,
     };
     let rows_read = if let Some(d) = direct {
@@ -404,7 +407,9 @@ fn load_csv_lines(
     ctx: &FrameCtx<'_>,
     wanted: &[String],
     keep: &KeepSet,
+    (window_bytes, chunk_bytes): (usize, usize),
 ) -> Result<RowGroups, ExtractError> {
+    let (window_bytes, chunk_bytes) = (window_bytes.max(1), chunk_bytes.max(1));
     use std::io::{Read, Seek, SeekFrom};
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
         path: ctx.path.to_path_buf(),
@@ -458,25 +463,29 @@ fn load_csv_lines(
         }
     };
     while pos < len {
-        // SAFETY: the map is read-only and dropped before the next; rxscan does not write
-        // the file, and a file changed by another process while it is scanned is outside
-        // what any reader can promise.
-        let map = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(pos as u64)
-                .len(CSV_WINDOW.min(len - pos))
-                .map(&file)
-        }
-        .map_err(|e| unreadable(&e))?;
-        let at_end = pos + map.len() == len;
-        let window = if at_end {
-            &map[..]
-        } else {
-            match memchr::memrchr(b'\n', &map) {
-                Some(i) => &map[..i + 1],
-                None => return Err(unreadable(&"a line longer than 256 MiB")),
+        // A window of whole lines: grown until it holds a line end (or reaches the end).
+        let mut size = window_bytes;
+        let (map, cut) = loop {
+            // SAFETY: the map is read-only and dropped before the next; rxscan does not write
+            // the file, and a file changed by another process while it is scanned is outside
+            // what any reader can promise.
+            let map = unsafe {
+                memmap2::MmapOptions::new()
+                    .offset(pos as u64)
+                    .len(size.min(len - pos))
+                    .map(&file)
             }
+            .map_err(|e| unreadable(&e))?;
+            if pos + map.len() == len {
+                let n = map.len();
+                break (map, n);
+            }
+            if let Some(i) = memchr::memrchr(b'\n', &map) {
+                break (map, i + 1);
+            }
+            size = size.saturating_mul(2);
         };
+        let window = &map[..cut];
         pos += window.len();
         if window.iter().all(|b| b.is_ascii_whitespace()) {
             continue; // as a batch of blank lines at the end of the file
@@ -485,8 +494,8 @@ fn load_csv_lines(
         let mut cuts = vec![0];
         let mut at = 0;
         while at < window.len() {
-            at = match memchr::memchr(b'\n', window.get(at + CSV_CHUNK..).unwrap_or(&[])) {
-                Some(i) => at + CSV_CHUNK + i + 1,
+            at = match memchr::memchr(b'\n', window.get(at + chunk_bytes..).unwrap_or(&[])) {
+                Some(i) => at + chunk_bytes + i + 1,
                 None => window.len(),
             };
             if window[at..].iter().all(|b| b.is_ascii_whitespace()) {

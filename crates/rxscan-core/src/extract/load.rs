@@ -33,6 +33,10 @@ pub struct LoadOptions {
     /// The first and last index date the kept rows were chosen for, recorded in
     /// [`Extract::index_date_range`] so that evaluation at another date is refused.
     pub index_date_range: Option<(Day, Day)>,
+    /// Bytes of a CSV event table mapped at a time, and per parallel chunk within that window
+    /// (`None`: 256 MiB and 2 MiB). Results do not depend on them; tests set them small so that
+    /// small files cross many window and chunk boundaries.
+    pub csv_window_and_chunk: Option<(usize, usize)>,
 }
 
 /// A code worth keeping, and the inclusive span of dates in which a row with it can change a
@@ -116,6 +120,7 @@ impl LoadOptions {
             keep_medication_codes: Some(meds),
             keep_event_codes: Some(events),
             index_date_range: range,
+            csv_window_and_chunk: None,
         }
     }
 }

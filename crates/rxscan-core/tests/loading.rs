@@ -720,3 +720,65 @@ fn csv_scanner_windows_smaller_than_a_line() {
         }
     }
 }
+
+/// A bad value before a line polars cannot parse at all (not UTF-8): the bad value is named,
+/// however the file is cut (found by the fuzz target with 40-byte windows, which parsed the
+/// first line on its own while a whole-file parse failed on the second).
+#[test]
+fn a_bad_value_before_an_unparsable_line_is_named_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fifty_patients(dir.path());
+    let path = dir.path().join("clinical_events.csv");
+    let mut text =
+        b"patient_id,date,snomedct_code,numeric_value,comparator\n1,2020-13-01,5,,\n2,2020-01-01,"
+            .to_vec();
+    text.extend_from_slice(b"\xff\xfe,,\n3,2020-01-01,5,,\n");
+    std::fs::write(&path, text).expect("write");
+    let expected = format!(
+        "{}:line 2: column 2 `date`: invalid date: \"2020-13-01\"; expected a date as YYYY-MM-DD",
+        path.display()
+    );
+    for sizes in [None, Some((40, 8)), Some((1, 1))] {
+        for keep in [LoadOptions::default(), keep_5_and_77()] {
+            let opts = LoadOptions {
+                csv_window_and_chunk: sizes,
+                ..keep
+            };
+            let err = Extract::load(dir.path(), &opts)
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(err.as_deref(), Some(expected.as_str()), "{sizes:?}");
+        }
+    }
+    // With the bad date fixed, the line that is not UTF-8 is named, on every path.
+    let text = std::fs::read(&path).expect("read");
+    let fixed: Vec<u8> = String::from_utf8_lossy(&text)
+        .replace("2020-13-01", "2020-12-01")
+        .into_bytes();
+    let mut fixed = fixed;
+    let at = fixed
+        .windows(3)
+        .position(|w| w == "\u{fffd}".as_bytes())
+        .expect("mark");
+    fixed.splice(at..at + 6, [0xff, 0xfe]);
+    std::fs::write(&path, fixed).expect("write");
+    let mut messages = Vec::new();
+    for sizes in [None, Some((40, 8))] {
+        for keep in [LoadOptions::default(), keep_5_and_77()] {
+            let opts = LoadOptions {
+                csv_window_and_chunk: sizes,
+                ..keep
+            };
+            messages.push(
+                Extract::load(dir.path(), &opts)
+                    .err()
+                    .map(|e| e.to_string()),
+            );
+        }
+    }
+    assert!(
+        messages[0].as_deref().is_some_and(|m| m.contains("line 3")),
+        "{messages:?}"
+    );
+    assert!(messages.iter().all(|m| *m == messages[0]), "{messages:?}");
+}

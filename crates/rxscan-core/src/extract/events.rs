@@ -434,9 +434,22 @@ fn load_csv_lines(
             .map(|h| Field::new(h.as_str().into(), DataType::String))
             .collect(),
     );
+    let csv_text = CsvText {
+        path: ctx.path,
+        header: ctx.header,
+        schema: &schema,
+        wanted,
+    };
     let by_polars = |text: &[u8], quoted: bool, rows: usize| {
-        let frame = read_csv_block(text, quoted, schema.clone(), wanted)
-            .map_err(|e| diagnose_csv(ctx.path, ctx.header, &e))?;
+        let frame = match read_csv_block(text, quoted, schema.clone(), wanted) {
+            Ok(frame) => frame,
+            Err(e) if quoted => return Err(diagnose_csv(ctx.path, ctx.header, &e)),
+            Err(e) => {
+                return Err(csv_text.earliest_problem(&e, text, rows, |fr| {
+                    frame_pieces(ctx, fr, rows, keep).map(|_| ())
+                }))
+            }
+        };
         let h = frame.height();
         frame_pieces(ctx, frame, rows, keep).map(|(p, paths)| (p, paths, h))
     };
@@ -1392,6 +1405,49 @@ fn read_csv_block(
         .finish()
 }
 
+/// A CSV file's text as polars parses it: for naming the problem when a parse fails.
+struct CsvText<'a> {
+    path: &'a Path,
+    header: &'a [String],
+    schema: &'a SchemaRef,
+    wanted: &'a [String],
+}
+
+impl CsvText<'_> {
+    /// polars could not parse `text`, quote-free whole lines of which the first is data row
+    /// `rows` (line `rows + 2`, after the header). The problem named is the one on the earliest
+    /// line, as for values (`exact`): the first structural problem of the file
+    /// (`diagnose_csv`), unless `validate` finds a bad value in the lines of `text` before it.
+    /// Without this, which of two problems was named would depend on where the text was cut.
+    fn earliest_problem(
+        &self,
+        e: &PolarsError,
+        text: &[u8],
+        rows: usize,
+        validate: impl FnOnce(DataFrame) -> Result<(), ExtractError>,
+    ) -> ExtractError {
+        let structural = diagnose_csv(self.path, self.header, e);
+        let ExtractError::Malformed {
+            location: super::Location::Line(line),
+            ..
+        } = &structural
+        else {
+            return structural;
+        };
+        let first_line = rows + 2;
+        let Some(before) = line.checked_sub(first_line).filter(|&n| n > 0) else {
+            return structural;
+        };
+        let Some(end) = memchr::memchr_iter(b'\n', text).nth(before - 1) else {
+            return structural;
+        };
+        match read_csv_block(&text[..end + 1], false, self.schema.clone(), self.wanted) {
+            Ok(frame) => validate(frame).err().unwrap_or(structural),
+            Err(_) => structural,
+        }
+    }
+}
+
 /// Read a table in batches, calling `f(frame, rows_before)` for each.
 ///
 /// CSV is cut at line ends into blocks that polars parses from memory. A line end inside a quoted field would make such a cut wrong, so as soon as a
@@ -1483,7 +1539,16 @@ fn for_each_batch(
                     let t = std::time::Instant::now();
                     let frame = match read_csv_block(block, quoted, schema.clone(), wanted) {
                         Ok(fr) => fr,
-                        Err(e) => return Err(diagnose_csv(path, header, &e)),
+                        Err(e) if quoted => return Err(diagnose_csv(path, header, &e)),
+                        Err(e) => {
+                            let text = CsvText {
+                                path,
+                                header,
+                                schema: &schema,
+                                wanted,
+                            };
+                            return Err(text.earliest_problem(&e, block, rows, |fr| f(fr, rows)));
+                        }
                     };
                     if trace {
                         eprintln!(

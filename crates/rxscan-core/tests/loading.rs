@@ -782,3 +782,33 @@ fn a_bad_value_before_an_unparsable_line_is_named_first() {
     );
     assert!(messages.iter().all(|m| *m == messages[0]), "{messages:?}");
 }
+
+/// The same with a quote that is never closed, later in the file: the bad value before it is
+/// named, whether the quote is in the same piece of text or not (found by the fuzz target).
+#[test]
+fn a_bad_value_before_an_unclosed_quote_is_named_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fifty_patients(dir.path());
+    let path = dir.path().join("clinical_events.csv");
+    std::fs::write(
+        &path,
+        "patient_id,date,snomedct_code,numeric_value,comparator\n1,2020-13-01,5,,\n2,2020-01-01,5,,\n3,2020-01-01,\"5,,\n4,2020-01-01,5,,\n",
+    )
+    .expect("write");
+    let expected = format!(
+        "{}:line 2: column 2 `date`: invalid date: \"2020-13-01\"; expected a date as YYYY-MM-DD",
+        path.display()
+    );
+    for sizes in [None, Some((40, 8)), Some((1, 1))] {
+        for keep in [LoadOptions::default(), keep_5_and_77()] {
+            let opts = LoadOptions {
+                csv_window_and_chunk: sizes,
+                ..keep
+            };
+            let err = Extract::load(dir.path(), &opts)
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(err.as_deref(), Some(expected.as_str()), "{sizes:?}");
+        }
+    }
+}

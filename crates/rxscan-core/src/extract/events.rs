@@ -443,9 +443,8 @@ fn load_csv_lines(
     let by_polars = |text: &[u8], quoted: bool, rows: usize| {
         let frame = match read_csv_block(text, quoted, schema.clone(), wanted) {
             Ok(frame) => frame,
-            Err(e) if quoted => return Err(diagnose_csv(ctx.path, ctx.header, &e)),
             Err(e) => {
-                return Err(csv_text.earliest_problem(&e, text, rows, |fr| {
+                return Err(csv_text.earliest_problem(&e, text, quoted, rows, |fr| {
                     frame_pieces(ctx, fr, rows, keep).map(|_| ())
                 }))
             }
@@ -1414,15 +1413,18 @@ struct CsvText<'a> {
 }
 
 impl CsvText<'_> {
-    /// polars could not parse `text`, quote-free whole lines of which the first is data row
-    /// `rows` (line `rows + 2`, after the header). The problem named is the one on the earliest
-    /// line, as for values (`exact`): the first structural problem of the file
-    /// (`diagnose_csv`), unless `validate` finds a bad value in the lines of `text` before it.
+    /// polars could not parse `text`, whole records of which the first is data row `rows` and
+    /// starts on line `rows + 2` (every record before it is one line: a text is cut at line
+    /// ends only before the first quote character). The problem named is the one on the
+    /// earliest line, as for values (`exact`): the first structural problem of the file
+    /// (`diagnose_csv`, which counts physical lines), unless `validate` finds a bad value in
+    /// the lines of `text` before it (complete records, since that problem is the first).
     /// Without this, which of two problems was named would depend on where the text was cut.
     fn earliest_problem(
         &self,
         e: &PolarsError,
         text: &[u8],
+        quoted: bool,
         rows: usize,
         validate: impl FnOnce(DataFrame) -> Result<(), ExtractError>,
     ) -> ExtractError {
@@ -1441,7 +1443,7 @@ impl CsvText<'_> {
         let Some(end) = memchr::memchr_iter(b'\n', text).nth(before - 1) else {
             return structural;
         };
-        match read_csv_block(&text[..end + 1], false, self.schema.clone(), self.wanted) {
+        match read_csv_block(&text[..end + 1], quoted, self.schema.clone(), self.wanted) {
             Ok(frame) => validate(frame).err().unwrap_or(structural),
             Err(_) => structural,
         }
@@ -1539,7 +1541,6 @@ fn for_each_batch(
                     let t = std::time::Instant::now();
                     let frame = match read_csv_block(block, quoted, schema.clone(), wanted) {
                         Ok(fr) => fr,
-                        Err(e) if quoted => return Err(diagnose_csv(path, header, &e)),
                         Err(e) => {
                             let text = CsvText {
                                 path,
@@ -1547,7 +1548,9 @@ fn for_each_batch(
                                 schema: &schema,
                                 wanted,
                             };
-                            return Err(text.earliest_problem(&e, block, rows, |fr| f(fr, rows)));
+                            return Err(
+                                text.earliest_problem(&e, block, quoted, rows, |fr| f(fr, rows))
+                            );
                         }
                     };
                     if trace {

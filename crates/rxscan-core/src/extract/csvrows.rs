@@ -63,7 +63,7 @@ pub(super) fn scan(
         comparator: Comparator::None as u8,
     };
     // The previous line's date text and value: rows often come in date order.
-    let mut memo = DateMemo { text: &[], day: 0 };
+    let mut memo = DateMemo { text: None, day: 0 };
     let mut line = 0usize;
     let mut field = 0usize;
     let mut start = 0usize;
@@ -106,9 +106,9 @@ pub(super) fn scan(
     Some(line)
 }
 
-/// The last date text seen and its value.
+/// The last date text seen (none yet: an empty field must not match) and its value.
 struct DateMemo<'t> {
-    text: &'t [u8],
+    text: Option<&'t [u8]>,
     day: Day,
 }
 
@@ -126,9 +126,9 @@ fn take<'t>(
         Role::Skip => {}
         Role::Id => r.id = digits(text(f)?)? as i64,
         Role::Date => {
-            if f != memo.text {
+            if memo.text != Some(f) {
                 memo.day = dates::parse_iso(text(f)?)?;
-                memo.text = f;
+                memo.text = Some(f);
             }
             r.day = memo.day;
         }
@@ -215,10 +215,12 @@ mod tests {
             "-1,2020-01-01,5,,\n", // not an id
             "1,2020-02-30,5,,\n",  // not a date
             "1,2020-1-01,5,,\n",
-            "1,2020-01-01,,,\n",     // no code
-            "1,2020-01-01,5,inf,\n", // not a number
-            "1,2020-01-01,5,,=<\n",  // not a comparator
-            "1,2020-01-01,é,,\n",    // not ASCII
+            "1,2020-01-01,,,\n",          // no code
+            "1,,5,,\n",                   // no date, on the first line (found by the fuzzer)
+            "1,2020-01-01,5,,\n1,,5,,\n", // no date, later
+            "1,2020-01-01,5,inf,\n",      // not a number
+            "1,2020-01-01,5,,=<\n",       // not a comparator
+            "1,2020-01-01,é,,\n",         // not ASCII
             "1,2020-01-01,5,,\r\r\n",
         ] {
             assert_eq!(run(text), None, "{text:?}");

@@ -812,3 +812,26 @@ fn a_bad_value_before_an_unclosed_quote_is_named_first() {
         }
     }
 }
+
+/// A header whose quote runs past its line is an error naming line 1 (the data would otherwise
+/// be read from line 2 while the header took several lines; found by the fuzz target).
+#[test]
+fn a_header_quote_that_runs_past_its_line_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fifty_patients(dir.path());
+    let path = dir.path().join("clinical_events.csv");
+    std::fs::write(
+        &path,
+        "patient_id,date,snomedct_code,numeric_value,comparator,\"note\n1,2020-01-01,5,,,\"\n",
+    )
+    .expect("write");
+    for opts in [LoadOptions::default(), keep_5_and_77()] {
+        let err = Extract::load(dir.path(), &opts)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err,
+            Some(format!("{}:line 1: a quoted column name in the header runs past the end of the line (a stray `\"`?); the header must be one line", path.display()))
+        );
+    }
+}

@@ -507,6 +507,15 @@ pub(super) fn open_table(
                         message,
                     });
                 }
+                // A quote in the header that runs on past its line would make the header
+                // several lines long, while the data are read from the second line.
+                Ok(true) if rdr.position().line() > 2 => {
+                    return Err(ExtractError::Malformed {
+                        path,
+                        location: Location::Line(1),
+                        message: "a quoted column name in the header runs past the end of the line (a stray `\"`?); the header must be one line".to_string(),
+                    });
+                }
                 Ok(true) => rec
                     .iter()
                     .enumerate()

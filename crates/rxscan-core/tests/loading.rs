@@ -338,6 +338,26 @@ fn keep_5_and_77() -> LoadOptions {
     }
 }
 
+/// The error (if any) of loading `dir` plainly and as a scan does, with each of the CSV
+/// scanner's window and chunk sizes: (what was tried, the message).
+fn error_on_each_path(
+    dir: &Path,
+    sizes: &[Option<(usize, usize)>],
+) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    for &sizes in sizes {
+        for (what, keep) in [("plain", LoadOptions::default()), ("scan", keep_5_and_77())] {
+            let opts = LoadOptions {
+                csv_window_and_chunk: sizes,
+                ..keep
+            };
+            let err = Extract::load(dir, &opts).err().map(|e| e.to_string());
+            out.push((format!("{what}, windows {sizes:?}"), err));
+        }
+    }
+    out
+}
+
 /// Everything of an event table but how it was read, with values compared bit for bit (NaN is
 /// "no value").
 fn content(t: &EventTable) -> String {
@@ -655,11 +675,8 @@ fn the_earliest_bad_row_is_named_on_every_path() {
         "{}:line 3: column 2 `date`: invalid date: \"2020-13-01\"; expected a date as YYYY-MM-DD",
         path.display()
     );
-    for opts in [LoadOptions::default(), keep_5_and_77()] {
-        let err = Extract::load(dir.path(), &opts)
-            .err()
-            .map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some(expected.as_str()));
+    for (what, err) in error_on_each_path(dir.path(), &[None]) {
+        assert_eq!(err.as_deref(), Some(expected.as_str()), "{what}");
     }
 }
 
@@ -738,17 +755,8 @@ fn a_bad_value_before_an_unparsable_line_is_named_first() {
         "{}:line 2: column 2 `date`: invalid date: \"2020-13-01\"; expected a date as YYYY-MM-DD",
         path.display()
     );
-    for sizes in [None, Some((40, 8)), Some((1, 1))] {
-        for keep in [LoadOptions::default(), keep_5_and_77()] {
-            let opts = LoadOptions {
-                csv_window_and_chunk: sizes,
-                ..keep
-            };
-            let err = Extract::load(dir.path(), &opts)
-                .err()
-                .map(|e| e.to_string());
-            assert_eq!(err.as_deref(), Some(expected.as_str()), "{sizes:?}");
-        }
+    for (what, err) in error_on_each_path(dir.path(), &[None, Some((40, 8)), Some((1, 1))]) {
+        assert_eq!(err.as_deref(), Some(expected.as_str()), "{what}");
     }
     // With the bad date fixed, the line that is not UTF-8 is named, on every path.
     let text = std::fs::read(&path).expect("read");
@@ -762,20 +770,10 @@ fn a_bad_value_before_an_unparsable_line_is_named_first() {
         .expect("mark");
     fixed.splice(at..at + 6, [0xff, 0xfe]);
     std::fs::write(&path, fixed).expect("write");
-    let mut messages = Vec::new();
-    for sizes in [None, Some((40, 8))] {
-        for keep in [LoadOptions::default(), keep_5_and_77()] {
-            let opts = LoadOptions {
-                csv_window_and_chunk: sizes,
-                ..keep
-            };
-            messages.push(
-                Extract::load(dir.path(), &opts)
-                    .err()
-                    .map(|e| e.to_string()),
-            );
-        }
-    }
+    let messages: Vec<Option<String>> = error_on_each_path(dir.path(), &[None, Some((40, 8))])
+        .into_iter()
+        .map(|(_, err)| err)
+        .collect();
     assert!(
         messages[0].as_deref().is_some_and(|m| m.contains("line 3")),
         "{messages:?}"
@@ -799,17 +797,8 @@ fn a_bad_value_before_an_unclosed_quote_is_named_first() {
         "{}:line 2: column 2 `date`: invalid date: \"2020-13-01\"; expected a date as YYYY-MM-DD",
         path.display()
     );
-    for sizes in [None, Some((40, 8)), Some((1, 1))] {
-        for keep in [LoadOptions::default(), keep_5_and_77()] {
-            let opts = LoadOptions {
-                csv_window_and_chunk: sizes,
-                ..keep
-            };
-            let err = Extract::load(dir.path(), &opts)
-                .err()
-                .map(|e| e.to_string());
-            assert_eq!(err.as_deref(), Some(expected.as_str()), "{sizes:?}");
-        }
+    for (what, err) in error_on_each_path(dir.path(), &[None, Some((40, 8)), Some((1, 1))]) {
+        assert_eq!(err.as_deref(), Some(expected.as_str()), "{what}");
     }
 }
 
@@ -825,13 +814,11 @@ fn a_header_quote_that_runs_past_its_line_is_an_error() {
         "patient_id,date,snomedct_code,numeric_value,comparator,\"note\n1,2020-01-01,5,,,\"\n",
     )
     .expect("write");
-    for opts in [LoadOptions::default(), keep_5_and_77()] {
-        let err = Extract::load(dir.path(), &opts)
-            .err()
-            .map(|e| e.to_string());
+    for (what, err) in error_on_each_path(dir.path(), &[None]) {
         assert_eq!(
             err,
-            Some(format!("{}:line 1: a quoted column name in the header runs past the end of the line (a stray `\"`?); the header must be one line", path.display()))
+            Some(format!("{}:line 1: a quoted column name in the header runs past the end of the line (a stray `\"`?); the header must be one line", path.display())),
+            "{what}"
         );
     }
 }

@@ -39,6 +39,17 @@ pub type Mask = u64;
 /// Lanes per block.
 pub const LANES: usize = 64;
 
+/// A memoised boolean value at the lanes of `need`: a lane-invariant node stores its value in
+/// lane 0 only, which then holds for every lane.
+#[inline]
+fn at_lanes(val: Mask, invariant: bool, need: Mask) -> Mask {
+    match (invariant, val & 1 != 0) {
+        (false, _) => val & need,
+        (true, true) => need,
+        (true, false) => 0,
+    }
+}
+
 /// The lanes of `mask`, lowest first.
 #[inline]
 pub fn lanes(mut mask: Mask) -> impl Iterator<Item = usize> {
@@ -424,16 +435,7 @@ impl Program {
             let r = self.compute_bool(id, todo, f, m);
             m.record(id, todo, r);
         }
-        let val = m.slots[id as usize].val;
-        if info.invariant {
-            if val & 1 != 0 {
-                need
-            } else {
-                0
-            }
-        } else {
-            val & need
-        }
+        at_lanes(m.slots[id as usize].val, info.invariant, need)
     }
 
     /// Make node `id`'s value known at the lanes of `need` (read them with [`Program::view`]).
@@ -505,16 +507,7 @@ impl Program {
         if info.boolean {
             return need;
         }
-        let val = m.slots[id as usize].val;
-        if info.invariant {
-            if val & 1 != 0 {
-                need
-            } else {
-                0
-            }
-        } else {
-            val & need
-        }
+        at_lanes(m.slots[id as usize].val, info.invariant, need)
     }
 
     /// A boolean node at the lanes of `todo` (not yet computed): the lanes where it is true.

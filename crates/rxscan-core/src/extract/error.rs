@@ -2,7 +2,7 @@
 //! who has to fix the export.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where in a file a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +68,16 @@ pub enum ExtractError {
         first_id: String,
         first_at: Location,
     },
+}
+
+impl ExtractError {
+    /// A file that cannot be opened or read, with the reason.
+    pub(super) fn unreadable(path: &Path, e: &dyn fmt::Display) -> ExtractError {
+        ExtractError::Unreadable {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// One bad value: where it is, what it is, and what was expected.

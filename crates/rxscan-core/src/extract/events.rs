@@ -40,8 +40,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::load::{
-    diagnose_csv, digits, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans,
-    PatientIndex, Source,
+    column_names, diagnose_csv, digits, open_table, read_parquet_slice, CodeDict, FixedCodes,
+    Format, Orphans, PatientIndex, Source,
 };
 use super::{csvrows, pages};
 use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions, ReadPaths};
@@ -305,10 +305,7 @@ fn load_row_groups(
     wanted: &[String],
     keep: &KeepSet,
 ) -> Result<Option<RowGroups>, ExtractError> {
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
-        path: ctx.path.to_path_buf(),
-        message: e.to_string(),
-    };
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(ctx.path, e);
     let file = std::fs::File::open(ctx.path).map_err(|e| unreadable(&e))?;
     let mut reader = ParquetReader::new(file);
     let metadata = reader.get_metadata().map_err(|e| unreadable(&e))?.clone();
@@ -411,10 +408,7 @@ fn load_csv_lines(
 ) -> Result<RowGroups, ExtractError> {
     let (window_bytes, chunk_bytes) = (window_bytes.max(1), chunk_bytes.max(1));
     use std::io::{Read, Seek, SeekFrom};
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
-        path: ctx.path.to_path_buf(),
-        message: e.to_string(),
-    };
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(ctx.path, e);
     let shape = ctx.shape;
     let roles: Vec<csvrows::Role> = ctx
         .header
@@ -428,12 +422,7 @@ fn load_csv_lines(
             _ => csvrows::Role::Skip,
         })
         .collect();
-    let schema: SchemaRef = Arc::new(
-        ctx.header
-            .iter()
-            .map(|h| Field::new(h.as_str().into(), DataType::String))
-            .collect(),
-    );
+    let schema = string_schema(ctx.header);
     let csv_text = CsvText {
         path: ctx.path,
         header: ctx.header,
@@ -1382,6 +1371,17 @@ fn group(pieces: &[Piece], n: usize, is_events: bool) -> EventTable {
     }
 }
 
+/// A CSV header as a schema of string columns (blocks are parsed header-less with it, so that
+/// the loader validates the text itself).
+fn string_schema(header: &[String]) -> SchemaRef {
+    Arc::new(
+        header
+            .iter()
+            .map(|h| Field::new(h.as_str().into(), DataType::String))
+            .collect(),
+    )
+}
+
 /// Parse one header-less CSV block from memory (borrowed, not copied), every column a string.
 /// A block without a quote character is parsed with quoting off (polars' faster path).
 fn read_csv_block(
@@ -1390,14 +1390,10 @@ fn read_csv_block(
     schema: SchemaRef,
     wanted: &[String],
 ) -> PolarsResult<DataFrame> {
-    let cols: Arc<[PlSmallStr]> = wanted
-        .iter()
-        .map(|c| PlSmallStr::from(c.as_str()))
-        .collect();
     CsvReadOptions::default()
         .with_has_header(false)
         .with_schema(Some(schema))
-        .with_columns(Some(cols))
+        .with_columns(Some(column_names(wanted)))
         .with_raise_if_empty(false)
         .map_parse_options(|o| o.with_quote_char(quoted.then_some(b'"')))
         .into_reader_with_file_handle(std::io::Cursor::new(block))
@@ -1464,10 +1460,7 @@ fn for_each_batch(
 ) -> Result<usize, ExtractError> {
     use std::fs::File;
     use std::io::Read;
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(path, e);
     let trace = std::env::var_os("RXSCAN_TRACE").is_some();
     let mut rows = 0;
     match format {
@@ -1506,12 +1499,7 @@ fn for_each_batch(
                     _ => {}
                 }
             }
-            let schema: SchemaRef = Arc::new(
-                header
-                    .iter()
-                    .map(|h| Field::new(h.as_str().into(), DataType::String))
-                    .collect(),
-            );
+            let schema = string_schema(header);
             // One buffer for the whole file: a block is parsed where it was read, and only the
             // partial line after its last newline moves to the front for the next block.
             let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + (1 << 16));

@@ -406,10 +406,7 @@ fn read_source(
     optional: &[&str],
 ) -> Result<Source, ExtractError> {
     let (path, format, header, wanted) = open_table(dir, table, required, optional)?;
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
-        path: path.clone(),
-        message: e.to_string(),
-    };
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(&path, e);
     let frame = match format {
         Format::Csv => match read_csv_bytes(None, &path, &wanted) {
             Ok(f) => f,
@@ -428,20 +425,24 @@ fn read_source(
     })
 }
 
+/// Column names as polars' CSV reader takes them.
+pub(super) fn column_names(wanted: &[String]) -> Arc<[PlSmallStr]> {
+    wanted
+        .iter()
+        .map(|c| PlSmallStr::from(c.as_str()))
+        .collect()
+}
+
 /// Read CSV with every column as a string, from memory or from the file.
 pub(super) fn read_csv_bytes(
     bytes: Option<Vec<u8>>,
     path: &Path,
     wanted: &[String],
 ) -> PolarsResult<DataFrame> {
-    let cols: Arc<[PlSmallStr]> = wanted
-        .iter()
-        .map(|c| PlSmallStr::from(c.as_str()))
-        .collect();
     let opts = CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
-        .with_columns(Some(cols))
+        .with_columns(Some(column_names(wanted)))
         .with_raise_if_empty(false);
     match bytes {
         Some(b) => opts
@@ -480,10 +481,7 @@ pub(super) fn open_table(
     optional: &[&str],
 ) -> Result<(PathBuf, Format, Vec<String>, Vec<String>), ExtractError> {
     let (path, format) = locate(dir, table)?;
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::Unreadable {
-        path: path.clone(),
-        message: e.to_string(),
-    };
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(&path, e);
     let header: Vec<String> = match format {
         Format::Csv => {
             let file = File::open(&path).map_err(|e| unreadable(&e))?;

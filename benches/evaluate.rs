@@ -35,7 +35,7 @@ pub fn synth(dir: &Path, patients: usize, format: rxscan_synth::Format) {
         seed: 1,
         out: dir.to_path_buf(),
         format,
-        codelists: repo.join("rules/pincer/codelists"),
+        codelists: rxscan_synth::Codelists::Dir(repo.join("rules/pincer/codelists")),
         ..Default::default()
     };
     rxscan_synth::generate(&cfg).expect("generate the benchmark extract");

@@ -24,7 +24,7 @@ fn bench_load(c: &mut Criterion) {
         seed: 1,
         out: tmp.path().to_path_buf(),
         format: rxscan_synth::Format::Both,
-        codelists: repo.join("rules/pincer/codelists"),
+        codelists: rxscan_synth::Codelists::Dir(repo.join("rules/pincer/codelists")),
         ..Default::default()
     };
     rxscan_synth::generate(&cfg).expect("generate");

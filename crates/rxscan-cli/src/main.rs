@@ -22,7 +22,9 @@ macro_rules! errout {
     }};
 }
 
+mod interrupts;
 mod output;
+mod pack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,11 +32,12 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use rxscan_core::compile::{self, CompileOptions, Compiled};
+use rxscan_core::compile::{self, CompileError, CompileOptions, Compiled};
 use rxscan_core::dates::{self, Day};
 use rxscan_core::diagnostics::Severity;
 use rxscan_core::eval::{self, EvalOptions};
 use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::output::OutputOptions;
 use rxscan_core::results::Suppression;
 
 // Loading allocates and frees many per-task buffers of a megabyte or two; glibc's allocator
@@ -70,9 +73,10 @@ enum Command {
 
 #[derive(Args)]
 struct RulesArgs {
-    /// Folder of rule files (`*.rx`, searched recursively).
-    #[arg(long, default_value = "rules/pincer")]
-    rules: PathBuf,
+    /// Folder of rule files (`*.rx`, searched recursively) [default: the PINCER pack built
+    /// into rxscan].
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
     /// Override a parameter of the pack: `--param NAME=VALUE` (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
@@ -95,9 +99,10 @@ struct SynthArgs {
     /// csv, parquet or both.
     #[arg(long, default_value = "csv")]
     format: String,
-    /// Folder with the pincer-*.csv codelists the generator draws real codes from.
-    #[arg(long, default_value = "rules/pincer/codelists")]
-    codelists: PathBuf,
+    /// Folder with the pincer-*.csv codelists the generator draws real codes from [default:
+    /// the codelists of the PINCER pack built into rxscan].
+    #[arg(long, value_name = "DIR")]
+    codelists: Option<PathBuf>,
     /// Scale of the rows whose codes are in no codelist (1.0 = realistic volume).
     #[arg(long, default_value_t = 1.0)]
     background: f64,
@@ -116,13 +121,14 @@ struct ScanArgs {
     /// Extract folder: patients, practice_registrations, medications, clinical_events (.csv or .parquet).
     #[arg(long)]
     data: PathBuf,
-    /// Index date (YYYY-MM-DD, the 1st of a month); repeat for several.
+    /// Index date: the 1st of a month, as YYYY-MM-DD (the measures are monthly); repeat for
+    /// several.
     #[arg(long = "index-date", value_name = "DATE")]
     index_dates: Vec<String>,
-    /// First index date of a monthly series (with --to).
+    /// First index date of a monthly series (the 1st of a month; with --to).
     #[arg(long, value_name = "DATE", requires = "to")]
     from: Option<String>,
-    /// Last index date of a monthly series (inclusive).
+    /// Last index date of a monthly series (the 1st of a month; inclusive).
     #[arg(long, value_name = "DATE", requires = "from")]
     to: Option<String>,
     /// Output folder (created if missing).
@@ -136,7 +142,8 @@ struct ScanArgs {
     #[arg(long)]
     skip_orphans: bool,
     /// Small-number suppression for sharing: counts of 7 or fewer redacted, others rounded to
-    /// the nearest 5. Patient-level output is not written.
+    /// the nearest 5, rates computed from the rounded counts (in the files and the terminal
+    /// summary). Patient-level output is not written, and removed if an earlier run left it.
     #[arg(long)]
     suppress: bool,
     /// Do not write patients.csv.
@@ -216,7 +223,7 @@ fn run(cli: Cli) -> Result<()> {
             errout!("{}", compiled.sources.render(&compiled.warnings, false));
             outln!(
                 "{}: {} measures, {} composites, {} codelists, {} features; {n_warn} warning(s), no errors",
-                args.rules.display(),
+                pack_name(&args),
                 compiled.plan.measures.len(),
                 compiled.plan.composites.len(),
                 compiled.plan.codelists.len(),
@@ -226,6 +233,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Rules(args) => {
             let compiled = compile_rules(&args)?;
+            outln!("pack: {}", pack_name(&args));
             outln!("{:<10} {:<8} title", "id", "primis");
             for m in &compiled.plan.measures {
                 outln!("{:<10} {:<8} {}", m.id, m.primis, m.title);
@@ -251,7 +259,7 @@ fn run(cli: Cli) -> Result<()> {
                     .collect();
                 bail!(
                     "no measure `{id}` in {}; measures: {}",
-                    rules.rules.display(),
+                    pack_name(&rules),
                     ids.join(", ")
                 );
             };
@@ -268,6 +276,29 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The pack in use, as `rxscan rules` and `check` name it.
+fn pack_name(args: &RulesArgs) -> String {
+    match &args.rules {
+        Some(dir) => dir.display().to_string(),
+        None => format!(
+            "the PINCER pack built into rxscan {} ({})",
+            env!("CARGO_PKG_VERSION"),
+            pack::ROOT
+        ),
+    }
+}
+
+/// A folder given on the command line, or an error naming the flag.
+fn check_folder(flag: &str, dir: &std::path::Path) -> Result<()> {
+    if !dir.exists() {
+        bail!("{flag} {}: no such folder", dir.display());
+    }
+    if !dir.is_dir() {
+        bail!("{flag} {}: not a folder", dir.display());
+    }
+    Ok(())
+}
+
 fn compile_rules(args: &RulesArgs) -> Result<Compiled> {
     let mut params = Vec::new();
     for p in &args.params {
@@ -276,8 +307,23 @@ fn compile_rules(args: &RulesArgs) -> Result<Compiled> {
             .ok_or_else(|| anyhow!("--param {p}: expected NAME=VALUE"))?;
         params.push((k.trim().to_string(), v.trim().to_string()));
     }
-    compile::compile_dir(&args.rules, &CompileOptions { params })
-        .map_err(|e| anyhow!("{}", e.render(false)))
+    let opts = CompileOptions { params };
+    let compiled = match &args.rules {
+        Some(dir) => {
+            check_folder("--rules", dir)?;
+            compile::compile_dir(dir, &opts)
+        }
+        None => compile::compile_pack(pack::Builtin::rule_files(), &pack::Builtin, &opts),
+    };
+    compiled.map_err(|e| match (&e, &args.rules) {
+        (CompileError::NoRules(_), Some(dir)) => {
+            anyhow!(
+                "--rules {}: no rule files (*.rx) in this folder",
+                dir.display()
+            )
+        }
+        _ => anyhow!("{}", e.render(false)),
+    })
 }
 
 fn parse_date(flag: &str, s: &str) -> Result<Day> {
@@ -286,21 +332,28 @@ fn parse_date(flag: &str, s: &str) -> Result<Day> {
     })
 }
 
+/// An index date: a calendar day that is the 1st of its month, the one rule for every flag
+/// that gives index dates (the measures are monthly, INDICATORS.md §2.1, and month arithmetic
+/// from the 1st never meets a missing day).
+fn parse_index_date(flag: &str, s: &str) -> Result<Day> {
+    let d = parse_date(flag, s)?;
+    if dates::to_ymd(d).2 != 1 {
+        let first = format!("{}01", &dates::format_iso(d)[..8]);
+        bail!("{flag} {s}: index dates are the 1st of a month (the measures are monthly); use e.g. {first}");
+    }
+    Ok(d)
+}
+
 fn index_dates(args: &ScanArgs) -> Result<Vec<Day>> {
     let mut out = Vec::new();
     for s in &args.index_dates {
-        out.push(parse_date("--index-date", s)?);
+        out.push(parse_index_date("--index-date", s)?);
     }
     if let (Some(from), Some(to)) = (&args.from, &args.to) {
-        let (f, t) = (parse_date("--from", from)?, parse_date("--to", to)?);
-        for (flag, d, s) in [("--from", f, from), ("--to", t, to)] {
-            if dates::to_ymd(d).2 != 1 {
-                let first = format!("{}01", &dates::format_iso(d)[..8]);
-                bail!(
-                    "{flag} {s}: a monthly series runs over firsts of the month; use e.g. {first}"
-                );
-            }
-        }
+        let (f, t) = (
+            parse_index_date("--from", from)?,
+            parse_index_date("--to", to)?,
+        );
         if t < f {
             bail!("--to {to} is before --from {from}");
         }
@@ -328,6 +381,11 @@ fn scan(args: ScanArgs) -> Result<()> {
             .context("cannot start the thread pool")?;
     }
     let dates = index_dates(&args)?;
+    check_folder("--data", &args.data)?;
+    if args.out.exists() && !args.out.is_dir() {
+        bail!("--out {}: exists and is not a folder", args.out.display());
+    }
+    interrupts::clean_up_on_signal()?;
     let compiled = compile_rules(&args.rules)?;
     if !compiled.warnings.is_empty() && !args.quiet {
         errout!("{}", compiled.sources.render(&compiled.warnings, false));
@@ -351,30 +409,38 @@ fn scan(args: ScanArgs) -> Result<()> {
         plan.measures.len(),
         dates.len()
     ));
-    let write_patients = !args.no_patients && !args.suppress;
-    let results = eval::evaluate(
-        &plan,
-        &extract,
-        &dates,
-        &EvalOptions {
-            patient_rows: write_patients,
-        },
-    )
-    .map_err(|e| anyhow!("{e}"))?;
-    let evaluated = started.elapsed();
-    progress.stage("writing results");
     let suppression = if args.suppress {
         Suppression::Redact7Round5
     } else {
         Suppression::None
     };
-    let written = output::write_all(&args.out, &results, suppression, write_patients)?;
+    let out_opts = OutputOptions {
+        suppression,
+        patient_level: !args.no_patients,
+    };
+    let results = eval::evaluate(
+        &plan,
+        &extract,
+        &dates,
+        &EvalOptions {
+            patient_rows: out_opts.writes_patient_level(),
+        },
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let evaluated = started.elapsed();
+    progress.stage("writing results");
+    let written = rxscan_core::output::write_folder(&args.out, &results, &out_opts, &mut |name| {
+        progress.stage(&format!("writing results ({name} done)"));
+        interrupts::test_hold(name);
+    })
+    .map_err(|e| anyhow!("--out {}: {e}", args.out.display()))?;
     progress.finish();
     if !args.quiet {
         output::print_summary(
             &plan,
             &extract,
             &results,
+            suppression,
             &written,
             loaded,
             evaluated,
@@ -389,13 +455,20 @@ fn synth(args: SynthArgs) -> Result<()> {
         .format
         .parse()
         .map_err(|e| anyhow!("--format {}: {e}", args.format))?;
+    let codelists = match args.codelists {
+        Some(dir) => {
+            check_folder("--codelists", &dir)?;
+            rxscan_synth::Codelists::Dir(dir)
+        }
+        None => rxscan_synth::Codelists::Files(pack::Builtin::codelist_files()),
+    };
     let cfg = rxscan_synth::SynthConfig {
         patients: args.patients,
         practices: args.practices,
         seed: args.seed,
         out: args.out.clone(),
         format,
-        codelists: args.codelists,
+        codelists,
         background: args.background,
         enrich: args.enrich,
     };

@@ -1,19 +1,15 @@
-//! Output files and the terminal summary.
-//!
-//! Files are written into a temporary folder inside the output folder and renamed into place
-//! only when all of them are complete, so an error never leaves a half-written file behind.
+//! Progress on stderr and the terminal summary. (The output files are written by
+//! `rxscan_core::output`.)
 
-use std::fs;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rxscan_core::dates;
 use rxscan_core::extract::Extract;
 use rxscan_core::plan::Plan;
-use rxscan_core::results::{format_rate, Results, Suppression};
+use rxscan_core::results::{Results, Suppression};
 
 pub struct Progress(Option<ProgressBar>);
 
@@ -43,74 +39,15 @@ impl Progress {
     }
 }
 
-/// Writes one output file's contents.
-type WriteFile<'a> = Box<dyn Fn(&mut dyn Write) -> std::io::Result<()> + 'a>;
-
-/// Write every output file atomically; returns the paths written.
-pub fn write_all(
-    out: &Path,
-    results: &Results,
-    s: Suppression,
-    patients: bool,
-) -> Result<Vec<PathBuf>> {
-    if out.exists() && !out.is_dir() {
-        anyhow::bail!("--out {}: exists and is not a directory", out.display());
-    }
-    fs::create_dir_all(out)
-        .with_context(|| format!("cannot create output folder {}", out.display()))?;
-    let tmp = out.join(format!(".rxscan-tmp-{}", std::process::id()));
-    let result = (|| -> Result<Vec<PathBuf>> {
-        fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let mut files: Vec<(&str, WriteFile)> = vec![
-            (
-                "summary.csv",
-                Box::new(|w: &mut dyn Write| results.write_summary(w, s)),
-            ),
-            (
-                "composites.csv",
-                Box::new(|w: &mut dyn Write| results.write_composites(w, s)),
-            ),
-        ];
-        if patients {
-            files.push((
-                "patients.csv",
-                Box::new(|w: &mut dyn Write| results.write_patients(w)),
-            ));
-        }
-        for (name, write) in &files {
-            let path = tmp.join(name);
-            let f = fs::File::create(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            let mut w = BufWriter::with_capacity(1 << 20, f);
-            write(&mut w)
-                .and_then(|_| w.flush())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        let mut done = Vec::new();
-        for (name, _) in &files {
-            let dest = out.join(name);
-            fs::rename(tmp.join(name), &dest)
-                .with_context(|| format!("cannot move result into {}", dest.display()))?;
-            done.push(dest);
-        }
-        if !patients {
-            // A stale patient list from an earlier run must not sit beside suppressed aggregates.
-            let stale = out.join("patients.csv");
-            if stale.exists() {
-                fs::remove_file(&stale)
-                    .with_context(|| format!("cannot remove stale {}", stale.display()))?;
-            }
-        }
-        Ok(done)
-    })();
-    let _ = fs::remove_dir_all(&tmp);
-    result
-}
-
+/// The terminal summary: what was read, totals per measure at the last index date (with a
+/// monthly trend when several dates were scanned), timings and the files written. Under
+/// suppression the totals follow the same rule as the files.
+#[allow(clippy::too_many_arguments)]
 pub fn print_summary(
     plan: &Plan,
     ex: &Extract,
     r: &Results,
+    s: Suppression,
     written: &[PathBuf],
     loaded: Duration,
     evaluated: Duration,
@@ -125,13 +62,27 @@ pub fn print_summary(
         ex.medications.len(),
         ex.clinical_events.len()
     );
-    let last = r.index_dates.len() - 1;
+    let n_dates = r.index_dates.len();
+    let last = n_dates - 1;
+    let suppressed = if s == Suppression::None {
+        ""
+    } else {
+        " (suppressed: counts of 7 or fewer redacted, others rounded to 5)"
+    };
     outln!(
-        "totals over all practices at {}:",
+        "totals over all practices at {}{suppressed}:",
         dates::format_iso(r.index_dates[last])
     );
+    let trend_head = if n_dates > 1 {
+        format!(
+            "  rate% monthly from {}",
+            dates::format_iso(r.index_dates[0])
+        )
+    } else {
+        String::new()
+    };
     outln!(
-        "  {:<10} {:<7} {:>10} {:>12} {:>7}",
+        "  {:<10} {:<7} {:>10} {:>12} {:>7}{trend_head}",
         "measure",
         "primis",
         "numerator",
@@ -140,13 +91,25 @@ pub fn print_summary(
     );
     for (m, measure) in plan.measures.iter().enumerate() {
         let (num, den) = r.total(last, m);
+        let shown = s.ratio(num, den);
+        let trend = if n_dates > 1 {
+            let rates: Vec<Option<f64>> = (0..n_dates)
+                .map(|d| {
+                    let (num, den) = r.total(d, m);
+                    s.ratio(num, den).rate.and_then(|t| t.parse().ok())
+                })
+                .collect();
+            format!("  {}", trend(&rates))
+        } else {
+            String::new()
+        };
         outln!(
-            "  {:<10} {:<7} {:>10} {:>12} {:>7}",
+            "  {:<10} {:<7} {:>10} {:>12} {:>7}{trend}",
             measure.id,
             measure.primis,
-            num,
-            den,
-            format_rate(num, den)
+            shown.numerator_text(),
+            shown.denominator_text(),
+            shown.rate_text()
         );
     }
     outln!(
@@ -160,4 +123,45 @@ pub fn print_summary(
         outln!("wrote {}", w.display());
     }
     Ok(())
+}
+
+/// A monthly trend at a glance: one bar per date scaled between the lowest and highest rate
+/// (`·` where the rate is redacted or has no denominator), then the first and last rates.
+/// Long series show their last 36 months in the bars.
+fn trend(rates: &[Option<f64>]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    const WIDTH: usize = 36;
+    let shown = &rates[rates.len().saturating_sub(WIDTH)..];
+    let known = || shown.iter().flatten().copied();
+    let lo = known().fold(f64::INFINITY, f64::min);
+    let hi = known().fold(f64::NEG_INFINITY, f64::max);
+    let bars: String = shown
+        .iter()
+        .map(|r| match r {
+            None => '·',
+            Some(_) if hi <= lo => BARS[3],
+            Some(v) => BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize],
+        })
+        .collect();
+    let text = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |v| format!("{v:.2}"));
+    format!(
+        "{bars} {} -> {}",
+        text(rates[0]),
+        text(rates[rates.len() - 1])
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trend;
+
+    #[test]
+    fn trend_scales_bars_between_the_extremes() {
+        assert_eq!(
+            trend(&[Some(1.0), Some(2.0), None, Some(8.0)]),
+            "▁▂·█ 1.00 -> 8.00"
+        );
+        assert_eq!(trend(&[Some(5.0), Some(5.0)]), "▄▄ 5.00 -> 5.00");
+        assert_eq!(trend(&[None, None]), "·· - -> -");
+    }
 }

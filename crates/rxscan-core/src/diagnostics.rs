@@ -50,6 +50,9 @@ pub struct Diagnostic {
     pub span: Span,
     pub label: String,
     pub hint: Option<String>,
+    /// Further places that explain the error, each with its own label (e.g. where a missing
+    /// `)` was expected, when the error is the `(` it fails to close).
+    pub also: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
@@ -60,6 +63,7 @@ impl Diagnostic {
             span,
             label: label.into(),
             hint: None,
+            also: Vec::new(),
         }
     }
     pub fn warning(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
@@ -69,10 +73,16 @@ impl Diagnostic {
             span,
             label: label.into(),
             hint: None,
+            also: Vec::new(),
         }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+    /// Label another place in the same file.
+    pub fn also_at(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.also.push((span, label.into()));
         self
     }
 }
@@ -125,10 +135,14 @@ impl SourceMap {
                 .with_color(color)
                 .with_char_set(CharSet::Ascii)
                 .with_compact(false);
-            let mut report = Report::build(report_kind, (path.clone(), d.span.range()))
-                .with_config(config)
-                .with_message(&d.message)
-                .with_label(Label::new((path.clone(), d.span.range())).with_message(&d.label));
+            let mut report =
+                Report::build(report_kind, (path.clone(), d.span.range()))
+                    .with_config(config)
+                    .with_message(&d.message)
+                    .with_label(Label::new((path.clone(), d.span.range())).with_message(&d.label))
+                    .with_labels(d.also.iter().filter(|(at, _)| at.file == d.span.file).map(
+                        |(at, label)| Label::new((path.clone(), at.range())).with_message(label),
+                    ));
             if let Some(h) = &d.hint {
                 report = report.with_help(h);
             }

@@ -31,6 +31,7 @@ pub mod dates;
 pub mod diagnostics;
 pub mod eval;
 pub mod extract;
+pub mod output;
 pub mod plan;
 pub mod results;
 pub mod rules;

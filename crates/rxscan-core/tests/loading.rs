@@ -180,6 +180,27 @@ fn evaluating_outside_the_loaded_dates_is_refused() {
     assert!(evaluate(&plan, &at, &[day("2020-04-15")], &EvalOptions::default()).is_ok());
 }
 
+/// The command line takes only index dates on the 1st of a month; the library, given another
+/// day, refuses one whose window start is not a calendar day (cohort-extractor's rule,
+/// INDICATORS.md §2.2): 2020-05-31 - 3 months would be 31 February.
+#[test]
+fn an_index_date_whose_window_start_is_no_calendar_day_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(dir.path());
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    extract(&data, MEDICATIONS);
+    let all = Extract::load(&data, &LoadOptions::for_plan(&plan)).expect("loads");
+    let err = evaluate(&plan, &all, &[day("2020-05-31")], &EvalOptions::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("2020-05-31 - 3 month(s) is not a calendar day"),
+        "{err}"
+    );
+}
+
 /// Values the fast path does not take as they are (padding, a leading `+`, 19 digits) go to
 /// the exact validators, which accept them as before: the rows load the same either way.
 #[test]
@@ -819,6 +840,54 @@ fn a_header_quote_that_runs_past_its_line_is_an_error() {
             err,
             Some(format!("{}:line 1: a quoted column name in the header runs past the end of the line (a stray `\"`?); the header must be one line", path.display())),
             "{what}"
+        );
+    }
+}
+
+/// Regression (fuzz finding `extract_csv-paths-disagree`, issue "Nothing leaks"): a row with
+/// more fields than the header (line 3: 9 fields, header 6) in a chunk the CSV scanner doubts
+/// (NUL bytes in a code) was handed to polars, which read the header's columns and dropped the
+/// rest silently; a plain load did the same. Only the scanner, given a window small enough to
+/// see line 3 alone, refused it. Every path must refuse it, naming line 3.
+#[test]
+fn extract_csv_paths_disagree_extra_fields_are_refused_on_every_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/e2e");
+    for t in ["patients", "practice_registrations", "medications"] {
+        std::fs::copy(
+            e2e.join(format!("{t}.csv")),
+            dir.path().join(format!("{t}.csv")),
+        )
+        .expect("copy");
+    }
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/fuzz-regressions/extract_csv-paths-disagree.clinical_events.csv"),
+        dir.path().join("clinical_events.csv"),
+    )
+    .expect("copy");
+    let keep = Some(vec![
+        KeepCode::any_date("1011481000000105"),
+        KeepCode::any_date("195967001"),
+    ]);
+    let plain = LoadOptions::default();
+    let scan = LoadOptions {
+        keep_event_codes: keep.clone(),
+        keep_medication_codes: Some(vec![KeepCode::any_date("318901006")]),
+        ..LoadOptions::default()
+    };
+    let small = LoadOptions {
+        csv_window_and_chunk: Some((40, 8)),
+        ..scan.clone()
+    };
+    for (name, opts) in [("plain", plain), ("scan", scan), ("small windows", small)] {
+        let err = Extract::load(dir.path(), &opts)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| format!("{name}: loaded"));
+        assert!(
+            err.contains("clinical_events.csv:line 3: expected 6 fields like the header, found 9"),
+            "{name}: {err}"
         );
     }
 }

@@ -2,8 +2,8 @@
 //! fake dm+d and SNOMED CT identifiers that appear in no codelist (the "irrelevant" bulk of a
 //! real record). Every code is interned once; rows refer to codes by `u32` index.
 
+use crate::Codelists;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use crate::rng::Rng;
 use crate::SynthError;
@@ -98,12 +98,8 @@ struct Entry {
     term: String,
 }
 
-fn read_list(dir: &Path, name: &str, column: &str) -> Result<Vec<Entry>, SynthError> {
-    let path = dir.join(format!("pincer-{name}.csv"));
-    let text = std::fs::read_to_string(&path).map_err(|source| SynthError::Io {
-        path: path.clone(),
-        source,
-    })?;
+fn read_list(lists: &Codelists, name: &str, column: &str) -> Result<Vec<Entry>, SynthError> {
+    let (path, text) = lists.read(&format!("pincer-{name}.csv"))?;
     let bad = |message: String| SynthError::Codelist {
         path: path.clone(),
         message,
@@ -265,7 +261,7 @@ fn value_spec_for(term: &str, code: &str) -> ValueSpec {
 
 impl CodeBook {
     /// Reads the codelists from `dir` and builds the fake pools (which do not depend on the seed).
-    pub(crate) fn load(dir: &Path) -> Result<Self, SynthError> {
+    pub(crate) fn load(dir: &Codelists) -> Result<Self, SynthError> {
         let mut book = CodeBook {
             strs: Vec::new(),
             values: Vec::new(),
@@ -467,7 +463,7 @@ mod tests {
 
     #[test]
     fn fake_codes_are_outside_every_codelist() {
-        let dir = crate::tests::codelist_dir();
+        let dir = Codelists::Dir(crate::tests::codelist_dir());
         let book = CodeBook::load(&dir).unwrap();
         let mut real = HashSet::new();
         for name in MED_LISTS.iter().chain(CLIN_LISTS.iter()) {

@@ -133,8 +133,8 @@ pub struct SynthConfig {
     pub out: PathBuf,
     /// CSV, Parquet or both.
     pub format: Format,
-    /// Folder holding the `pincer-*.csv` codelists.
-    pub codelists: PathBuf,
+    /// The `pincer-*.csv` codelists the generator draws real codes from.
+    pub codelists: Codelists,
     /// Multiplier for rows whose codes are in no codelist (consultations, other medicines).
     /// 1.0 (default) is realistic; smaller values make small demo extracts.
     pub background: f64,
@@ -155,9 +155,43 @@ impl Default for SynthConfig {
             seed: 42,
             out: PathBuf::from("synth"),
             format: Format::Csv,
-            codelists: PathBuf::from("codelists"),
+            codelists: Codelists::Dir(PathBuf::from("codelists")),
             background: 1.0,
             enrich: 1.0,
+        }
+    }
+}
+
+/// Where the `pincer-*.csv` codelists come from.
+#[derive(Clone, Debug)]
+pub enum Codelists {
+    /// A folder holding them.
+    Dir(PathBuf),
+    /// Their texts by file name (for a program that carries the pack inside it).
+    Files(Vec<(String, String)>),
+}
+
+impl Codelists {
+    /// The text of one codelist file, and the path to name in messages.
+    fn read(&self, file: &str) -> Result<(PathBuf, String), SynthError> {
+        match self {
+            Codelists::Dir(dir) => {
+                let path = dir.join(file);
+                std::fs::read_to_string(&path)
+                    .map(|text| (path.clone(), text))
+                    .map_err(|source| SynthError::Io { path, source })
+            }
+            Codelists::Files(files) => files
+                .iter()
+                .find(|(name, _)| name == file)
+                .map(|(name, text)| (PathBuf::from(name), text.clone()))
+                .ok_or_else(|| SynthError::Io {
+                    path: PathBuf::from(file),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "not among the built-in codelists",
+                    ),
+                }),
         }
     }
 }

@@ -30,7 +30,7 @@ fn config(out: &Path, patients: usize, seed: u64, format: Format) -> SynthConfig
         seed,
         out: out.to_path_buf(),
         format,
-        codelists: codelists(),
+        codelists: rxscan_synth::Codelists::Dir(codelists()),
         ..SynthConfig::default()
     }
 }
@@ -309,7 +309,7 @@ fn bad_configs_are_rejected() {
     let mut cfg = config(dir.path(), 0, 1, Format::Csv);
     assert!(generate(&cfg).is_err());
     cfg.patients = 10;
-    cfg.codelists = dir.path().join("missing");
+    cfg.codelists = rxscan_synth::Codelists::Dir(dir.path().join("missing"));
     assert!(generate(&cfg).is_err());
     assert_eq!("Parquet".parse::<Format>().unwrap(), Format::Parquet);
     assert!("xlsx".parse::<Format>().is_err());

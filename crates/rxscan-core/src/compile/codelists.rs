@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use super::PackFiles;
+
 /// Why a codelist could not be read; the caller turns it into a diagnostic at the declaration.
 #[derive(Debug)]
 pub enum CodelistProblem {
@@ -13,18 +15,18 @@ pub enum CodelistProblem {
 }
 
 /// The distinct codes of `column`, sorted.
-pub fn read_codes(path: &Path, column: &str) -> Result<Vec<String>, CodelistProblem> {
-    if path.is_dir() {
-        return Err(CodelistProblem::Unreadable(format!(
-            "{} is a directory",
-            path.display()
-        )));
-    }
+pub fn read_codes(
+    files: &dyn PackFiles,
+    path: &Path,
+    column: &str,
+) -> Result<Vec<String>, CodelistProblem> {
+    let bytes = files
+        .read(path)
+        .map_err(|e| CodelistProblem::Unreadable(e.to_string()))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_path(path)
-        .map_err(|e| CodelistProblem::Unreadable(e.to_string()))?;
+        .from_reader(bytes.as_slice());
     let headers = reader
         .headers()
         .map_err(|e| CodelistProblem::Unreadable(e.to_string()))?

@@ -98,6 +98,29 @@ impl CompileError {
     }
 }
 
+/// Reads the files a pack's rules refer to (codelists), by the path resolved against the
+/// folder of the rule file that names them. A pack on disk reads the file system
+/// ([`DiskFiles`]); a pack compiled into a program reads its own copy.
+pub trait PackFiles: Sync {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+}
+
+/// Pack files read from the file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiskFiles;
+
+impl PackFiles for DiskFiles {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        if path.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "{} is a directory",
+                path.display()
+            )));
+        }
+        std::fs::read(path)
+    }
+}
+
 /// Compile every `*.rx` file under `dir` (recursively, in path order).
 pub fn compile_dir(dir: &Path, opts: &CompileOptions) -> Result<Compiled, CompileError> {
     let mut files = Vec::new();
@@ -139,9 +162,20 @@ fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CompileE
     Ok(())
 }
 
-/// Compile rule files given as (path, text). Codelist paths resolve against each file's folder.
+/// Compile rule files given as (path, text). Codelist paths resolve against each file's folder
+/// and are read from disk.
 pub fn compile_sources(
     files: Vec<(PathBuf, String)>,
+    opts: &CompileOptions,
+) -> Result<Compiled, CompileError> {
+    compile_pack(files, &DiskFiles, opts)
+}
+
+/// Compile rule files given as (path, text), reading the codelists they name through `pack`
+/// (for a pack that is not on disk, such as one compiled into a program).
+pub fn compile_pack(
+    files: Vec<(PathBuf, String)>,
+    pack: &dyn PackFiles,
     opts: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
     // Parsing and resolution recurse over the syntax tree. Depths are bounded, but debug builds
@@ -149,7 +183,7 @@ pub fn compile_sources(
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .stack_size(256 << 20)
-            .spawn_scoped(scope, || compile_on_this_thread(files, opts))
+            .spawn_scoped(scope, || compile_on_this_thread(files, pack, opts))
             .map_err(|e| CompileError::Io {
                 path: PathBuf::from("<compiler thread>"),
                 message: e.to_string(),
@@ -166,6 +200,7 @@ pub fn compile_sources(
 
 fn compile_on_this_thread(
     files: Vec<(PathBuf, String)>,
+    pack: &dyn PackFiles,
     opts: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
     let mut sources = SourceMap::default();
@@ -176,7 +211,7 @@ fn compile_on_this_thread(
         let parsed = rules::parse_file(id, sources.text(id), &mut diags);
         items.extend(parsed);
     }
-    let mut c = Compiler::new(&sources, diags);
+    let mut c = Compiler::new(&sources, pack, diags);
     c.collect(items);
     c.apply_overrides(&opts.params);
     let plan = c.lower();
@@ -268,6 +303,7 @@ struct CodelistDecl {
 
 struct Compiler<'s> {
     sources: &'s SourceMap,
+    pack: &'s dyn PackFiles,
     diags: Vec<Diagnostic>,
     codelists: Vec<plan::Codelist>,
     codelist_decls: BTreeMap<String, CodelistDecl>,
@@ -285,9 +321,10 @@ struct Compiler<'s> {
 }
 
 impl<'s> Compiler<'s> {
-    fn new(sources: &'s SourceMap, diags: Vec<Diagnostic>) -> Self {
+    fn new(sources: &'s SourceMap, pack: &'s dyn PackFiles, diags: Vec<Diagnostic>) -> Self {
         Compiler {
             sources,
+            pack,
             diags,
             codelists: Vec::new(),
             codelist_decls: BTreeMap::new(),
@@ -402,7 +439,7 @@ impl<'s> Compiler<'s> {
                             |c| c.0.as_str(),
                         )
                         .to_string();
-                    let loaded = match codelists::read_codes(&file, &column_name) {
+                    let loaded = match codelists::read_codes(self.pack, &file, &column_name) {
                         Ok(codes) => {
                             self.codelists.push(plan::Codelist {
                                 name: name.name.clone(),
@@ -481,6 +518,7 @@ impl<'s> Compiler<'s> {
                         ExprKind::Neg(inner) if matches!(inner.kind, ExprKind::Number(_)) => {
                             self.expr(&value)
                         }
+                        ExprKind::Invalid => Val::Poison,
                         _ => {
                             self.err(value.span, "a parameter's default must be a literal", "not a literal").hint =
                                 Some("use a number, a string, `true`/`false` or a duration like `27 days`; use `define` for expressions".into());
@@ -740,6 +778,7 @@ impl<'s> Compiler<'s> {
                 },
             }),
             ExprKind::Name(n) => self.name(n, e.span),
+            ExprKind::Invalid => Val::Poison,
             ExprKind::Window(start, end) => self.window(e.span, start.as_deref(), end.as_deref()),
             ExprKind::Call {
                 receiver,

@@ -40,8 +40,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::load::{
-    column_names, diagnose_csv, digits, open_table, read_parquet_slice, CodeDict, FixedCodes,
-    Format, Orphans, PatientIndex, Source,
+    diagnose_csv, digits, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans,
+    PatientIndex, Source,
 };
 use super::{csvrows, pages};
 use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions, ReadPaths};
@@ -1390,14 +1390,15 @@ fn read_csv_block(
     schema: SchemaRef,
     wanted: &[String],
 ) -> PolarsResult<DataFrame> {
+    // Every column is parsed (see `read_csv_bytes`: polars checks field counts only then).
     CsvReadOptions::default()
         .with_has_header(false)
         .with_schema(Some(schema))
-        .with_columns(Some(column_names(wanted)))
         .with_raise_if_empty(false)
         .map_parse_options(|o| o.with_quote_char(quoted.then_some(b'"')))
         .into_reader_with_file_handle(std::io::Cursor::new(block))
-        .finish()
+        .finish()?
+        .select(wanted.iter().map(|c| PlSmallStr::from(c.as_str())))
 }
 
 /// A CSV file's text as polars parses it: for naming the problem when a parse fails.

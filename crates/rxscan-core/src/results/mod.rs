@@ -63,6 +63,47 @@ impl Suppression {
             Suppression::Redact7Round5 => Some((n + 2) / 5 * 5),
         }
     }
+
+    /// A numerator, denominator and rate as they may be shown: each count through
+    /// [`Suppression::apply`], and the rate computed from the *shown* counts (redacted when
+    /// either count is). A rate from the exact counts would let anyone undo the rounding: from
+    /// `10,160,6.83` the only pair that rounds to (10, 160) with that rate is 11/161.
+    pub fn ratio(self, num: u64, den: u64) -> Shown {
+        let (numerator, denominator) = (self.apply(num), self.apply(den));
+        let rate = match (numerator, denominator) {
+            (Some(n), Some(d)) => Some(format_rate(n, d)),
+            _ => None,
+        };
+        Shown {
+            numerator,
+            denominator,
+            rate,
+        }
+    }
+}
+
+/// A numerator, denominator and rate after suppression; `None` is redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub numerator: Option<u64>,
+    pub denominator: Option<u64>,
+    /// `format_rate` of the shown counts (empty when the shown denominator is 0).
+    pub rate: Option<String>,
+}
+
+impl Shown {
+    /// The numerator as written in a file: the number, or `[REDACTED]`.
+    pub fn numerator_text(&self) -> String {
+        show(self.numerator)
+    }
+    /// The denominator as written in a file: the number, or `[REDACTED]`.
+    pub fn denominator_text(&self) -> String {
+        show(self.denominator)
+    }
+    /// The rate as written in a file: empty when redacted or undefined.
+    pub fn rate_text(&self) -> &str {
+        self.rate.as_deref().unwrap_or("")
+    }
 }
 
 /// `100 × num / den` with two decimals, rounded half up; empty when `den` is 0.
@@ -110,17 +151,14 @@ impl Results {
                 }
                 for (m, id) in self.measures.iter().enumerate() {
                     let (num, den) = self.count(d, p, m);
-                    let (sn, sd) = (s.apply(num), s.apply(den));
-                    let rate = match (sn, sd) {
-                        (Some(_), Some(_)) => format_rate(num, den),
-                        _ => String::new(),
-                    };
+                    let shown = s.ratio(num, den);
                     writeln!(
                         w,
-                        "{date},{},{id},{},{},{rate}",
+                        "{date},{},{id},{},{},{}",
                         csv_field(practice),
-                        show(sn),
-                        show(sd)
+                        shown.numerator_text(),
+                        shown.denominator_text(),
+                        shown.rate_text()
                     )?;
                 }
             }
@@ -184,7 +222,8 @@ impl Results {
     }
 }
 
-fn show(v: Option<u64>) -> String {
+/// A count as written in a file: the number, or `[REDACTED]`.
+pub fn show(v: Option<u64>) -> String {
     v.map_or_else(|| "[REDACTED]".to_string(), |n| n.to_string())
 }
 
@@ -220,5 +259,19 @@ mod tests {
         assert_eq!(s.apply(12), Some(10));
         assert_eq!(s.apply(13), Some(15));
         assert_eq!(Suppression::None.apply(3), Some(3));
+    }
+
+    #[test]
+    fn suppressed_rates_come_from_the_shown_counts() {
+        let s = Suppression::Redact7Round5;
+        // The example: 11/161 is 6.83%, but the file shows 10 and 160, so 6.25.
+        let shown = s.ratio(11, 161);
+        assert_eq!((shown.numerator, shown.denominator), (Some(10), Some(160)));
+        assert_eq!(shown.rate_text(), "6.25");
+        // Either count redacted: no rate.
+        assert_eq!(s.ratio(5, 161).rate, None);
+        assert_eq!(s.ratio(9, 7).rate, None);
+        // Without suppression the exact rate.
+        assert_eq!(Suppression::None.ratio(11, 161).rate_text(), "6.83");
     }
 }

@@ -117,4 +117,7 @@ pub enum ExprKind {
         list: Vec<Expr>,
         negated: bool,
     },
+    /// What a syntax error left of a definition's value (already reported): its uses resolve
+    /// without further errors.
+    Invalid,
 }

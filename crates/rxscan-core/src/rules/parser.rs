@@ -118,6 +118,24 @@ impl Parser<'_> {
             self.error_here(what)
         }
     }
+    /// The `)` closing the `(` at `open`. When it is missing, the error points at the `(` it
+    /// fails to close (where the mistake usually is), and also at what was found instead.
+    fn close_paren(&mut self, open: Span, expected: &str) -> PResult<Span> {
+        if self.peek() == &Tok::RParen {
+            return Ok(self.bump().span);
+        }
+        let found = self.peek().describe();
+        let here = self.span();
+        self.diags.push(
+            Diagnostic::error(
+                open,
+                format!("unclosed `(`: expected {expected}, found {found}"),
+                "this `(` is not closed",
+            )
+            .also_at(here, format!("expected {expected} here")),
+        );
+        Err(())
+    }
     fn ident(&mut self, what: &str) -> PResult<Ident> {
         if let Tok::Ident(name) = self.peek().clone() {
             let span = self.bump().span;
@@ -173,7 +191,7 @@ impl Parser<'_> {
                 let name = self.ident("a codelist name")?;
                 self.expect(Tok::Eq, "`=`")?;
                 let system = self.ident("`dmd` or `snomedct`")?;
-                self.expect(Tok::LParen, "`(`")?;
+                let open = self.expect(Tok::LParen, "`(`")?;
                 let path = self.string("the codelist file path as a string")?;
                 let mut column = None;
                 if self.eat(&Tok::Comma) {
@@ -189,7 +207,7 @@ impl Parser<'_> {
                     self.expect(Tok::Colon, "`:`")?;
                     column = Some(self.string("the code column name as a string")?);
                 }
-                self.expect(Tok::RParen, "`)`")?;
+                self.close_paren(open, "`)`")?;
                 Ok(Item::Codelist {
                     name,
                     system,
@@ -200,8 +218,18 @@ impl Parser<'_> {
             }
             "param" | "define" => {
                 let name = self.ident("a name")?;
-                self.expect(Tok::Eq, "`=`")?;
-                let value = self.expr()?;
+                let value = match self.expect(Tok::Eq, "`=`").and_then(|_| self.expr()) {
+                    Ok(value) => value,
+                    Err(()) => {
+                        // The name is still declared, with a value that is already reported,
+                        // so its uses do not cascade into "unknown name" errors.
+                        self.recover();
+                        Expr {
+                            kind: ExprKind::Invalid,
+                            span: name.span,
+                        }
+                    }
+                };
                 Ok(if kw == "param" {
                     Item::Param { name, value }
                 } else {
@@ -376,7 +404,7 @@ impl Parser<'_> {
                 self.bump();
             }
             self.bump();
-            self.expect(Tok::LParen, "`(` starting the list of values")?;
+            let open = self.expect(Tok::LParen, "`(` starting the list of values")?;
             let mut list = Vec::new();
             loop {
                 list.push(self.expr()?);
@@ -384,7 +412,7 @@ impl Parser<'_> {
                     break;
                 }
             }
-            let end = self.expect(Tok::RParen, "`)`")?;
+            let end = self.close_paren(open, "`)` or `,`")?;
             let span = lhs.span.to(end);
             return Ok(Expr {
                 kind: ExprKind::In {
@@ -485,7 +513,7 @@ impl Parser<'_> {
     }
 
     fn args(&mut self) -> PResult<Vec<Expr>> {
-        self.expect(Tok::LParen, "`(`")?;
+        let open = self.expect(Tok::LParen, "`(`")?;
         let mut args = Vec::new();
         if self.eat(&Tok::RParen) {
             return Ok(args);
@@ -496,7 +524,7 @@ impl Parser<'_> {
                 break;
             }
         }
-        self.expect(Tok::RParen, "`)` or `,`")?;
+        self.close_paren(open, "`)` or `,`")?;
         Ok(args)
     }
 
@@ -565,7 +593,7 @@ impl Parser<'_> {
             },
             Tok::LParen => {
                 let inner = self.expr()?;
-                self.expect(Tok::RParen, "`)`")?;
+                self.close_paren(span, "`)`")?;
                 return Ok(Expr {
                     kind: inner.kind,
                     span: span.to(self.prev_span()),

@@ -1,0 +1,111 @@
+//! The PINCER pack, compiled into the binary so that `rxscan scan` works from any folder.
+//!
+//! `--rules DIR` still selects a pack on disk. The built-in pack's files are named
+//! `<built-in>/pincer/...` in diagnostics and documentation; its codelists are read from the
+//! binary's copy through [`PackFiles`]. `build.rs` makes cargo rebuild the binary when any
+//! file under `rules/pincer` changes (the macro alone would not notice).
+
+use std::path::{Component, Path, PathBuf};
+
+use include_dir::{include_dir, Dir};
+use rxscan_core::compile::PackFiles;
+
+static PINCER: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../rules/pincer");
+
+/// The root every built-in file path starts with.
+pub const ROOT: &str = "<built-in>/pincer";
+
+/// The built-in pack's files, read from the binary.
+pub struct Builtin;
+
+impl Builtin {
+    /// Every rule file (`*.rx`), by path, with its text.
+    pub fn rule_files() -> Vec<(PathBuf, String)> {
+        let mut out = Vec::new();
+        collect(&PINCER, &mut out);
+        out.sort();
+        out
+    }
+
+    /// The codelist files by file name, for the synthetic-data generator.
+    pub fn codelist_files() -> Vec<(String, String)> {
+        PINCER
+            .get_dir("codelists")
+            .map(|d| {
+                d.files()
+                    .filter_map(|f| {
+                        let name = f.path().file_name()?.to_string_lossy().to_string();
+                        Some((name, f.contents_utf8()?.to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn collect(dir: &Dir<'static>, out: &mut Vec<(PathBuf, String)>) {
+    for f in dir.files() {
+        if f.path().extension().is_some_and(|e| e == "rx") {
+            if let Some(text) = f.contents_utf8() {
+                out.push((Path::new(ROOT).join(f.path()), text.to_string()));
+            }
+        }
+    }
+    for d in dir.dirs() {
+        collect(d, out);
+    }
+}
+
+impl PackFiles for Builtin {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        let not_found = || {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} is not a file of the built-in pack", path.display()),
+            )
+        };
+        let rel = path.strip_prefix(ROOT).map_err(|_| not_found())?;
+        // Resolve `..` and `.` against the pack's root (rule files name codelists relatively).
+        let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+        for c in rel.components() {
+            match c {
+                Component::Normal(p) => parts.push(p),
+                Component::ParentDir => {
+                    parts.pop().ok_or_else(not_found)?;
+                }
+                Component::CurDir => {}
+                _ => return Err(not_found()),
+            }
+        }
+        let rel: PathBuf = parts.iter().collect();
+        PINCER
+            .get_file(&rel)
+            .map(|f| f.contents().to_vec())
+            .ok_or_else(not_found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_pack_has_its_rules_and_codelists() {
+        let rules = Builtin::rule_files();
+        assert!(rules.iter().any(|(p, _)| p.ends_with("measures/01-a.rx")));
+        assert_eq!(
+            rules.len(),
+            17,
+            "codelists, common, composites and 14 measures"
+        );
+        assert_eq!(Builtin::codelist_files().len(), 24);
+        let nsaid = Builtin
+            .read(&Path::new(ROOT).join("measures/../codelists/pincer-nsaid.csv"))
+            .unwrap();
+        assert!(nsaid.starts_with(b"id,"));
+        assert!(Builtin
+            .read(Path::new("rules/pincer/codelists.rx"))
+            .is_err());
+        assert!(Builtin.read(&Path::new(ROOT).join("../x")).is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! Stage: output. Writes a scan's results as a folder of files, atomically.
+//!
+//! This module owns the set of files a scan writes and the privacy rule that goes with it:
+//! under small-number suppression no patient-level file is written, and any left by an
+//! earlier run into the same folder is removed, so a folder meant for sharing holds only
+//! suppressed aggregates. Files are staged beside the output folder and moved into place
+//! together ([`folder`]).
+
+pub mod folder;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+pub use folder::{abandon_all, OutputError};
+
+use crate::results::{Results, Suppression};
+
+/// One output file: its name, whether it names patients, and how it is rendered.
+struct OutputFile {
+    name: &'static str,
+    patient_level: bool,
+    render: fn(&Results, &mut dyn Write, Suppression) -> std::io::Result<()>,
+}
+
+/// Every file a scan may write, in the order written.
+const FILES: &[OutputFile] = &[
+    OutputFile {
+        name: "summary.csv",
+        patient_level: false,
+        render: |r, w, s| r.write_summary(w, s),
+    },
+    OutputFile {
+        name: "composites.csv",
+        patient_level: false,
+        render: |r, w, s| r.write_composites(w, s),
+    },
+    OutputFile {
+        name: "patients.csv",
+        patient_level: true,
+        render: |r, w, _| r.write_patients(w),
+    },
+];
+
+/// What to write.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutputOptions {
+    pub suppression: Suppression,
+    /// Write patient-level files (ignored under suppression: they are never written then).
+    pub patient_level: bool,
+}
+
+impl OutputOptions {
+    /// Whether patient-level files are written: asked for, and no suppression.
+    pub fn writes_patient_level(&self) -> bool {
+        self.patient_level && self.suppression == Suppression::None
+    }
+}
+
+/// Write the results into `out` (created if missing): every file is staged beside it and
+/// moved in only when all are complete; output files of an earlier run that this run does not
+/// write are removed. `on_staged` is called with each file's name once it is staged (for
+/// progress). Returns the paths written.
+pub fn write_folder(
+    out: &std::path::Path,
+    results: &Results,
+    opts: &OutputOptions,
+    on_staged: &mut dyn FnMut(&str),
+) -> Result<Vec<PathBuf>, OutputError> {
+    let staging = folder::Staging::new(out)?;
+    let patient_level = opts.writes_patient_level();
+    let mut written = Vec::new();
+    let mut obsolete = Vec::new();
+    for output in FILES {
+        let name = output.name;
+        if output.patient_level && !patient_level {
+            obsolete.push(name);
+            continue;
+        }
+        let path = staging.path(name)?;
+        let file = File::create(&path).map_err(|e| OutputError {
+            path: path.clone(),
+            message: format!("cannot create: {e}"),
+        })?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        (output.render)(results, &mut w, opts.suppression)
+            .and_then(|()| w.flush())
+            .map_err(|e| OutputError {
+                path: path.clone(),
+                message: format!("cannot write: {e}"),
+            })?;
+        written.push(name);
+        on_staged(name);
+    }
+    staging.commit(&written, &obsolete)
+}

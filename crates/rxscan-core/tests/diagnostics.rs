@@ -56,6 +56,7 @@ diagnostic_snapshots! {
     missing_doc_headings => 0,
     exponential_definitions => 1,
     long_define_chain => 1,
+    unclosed_paren => 1,
 }
 
 #[test]

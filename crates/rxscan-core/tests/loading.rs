@@ -281,7 +281,7 @@ fn event_row(i: usize) -> Row {
         1 + (i * 7 % 50) as i64,
         day("2000-01-01") + (i * 13 % 9_000) as i32,
         Some(code),
-        (i % 3 == 0).then_some(i as f64 / 4.0),
+        i.is_multiple_of(3).then_some(i as f64 / 4.0),
         comparator,
     )
 }

@@ -5,7 +5,7 @@
 //!
 //! The extracts are generated once per size with `rxscan-synth` (seed 1, Parquet) into a
 //! temporary folder and loaded for the PINCER plan at the benchmarked dates, as `rxscan scan`
-//! does (`LoadOptions::for_plan_at`: rows no window can see at those dates are dropped at load,
+//! does (`Scan::load`: rows no window can see at those dates are dropped at load,
 //! so the extract in memory holds fewer rows than the files; throughput still counts every row
 //! read from the files).
 //!
@@ -17,8 +17,8 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rxscan_core::compile::{compile_dir, CompileOptions};
 use rxscan_core::dates;
-use rxscan_core::eval::{evaluate, EvalOptions};
-use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::eval::EvalOptions;
+use rxscan_core::{IndexDates, Scan};
 
 fn sizes() -> Vec<usize> {
     std::env::var("RXSCAN_BENCH_SIZES")
@@ -58,9 +58,11 @@ fn bench_evaluate(c: &mut Criterion) {
         let tmp = tempfile::tempdir().expect("tempdir");
         synth(tmp.path(), patients, rxscan_synth::Format::Parquet);
         for n_dates in [1, 12, 60] {
-            let index_dates = series(n_dates);
-            let extract = Extract::load(tmp.path(), &LoadOptions::for_plan_at(&plan, &index_dates))
-                .expect("load");
+            let scan = Scan::new(
+                plan.clone(),
+                IndexDates::of(series(n_dates)).expect("index dates"),
+            );
+            let extract = scan.load(tmp.path()).expect("load");
             let rows = (extract.medications.rows_read + extract.clinical_events.rows_read) as u64;
             group.throughput(Throughput::Elements(rows));
             for threads in [1, 2] {
@@ -69,10 +71,11 @@ fn bench_evaluate(c: &mut Criterion) {
                     .build()
                     .expect("pool");
                 let id = BenchmarkId::from_parameter(format!("{patients}p/{n_dates}d/{threads}t"));
-                group.bench_with_input(id, &index_dates, |b, d| {
+                group.bench_with_input(id, &scan, |b, scan| {
                     b.iter(|| {
                         pool.install(|| {
-                            evaluate(&plan, &extract, d, &EvalOptions::default()).expect("evaluate")
+                            scan.evaluate(&extract, &EvalOptions::default())
+                                .expect("evaluate")
                         })
                     })
                 });

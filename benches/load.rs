@@ -6,7 +6,8 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rxscan_core::compile::{compile_dir, CompileOptions};
-use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::extract::Extract;
+use rxscan_core::scan::rows;
 
 fn bench_load(c: &mut Criterion) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -43,13 +44,13 @@ fn bench_load(c: &mut Criterion) {
             let name = format!("{t}.{format}");
             std::fs::rename(tmp.path().join(&name), dir.join(&name)).expect("move");
         }
-        let probe = Extract::load(&dir, &LoadOptions::for_plan(&plan)).expect("load");
+        let probe = Extract::load(&dir, &rows::for_any_date(&plan)).expect("load");
         group.throughput(Throughput::Elements(
             (probe.medications.rows_read + probe.clinical_events.rows_read) as u64,
         ));
         group.bench_function(
             BenchmarkId::from_parameter(format!("{patients}p/{format}")),
-            |b| b.iter(|| Extract::load(&dir, &LoadOptions::for_plan(&plan)).expect("load")),
+            |b| b.iter(|| Extract::load(&dir, &rows::for_any_date(&plan)).expect("load")),
         );
     }
     group.finish();

@@ -33,12 +33,11 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use rxscan_core::compile::{self, CompileError, CompileOptions, Compiled};
-use rxscan_core::dates::{self, Day};
 use rxscan_core::diagnostics::Severity;
-use rxscan_core::eval::{self, EvalOptions};
-use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::eval::EvalOptions;
 use rxscan_core::output::OutputOptions;
 use rxscan_core::results::Suppression;
+use rxscan_core::{IndexDates, Scan};
 
 // Loading allocates and frees many per-task buffers of a megabyte or two; glibc's allocator
 // hands those back to the kernel each time (a page fault per 4 KiB on reuse), mimalloc keeps them.
@@ -200,13 +199,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let mut text = format!("{e:#}");
-            if !text.ends_with('\n') {
-                text.push('\n');
-            }
-            if !text.starts_with("error") && !text.contains(": error: ") {
-                text = format!("error: {text}");
-            }
+            // Rules that do not compile come with their own `file:line:col: error:` lines;
+            // every other error is one line behind `error: `.
+            let text = match e.downcast_ref::<rxscan_core::Error>() {
+                Some(core @ rxscan_core::Error::Rules(CompileError::Invalid { .. })) => {
+                    core.render(false)
+                }
+                _ => format!("error: {e:#}\n"),
+            };
             errout!("{text}");
             ExitCode::from(2)
         }
@@ -322,49 +322,30 @@ fn compile_rules(args: &RulesArgs) -> Result<Compiled> {
                 dir.display()
             )
         }
-        _ => anyhow!("{}", e.render(false)),
+        _ => rxscan_core::Error::from(e).into(),
     })
 }
 
-fn parse_date(flag: &str, s: &str) -> Result<Day> {
-    dates::parse_iso(s).ok_or_else(|| {
-        anyhow!("{flag} {s:?}: expected a date as YYYY-MM-DD (zero padded, a real calendar day)")
-    })
-}
-
-/// An index date: a calendar day that is the 1st of its month, the one rule for every flag
-/// that gives index dates (the measures are monthly, INDICATORS.md §2.1, and month arithmetic
-/// from the 1st never meets a missing day).
-fn parse_index_date(flag: &str, s: &str) -> Result<Day> {
-    let d = parse_date(flag, s)?;
-    if dates::to_ymd(d).2 != 1 {
-        let first = format!("{}01", &dates::format_iso(d)[..8]);
-        bail!("{flag} {s}: index dates are the 1st of a month (the measures are monthly); use e.g. {first}");
+/// The scan's index dates: `--index-date` (repeatable) and the `--from`/`--to` series, one
+/// rule for all (`IndexDates`: the 1st of a month).
+fn index_dates(args: &ScanArgs) -> Result<IndexDates> {
+    let parse = |flag: &str, text: &str| IndexDates::parse(text).map_err(|e| anyhow!("{flag} {e}"));
+    let mut days = Vec::new();
+    for text in &args.index_dates {
+        days.push(parse("--index-date", text)?);
     }
-    Ok(d)
-}
-
-fn index_dates(args: &ScanArgs) -> Result<Vec<Day>> {
-    let mut out = Vec::new();
-    for s in &args.index_dates {
-        out.push(parse_index_date("--index-date", s)?);
-    }
+    let mut dates = IndexDates::of(days).ok();
     if let (Some(from), Some(to)) = (&args.from, &args.to) {
-        let (f, t) = (
-            parse_index_date("--from", from)?,
-            parse_index_date("--to", to)?,
-        );
-        if t < f {
-            bail!("--to {to} is before --from {from}");
-        }
-        out.extend(dates::monthly_series(f, t));
+        let series = IndexDates::monthly(parse("--from", from)?, parse("--to", to)?)
+            .map_err(|e| anyhow!("--from {from} --to {to}: {e}"))?;
+        dates = Some(match dates {
+            Some(d) => d.union(&series),
+            None => series,
+        });
     }
-    if out.is_empty() {
-        bail!("no index date: give --index-date YYYY-MM-DD (repeatable) or --from/--to");
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+    dates.ok_or_else(|| {
+        anyhow!("no index date: give --index-date YYYY-MM-DD (repeatable) or --from/--to")
+    })
 }
 
 fn scan(args: ScanArgs) -> Result<()> {
@@ -394,12 +375,12 @@ fn scan(args: ScanArgs) -> Result<()> {
         .warnings
         .iter()
         .all(|w| w.severity == Severity::Warning));
-    let plan = compiled.plan;
+    let n_dates = dates.len();
+    let scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
+    let plan = scan.plan();
     let progress = output::Progress::new(args.quiet);
     progress.stage(&format!("loading {}", args.data.display()));
-    let mut load = LoadOptions::for_plan_at(&plan, &dates);
-    load.skip_orphans = args.skip_orphans;
-    let extract = Extract::load(&args.data, &load).map_err(|e| anyhow!("{e}"))?;
+    let extract = scan.load(&args.data)?;
     for (file, n) in &extract.orphans_skipped {
         errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
     }
@@ -407,7 +388,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     progress.stage(&format!(
         "evaluating {} measures at {} index date(s)",
         plan.measures.len(),
-        dates.len()
+        n_dates
     ));
     let suppression = if args.suppress {
         Suppression::Redact7Round5
@@ -418,26 +399,24 @@ fn scan(args: ScanArgs) -> Result<()> {
         suppression,
         patient_level: !args.no_patients,
     };
-    let results = eval::evaluate(
-        &plan,
+    let results = scan.evaluate(
         &extract,
-        &dates,
         &EvalOptions {
             patient_rows: out_opts.writes_patient_level(),
         },
-    )
-    .map_err(|e| anyhow!("{e}"))?;
+    )?;
     let evaluated = started.elapsed();
     progress.stage("writing results");
     let written = rxscan_core::output::write_folder(&args.out, &results, &out_opts, &mut |name| {
         progress.stage(&format!("writing results ({name} done)"));
         interrupts::test_hold(name);
     })
-    .map_err(|e| anyhow!("--out {}: {e}", args.out.display()))?;
+    .map_err(rxscan_core::Error::from)
+    .with_context(|| format!("--out {}", args.out.display()))?;
     progress.finish();
     if !args.quiet {
         output::print_summary(
-            &plan,
+            plan,
             &extract,
             &results,
             suppression,

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use rxscan_core::compile::{compile_dir, CompileOptions};
 use rxscan_core::dates;
-use rxscan_core::eval::{evaluate, EvalOptions};
-use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::eval::EvalOptions;
+use rxscan_core::{IndexDates, Scan};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -22,14 +22,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| e.render(false))?
         .plan;
 
-    // 2. Load only the rows a codelist of the plan can match.
-    let extract = Extract::load(&data, &LoadOptions::for_plan(&plan))?;
+    // 2. Twelve monthly index dates, checked once; the rows the plan can see at them are
+    //    planned here, before anything is read.
+    let from = IndexDates::parse("2019-10-01")?;
+    let to = IndexDates::parse("2020-09-01")?;
+    let scan = Scan::new(plan, IndexDates::monthly(from, to)?);
 
-    // 3. Evaluate twelve monthly index dates in one pass over the rows.
-    let from = dates::parse_iso("2019-10-01").ok_or("bad date")?;
-    let to = dates::parse_iso("2020-09-01").ok_or("bad date")?;
-    let series = dates::monthly_series(from, to);
-    let results = evaluate(&plan, &extract, &series, &EvalOptions::default())?;
+    // 3. Load only those rows, then evaluate the twelve dates in one pass over them.
+    let extract = scan.load(&data)?;
+    let results = scan.evaluate(&extract, &EvalOptions::default())?;
 
     // 4. Read the results: national-style totals per month for each measure.
     print!("{:<10}", "month");

@@ -14,13 +14,13 @@
 //! | render | [`results`] | CSV |
 //!
 //! ```no_run
-//! use rxscan_core::{compile, dates, eval, extract};
+//! use rxscan_core::{compile, IndexDates, Scan};
 //! let compiled = compile::compile_dir("rules/pincer".as_ref(), &Default::default())
 //!     .map_err(|e| e.render(false)).unwrap();
-//! let plan = compiled.plan;
-//! let ex = extract::Extract::load("testdata/demo".as_ref(), &extract::LoadOptions::for_plan(&plan)).unwrap();
-//! let index = dates::parse_iso("2020-03-01").unwrap();
-//! let results = eval::evaluate(&plan, &ex, &[index], &eval::EvalOptions::default()).unwrap();
+//! let dates = IndexDates::of([IndexDates::parse("2020-03-01").unwrap()]).unwrap();
+//! let scan = Scan::new(compiled.plan, dates);
+//! let extract = scan.load("testdata/demo".as_ref()).unwrap();
+//! let results = scan.evaluate(&extract, &Default::default()).unwrap();
 //! let m = results.measures.iter().position(|m| m == "a").unwrap();
 //! let (num, den) = results.total(0, m);
 //! println!("a: {num}/{den}");
@@ -29,9 +29,14 @@
 pub mod compile;
 pub mod dates;
 pub mod diagnostics;
+pub mod error;
 pub mod eval;
 pub mod extract;
 pub mod output;
 pub mod plan;
 pub mod results;
 pub mod rules;
+pub mod scan;
+
+pub use error::Error;
+pub use scan::{IndexDates, Scan};

@@ -1,4 +1,4 @@
-//! The loader's predicate push-down (`LoadOptions::for_plan_at`) and its fast path, on
+//! The loader's predicate push-down (`scan::rows`) and its fast path, on
 //! hand-made extracts whose kept rows are worked out by hand from the windows.
 
 use std::path::Path;
@@ -8,9 +8,18 @@ use rxscan_core::dates::parse_iso;
 use rxscan_core::eval::{evaluate, EvalOptions};
 use rxscan_core::extract::{Extract, KeepCode, LoadOptions};
 use rxscan_core::plan::Plan;
+use rxscan_core::scan::{rows, IndexDates};
 
 fn day(s: &str) -> i32 {
     parse_iso(s).expect("valid date")
+}
+
+/// The rows a scan at `days` keeps (any day of the month: these tests cross month ends).
+fn for_plan_at(plan: &Plan, days: &[i32]) -> LoadOptions {
+    rows::for_dates(
+        plan,
+        &IndexDates::any_days(days.iter().copied()).expect("dates"),
+    )
 }
 
 /// One codelist `x` (codes 111 and 222), one measure reading it in `[index - 3 months,
@@ -104,8 +113,8 @@ fn for_plan_at_keeps_exactly_the_rows_some_window_can_see() {
     extract(&data, MEDICATIONS);
     let dates = [day("2020-03-01"), day("2020-05-01")];
 
-    let all = Extract::load(&data, &LoadOptions::for_plan(&plan)).expect("loads");
-    let at = Extract::load(&data, &LoadOptions::for_plan_at(&plan, &dates)).expect("loads");
+    let all = Extract::load(&data, &rows::for_any_date(&plan)).expect("loads");
+    let at = Extract::load(&data, &for_plan_at(&plan, &dates)).expect("loads");
     assert_eq!(all.medications.rows_read, 8);
     assert_eq!(
         at.medications.rows_read, 8,
@@ -167,7 +176,7 @@ fn evaluating_outside_the_loaded_dates_is_refused() {
     extract(&data, MEDICATIONS);
     let at = Extract::load(
         &data,
-        &LoadOptions::for_plan_at(&plan, &[day("2020-03-01"), day("2020-05-01")]),
+        &for_plan_at(&plan, &[day("2020-03-01"), day("2020-05-01")]),
     )
     .expect("loads");
     let err = evaluate(&plan, &at, &[day("2020-06-01")], &EvalOptions::default())
@@ -175,7 +184,7 @@ fn evaluating_outside_the_loaded_dates_is_refused() {
         .map(|e| e.to_string());
     assert_eq!(
         err.as_deref(),
-        Some("index date 2020-06-01 is outside 2020-03-01..2020-05-01, the index dates the extract was loaded for (LoadOptions::for_plan_at); load it again for this date")
+        Some("index date 2020-06-01 is outside 2020-03-01..2020-05-01, the index dates the extract was loaded for; load it again for this date")
     );
     assert!(evaluate(&plan, &at, &[day("2020-04-15")], &EvalOptions::default()).is_ok());
 }
@@ -190,7 +199,7 @@ fn an_index_date_whose_window_start_is_no_calendar_day_is_refused() {
     let data = dir.path().join("data");
     std::fs::create_dir(&data).expect("mkdir");
     extract(&data, MEDICATIONS);
-    let all = Extract::load(&data, &LoadOptions::for_plan(&plan)).expect("loads");
+    let all = Extract::load(&data, &rows::for_any_date(&plan)).expect("loads");
     let err = evaluate(&plan, &all, &[day("2020-05-31")], &EvalOptions::default())
         .err()
         .map(|e| e.to_string())

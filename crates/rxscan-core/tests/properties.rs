@@ -912,10 +912,13 @@ fn write_extract(raw: &RawExtract, dir: &Path, f: Format) {
 fn load(plan: &Plan, dir: &Path, keep_all_codes: bool, at: Option<&[NaiveDate]>) -> Extract {
     let opts = match (keep_all_codes, at) {
         (true, _) => LoadOptions::default(),
-        (false, None) => LoadOptions::for_plan(plan),
+        (false, None) => rxscan_core::scan::rows::for_any_date(plan),
         (false, Some(dates)) => {
-            let days: Vec<i32> = dates.iter().map(|&d| day_number(d)).collect();
-            LoadOptions::for_plan_at(plan, &days)
+            let days = dates.iter().map(|&d| day_number(d));
+            rxscan_core::scan::rows::for_dates(
+                plan,
+                &rxscan_core::IndexDates::any_days(days).expect("dates"),
+            )
         }
     };
     Extract::load(dir, &opts).unwrap_or_else(|e| panic!("the generated extract must load: {e}"))

@@ -54,7 +54,7 @@ pub enum EvalError {
     },
     #[error("the plan has {0} codelists for one table; the limit is 4096")]
     TooManyCodelists(usize),
-    #[error("index date {date} is outside {from}..{to}, the index dates the extract was loaded for (LoadOptions::for_plan_at); load it again for this date")]
+    #[error("index date {date} is outside {from}..{to}, the index dates the extract was loaded for; load it again for this date")]
     OutsideLoadedDates {
         date: String,
         from: String,
@@ -111,23 +111,30 @@ struct Hit {
 }
 
 fn shift(index: Day, o: crate::plan::Offset) -> Result<Day, EvalError> {
-    o.at(index).ok_or(EvalError::ImpossibleDate {
+    o.at(index).ok_or_else(|| impossible(index, o))
+}
+
+fn impossible(index: Day, o: crate::plan::Offset) -> EvalError {
+    EvalError::ImpossibleDate {
         date: dates::format_iso(index),
         sign: if o.months < 0 { '-' } else { '+' },
         months: o.months.abs(),
-    })
+    }
 }
 
+/// A window's bounds at `index` ([`Window::bounds_at`], the one place they are worked out),
+/// or the error naming the end that is not a calendar day.
 fn bounds(index: Day, w: Window) -> Result<(Day, Day), EvalError> {
-    let lo = match w.start {
-        Some(o) => shift(index, o)?,
-        None => Day::MIN,
-    };
-    let hi = match w.end {
-        Some(o) => shift(index, o)?,
-        None => Day::MAX,
-    };
-    Ok((lo, hi))
+    w.bounds_at(index).ok_or_else(|| {
+        let end = [w.start, w.end]
+            .into_iter()
+            .flatten()
+            .find(|o| o.at(index).is_none());
+        match end.map(|o| shift(index, o)) {
+            Some(Err(e)) => e,
+            _ => impossible(index, crate::plan::Offset { months: 0, days: 0 }),
+        }
+    })
 }
 
 /// Up to 64 index dates, ascending, and everything about them that does not depend on the

@@ -18,7 +18,7 @@
 //!
 //! - **Predicate push-down.** A row is kept only when its code is in the keep set *and* its
 //!   date falls in that code's span (the union of the windows that read it over the scanned
-//!   index dates, [`LoadOptions::for_plan_at`]).
+//!   index dates, [`crate::scan::rows::for_dates`]).
 //! - **Exact path on doubt.** A fast path accepts only values that are plainly valid. On
 //!   anything else (a null, padding to trim, a bad value, an unexpected column type) it gives
 //!   up on its row group, chunk or task, and the exact column validators of `load.rs` read the

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use super::error::{BadValue, ExtractError, Location};
 use super::{Extract, Registrations, Sex, NO_DATE};
 use crate::dates::{self, Day};
-use crate::plan::{Plan, Table};
+use crate::plan::Table;
 
 /// How to load an extract.
 #[derive(Debug, Clone, Default)]
@@ -54,72 +54,6 @@ impl KeepCode {
             code: code.into(),
             from: Day::MIN,
             to: Day::MAX,
-        }
-    }
-}
-
-impl LoadOptions {
-    /// Keep only the rows whose code is in a codelist some feature of `plan` reads, at any
-    /// date: the extract answers the plan at every index date.
-    pub fn for_plan(plan: &Plan) -> LoadOptions {
-        Self::spans(plan, None)
-    }
-
-    /// Keep only the rows that can change a result of `plan` at an index date between the
-    /// earliest and the latest of `index_dates`: a code in a codelist some feature reads, dated
-    /// inside that feature's window at one of those dates. Windows move with the index date
-    /// and month arithmetic is monotone, so the union of a feature's windows at the first and
-    /// last date covers every date between. This is predicate push-down: on a monthly scan most
-    /// records of chronic repeat prescriptions fall outside every window and are never grouped.
-    pub fn for_plan_at(plan: &Plan, index_dates: &[Day]) -> LoadOptions {
-        match (index_dates.iter().min(), index_dates.iter().max()) {
-            (Some(&lo), Some(&hi)) => Self::spans(plan, Some((lo, hi))),
-            _ => Self::for_plan(plan),
-        }
-    }
-
-    fn spans(plan: &Plan, range: Option<(Day, Day)>) -> LoadOptions {
-        use crate::plan::Feature;
-        let mut meds: Vec<KeepCode> = Vec::new();
-        let mut events: Vec<KeepCode> = Vec::new();
-        for f in &plan.features {
-            // A window whose ends are not calendar days at some date keeps everything: the
-            // evaluator reports that date as an error.
-            let (from, to) = match range {
-                None => (Day::MIN, Day::MAX),
-                Some((first, last)) => {
-                    let w = f.window();
-                    match (w.bounds_at(first), w.bounds_at(last)) {
-                        (Some(a), Some(b)) => (a.0.min(b.0), a.1.max(b.1)),
-                        _ => (Day::MIN, Day::MAX),
-                    }
-                }
-            };
-            let lists: &[usize] = match f {
-                Feature::Has { codelist, .. } | Feature::Latest { codelist, .. } => {
-                    std::slice::from_ref(codelist)
-                }
-                Feature::Within { a, b, .. } => &[*a, *b],
-            };
-            for &c in lists {
-                let list = &plan.codelists[c];
-                let out = match list.table {
-                    Table::Medications => &mut meds,
-                    Table::ClinicalEvents => &mut events,
-                };
-                out.extend(list.codes.iter().map(|code| KeepCode {
-                    code: code.clone(),
-                    from,
-                    to,
-                }));
-            }
-        }
-        LoadOptions {
-            skip_orphans: false,
-            keep_medication_codes: Some(meds),
-            keep_event_codes: Some(events),
-            index_date_range: range,
-            csv_window_and_chunk: None,
         }
     }
 }

@@ -10,7 +10,7 @@
 //! - every distinct code string interned once per table. When the loader is given the codes a
 //!   plan can match ([`LoadOptions::for_plan`]), rows with any other code are validated and
 //!   then dropped at once: they can never change a result, and they are the bulk of a real
-//!   record. Given the index dates too ([`LoadOptions::for_plan_at`]), rows dated outside
+//!   record. Given the index dates too ([`crate::scan::rows::for_dates`]), rows dated outside
 //!   every window that reads their code are dropped as well.
 //!
 //! `load.rs` holds the file handling and the exact column validators; `events.rs` the hot path
@@ -203,7 +203,7 @@ pub struct Extract {
     pub clinical_events: EventTable,
     /// Rows skipped because their patient is not in `patients` (only with `skip_orphans`).
     pub orphans_skipped: Vec<(String, usize)>,
-    /// When rows were kept only for a range of index dates ([`LoadOptions::for_plan_at`]): the
+    /// When rows were kept only for a range of index dates ([`crate::scan::rows::for_dates`]): the
     /// first and last of them. Evaluating at a date outside it is refused.
     pub index_date_range: Option<(Day, Day)>,
 }

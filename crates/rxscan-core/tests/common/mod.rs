@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use rxscan_core::compile::{compile_dir, CompileOptions};
 use rxscan_core::dates;
-use rxscan_core::eval::{evaluate, EvalOptions};
-use rxscan_core::extract::{Extract, LoadOptions};
+use rxscan_core::eval::EvalOptions;
 use rxscan_core::plan::Plan;
 use rxscan_core::results::Results;
+use rxscan_core::{IndexDates, Scan};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -23,14 +23,13 @@ pub fn pincer() -> Plan {
 }
 
 pub fn scan(plan: &Plan, data: &std::path::Path, index_dates: &[&str]) -> Results {
-    let days: Vec<i32> = index_dates
+    let days = index_dates
         .iter()
-        .map(|d| dates::parse_iso(d).expect("valid date"))
-        .collect();
+        .map(|d| IndexDates::parse(d).expect("an index date"));
     // As `rxscan scan` loads: only the rows some window can see at these dates.
-    let ex = Extract::load(data, &LoadOptions::for_plan_at(plan, &days))
-        .unwrap_or_else(|e| panic!("{e}"));
-    evaluate(plan, &ex, &days, &EvalOptions { patient_rows: true })
+    let scan = Scan::new(plan.clone(), IndexDates::of(days).expect("index dates"));
+    let ex = scan.load(data).unwrap_or_else(|e| panic!("{e}"));
+    scan.evaluate(&ex, &EvalOptions { patient_rows: true })
         .unwrap_or_else(|e| panic!("{e}"))
 }
 

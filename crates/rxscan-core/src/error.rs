@@ -1,0 +1,39 @@
+//! The library's one error type: each stage's error, kept whole, so a caller decides by kind
+//! (the command line maps every kind to exit code 2 once) and never by inspecting text.
+
+use crate::compile::CompileError;
+use crate::eval::EvalError;
+use crate::extract::ExtractError;
+use crate::output::OutputError;
+use crate::scan::DateError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The rule pack does not compile ([`CompileError::render`] shows every diagnostic).
+    #[error(transparent)]
+    Rules(#[from] CompileError),
+    /// The extract cannot be read, or a value in it is invalid.
+    #[error(transparent)]
+    Data(#[from] ExtractError),
+    /// An index date is not one the library takes.
+    #[error(transparent)]
+    Dates(#[from] DateError),
+    /// The plan cannot be evaluated at a date (a window end that is no calendar day, a date
+    /// outside those the extract was loaded for).
+    #[error(transparent)]
+    Evaluate(#[from] EvalError),
+    /// The results cannot be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl Error {
+    /// The text to show a person: for rules, every diagnostic rendered against its source.
+    pub fn render(&self, color: bool) -> String {
+        match self {
+            Error::Rules(e) => e.render(color),
+            other => format!("error: {other}\n"),
+        }
+    }
+}

@@ -35,7 +35,7 @@ use clap::{Args, Parser, Subcommand};
 use rxscan_core::compile::{self, CompileError, CompileOptions, Compiled};
 use rxscan_core::diagnostics::Severity;
 use rxscan_core::eval::EvalOptions;
-use rxscan_core::output::OutputOptions;
+use rxscan_core::output::{terminal, OutputOptions};
 use rxscan_core::results::Suppression;
 use rxscan_core::{IndexDates, Scan};
 
@@ -151,6 +151,10 @@ struct ScanArgs {
     /// No progress or summary on stderr/stdout.
     #[arg(long, short)]
     quiet: bool,
+    /// Also say on stderr how each table was read: rows read and kept, the loader's paths,
+    /// and the time of each step.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 /// `mi_option_purge_delay` in mimalloc 3's `mimalloc.h` (the `mi_option_e` enum), which the
@@ -381,6 +385,9 @@ fn scan(args: ScanArgs) -> Result<()> {
     let progress = output::Progress::new(args.quiet);
     progress.stage(&format!("loading {}", args.data.display()));
     let extract = scan.load(&args.data)?;
+    if args.verbose {
+        errout!("{}", load_report(&extract));
+    }
     for (file, n) in &extract.orphans_skipped {
         errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
     }
@@ -415,18 +422,47 @@ fn scan(args: ScanArgs) -> Result<()> {
     .with_context(|| format!("--out {}", args.out.display()))?;
     progress.finish();
     if !args.quiet {
-        output::print_summary(
-            plan,
-            &extract,
-            &results,
-            suppression,
-            &written,
-            loaded,
-            evaluated,
-            started.elapsed(),
-        )?;
+        let facts = terminal::RunFacts {
+            written,
+            load: loaded,
+            evaluate: evaluated - loaded,
+            total: started.elapsed(),
+            ..terminal::RunFacts::of(&extract)
+        };
+        outln!(
+            "{}",
+            terminal::render(&results, suppression, &facts).trim_end()
+        );
     }
     Ok(())
+}
+
+/// How the extract was read, for `--verbose`.
+fn load_report(ex: &rxscan_core::extract::Extract) -> String {
+    let mut out = format!(
+        "load: patients and registrations in {:.2}s\n",
+        ex.patients_time.as_secs_f64()
+    );
+    for (name, t) in [
+        ("medications", &ex.medications),
+        ("clinical_events", &ex.clinical_events),
+    ] {
+        let p = t.read_by;
+        out.push_str(&format!(
+            "load: {name}: {} rows read and validated in {:.2}s, {} kept, grouped in {:.2}s (Parquet row groups {}, dictionary pages {}, plain pages {}; CSV chunks {}; polars batches: fast tasks {}, exact tasks {})\n",
+            t.rows_read,
+            t.read_time.as_secs_f64(),
+            t.len(),
+            t.group_time.as_secs_f64(),
+            p.row_groups,
+            p.dictionary_pages,
+            p.plain_pages,
+            p.csv_chunks,
+            p.fast_tasks,
+            p.exact_tasks
+        ));
+    }
+    out
 }
 
 fn synth(args: SynthArgs) -> Result<()> {

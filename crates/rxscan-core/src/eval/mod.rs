@@ -387,6 +387,15 @@ pub fn evaluate(
         index_dates: index_dates.to_vec(),
         practices: extract.practices.clone(),
         measures: plan.measures.iter().map(|m| m.id.clone()).collect(),
+        measure_info: plan
+            .measures
+            .iter()
+            .map(|m| crate::results::MeasureInfo {
+                id: m.id.clone(),
+                primis: m.primis.clone(),
+                title: m.title.clone(),
+            })
+            .collect(),
         composites: plan
             .composites
             .iter()

@@ -138,7 +138,6 @@ pub(super) fn load_events(
     let mut dict = CodeDict::default();
 
     let timer = std::time::Instant::now();
-    let trace = std::env::var_os("RXSCAN_TRACE").is_some();
     let mut pieces: Vec<Piece> = Vec::new();
     let mut read_by = ReadPaths::default();
     let frame_ctx = FrameCtx {
@@ -188,14 +187,7 @@ pub(super) fn load_events(
         row_offset: 0,
     };
     orphans.settle(&anchor, opts, skipped)?;
-    let kept: usize = pieces.iter().map(|p| p.patient.len()).sum();
-    if trace {
-        eprintln!(
-            "trace: {}: read+validate {rows_read} rows in {:.2}s ({read_by:?}), kept {kept}",
-            table.name(),
-            timer.elapsed().as_secs_f64(),
-        );
-    }
+    let read_time = timer.elapsed();
     let mut grouped = group(&pieces, index.len, is_events);
     grouped.codes = match keep {
         Some(k) => k.codes,
@@ -203,13 +195,8 @@ pub(super) fn load_events(
     };
     grouped.rows_read = rows_read;
     grouped.read_by = read_by;
-    if trace {
-        eprintln!(
-            "trace: {}: grouped in {:.2}s total",
-            table.name(),
-            timer.elapsed().as_secs_f64()
-        );
-    }
+    grouped.read_time = read_time;
+    grouped.group_time = timer.elapsed() - read_time;
     Ok(grouped)
 }
 
@@ -1366,8 +1353,7 @@ fn group(pieces: &[Piece], n: usize, is_events: bool) -> EventTable {
         value,
         comparator,
         codes: Vec::new(),
-        rows_read: 0,
-        read_by: ReadPaths::default(),
+        ..EventTable::default()
     }
 }
 
@@ -1462,7 +1448,6 @@ fn for_each_batch(
     use std::fs::File;
     use std::io::Read;
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(path, e);
-    let trace = std::env::var_os("RXSCAN_TRACE").is_some();
     let mut rows = 0;
     match format {
         Format::Parquet => {
@@ -1472,16 +1457,9 @@ fn for_each_batch(
             let metadata = reader.get_metadata().map_err(|e| unreadable(&e))?.clone();
             let mut offset = 0;
             while offset < n {
-                let t = std::time::Instant::now();
                 let frame =
                     read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS)), Some(&metadata))
                         .map_err(|e| unreadable(&e))?;
-                if trace {
-                    eprintln!(
-                        "trace: read parquet rows {offset}.. in {:.3}s",
-                        t.elapsed().as_secs_f64()
-                    );
-                }
                 let h = frame.height();
                 f(frame, offset)?;
                 offset += BATCH_ROWS;
@@ -1527,7 +1505,6 @@ fn for_each_batch(
                 };
                 let block = &buf[..cut];
                 if !block.iter().all(|b| b.is_ascii_whitespace()) {
-                    let t = std::time::Instant::now();
                     let frame = match read_csv_block(block, quoted, schema.clone(), wanted) {
                         Ok(fr) => fr,
                         Err(e) => {
@@ -1542,13 +1519,6 @@ fn for_each_batch(
                             );
                         }
                     };
-                    if trace {
-                        eprintln!(
-                            "trace: parse csv block of {} rows in {:.3}s",
-                            frame.height(),
-                            t.elapsed().as_secs_f64()
-                        );
-                    }
                     let h = frame.height();
                     f(frame, rows)?;
                     rows += h;

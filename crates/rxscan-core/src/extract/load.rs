@@ -737,18 +737,9 @@ pub(super) fn load(dir: &Path, opts: &LoadOptions) -> Result<Extract, ExtractErr
         ..Extract::default()
     };
     let timer = std::time::Instant::now();
-    let trace = std::env::var_os("RXSCAN_TRACE").is_some();
     let index = load_patients(dir, &mut ex)?;
-    if trace {
-        eprintln!("trace: patients in {:.2}s", timer.elapsed().as_secs_f64());
-    }
     load_registrations(dir, &index, opts, &mut ex)?;
-    if trace {
-        eprintln!(
-            "trace: patients+registrations in {:.2}s",
-            timer.elapsed().as_secs_f64()
-        );
-    }
+    ex.patients_time = timer.elapsed();
     ex.medications = super::events::load_events(
         dir,
         Table::Medications,

@@ -137,9 +137,12 @@ pub struct EventTable {
     pub rows_read: usize,
     /// Which of the loader's paths read the rows.
     pub read_by: ReadPaths,
+    /// Time to read and validate the file, and to group the kept rows by patient.
+    pub read_time: std::time::Duration,
+    pub group_time: std::time::Duration,
 }
 
-/// Which of the loader's paths read an event table's rows (shown by `RXSCAN_TRACE`, and how
+/// Which of the loader's paths read an event table's rows (shown by `rxscan scan --verbose`, and how
 /// tests know a path was exercised): Parquet row groups decoded page by page, with their data
 /// pages by encoding; CSV chunks converted by the line scanner; and batches of up to 64k rows
 /// that polars parsed, read by the fast pass over its arrays or by the exact validators.
@@ -206,6 +209,8 @@ pub struct Extract {
     /// When rows were kept only for a range of index dates ([`crate::scan::rows::for_dates`]): the
     /// first and last of them. Evaluating at a date outside it is refused.
     pub index_date_range: Option<(Day, Day)>,
+    /// Time to load the patients and registrations tables (the event tables keep their own).
+    pub patients_time: std::time::Duration,
 }
 
 impl Extract {

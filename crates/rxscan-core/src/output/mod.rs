@@ -1,4 +1,7 @@
-//! Stage: output. Writes a scan's results as a folder of files, atomically.
+//! Stage: output. Renders [`Results`] (one renderer per format, one file each: `summary.rs`,
+//! `patients.rs`, `composites.rs`, `terminal.rs`) and writes a scan's files as a folder,
+//! atomically. A new output (evidence, JSON, a report) is a new renderer beside these and one
+//! more entry in the file set below.
 //!
 //! This module owns the set of files a scan writes and the privacy rule that goes with it:
 //! under small-number suppression no patient-level file is written, and any left by an
@@ -6,7 +9,11 @@
 //! suppressed aggregates. Files are staged beside the output folder and moved into place
 //! together ([`folder`]).
 
+mod composites;
 pub mod folder;
+mod patients;
+mod summary;
+pub mod terminal;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -28,17 +35,17 @@ const FILES: &[OutputFile] = &[
     OutputFile {
         name: "summary.csv",
         patient_level: false,
-        render: |r, w, s| r.write_summary(w, s),
+        render: summary::write,
     },
     OutputFile {
         name: "composites.csv",
         patient_level: false,
-        render: |r, w, s| r.write_composites(w, s),
+        render: composites::write,
     },
     OutputFile {
         name: "patients.csv",
         patient_level: true,
-        render: |r, w, _| r.write_patients(w),
+        render: |r, w, _| patients::write(r, w),
     },
 ];
 

@@ -1,13 +1,11 @@
-//! Stage: results, and rendering them.
-//!
-//! One result model, [`Results`]: counts per index date, practice and measure; composite
-//! histograms; and optional per-patient rows. Every output format renders from it, so the
-//! files cannot disagree with each other. Rates are computed with integer arithmetic (round
-//! half up to 2 decimals) so they are the same on every platform.
+//! Stage: results. One result model, [`Results`]: counts per index date, practice and
+//! measure; composite histograms; optional per-patient rows; and what renderers need to name
+//! things (each measure's id, PRIMIS code and title). Every output format renders from it
+//! (`crate::output`), so the files cannot disagree with each other. Rates are computed with
+//! integer arithmetic (round half up to 2 decimals) so they are the same on every platform,
+//! and suppression ([`Suppression`]) is applied in one place.
 
-use std::io::{self, Write};
-
-use crate::dates::{self, Day};
+use crate::dates::Day;
 
 /// One patient in one measure's denominator at one index date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +21,22 @@ pub struct PatientFlag {
     pub numerator: bool,
 }
 
+/// A measure as renderers name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasureInfo {
+    pub id: String,
+    pub primis: String,
+    pub title: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Results {
     pub index_dates: Vec<Day>,
     pub practices: Vec<String>,
+    /// Measure ids, in pack order.
     pub measures: Vec<String>,
+    /// Each measure's id, PRIMIS code and title (the same order as `measures`).
+    pub measure_info: Vec<MeasureInfo>,
     /// Composite id and its number of members.
     pub composites: Vec<(String, usize)>,
     pub max_members: usize,
@@ -138,87 +147,16 @@ impl Results {
             .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
-    pub fn write_summary(&self, w: &mut dyn Write, s: Suppression) -> io::Result<()> {
-        writeln!(
-            w,
-            "index_date,practice_pseudo_id,measure,numerator,denominator,rate"
-        )?;
-        for (d, &day) in self.index_dates.iter().enumerate() {
-            let date = dates::format_iso(day);
-            for (p, practice) in self.practices.iter().enumerate() {
-                if !self.practice_listed(d, p) {
-                    continue;
-                }
-                for (m, id) in self.measures.iter().enumerate() {
-                    let (num, den) = self.count(d, p, m);
-                    let shown = s.ratio(num, den);
-                    writeln!(
-                        w,
-                        "{date},{},{id},{},{},{}",
-                        csv_field(practice),
-                        shown.numerator_text(),
-                        shown.denominator_text(),
-                        shown.rate_text()
-                    )?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub fn write_patients(&self, w: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            w,
-            "index_date,patient_id,practice_pseudo_id,measure,numerator"
-        )?;
-        let dates: Vec<String> = self
-            .index_dates
-            .iter()
-            .map(|&d| dates::format_iso(d))
-            .collect();
-        let practices: Vec<String> = self.practices.iter().map(|p| csv_field(p)).collect();
-        for r in &self.patient_rows {
-            writeln!(
-                w,
-                "{},{},{},{},{}",
-                dates[r.date as usize],
-                self.patient_ids[r.patient as usize],
-                practices[r.practice as usize],
-                self.measures[r.measure as usize],
-                r.numerator
-            )?;
-        }
-        Ok(())
-    }
-
-    pub fn write_composites(&self, w: &mut dyn Write, s: Suppression) -> io::Result<()> {
-        writeln!(
-            w,
-            "index_date,practice_pseudo_id,composite,denominator,n_numerators,patients"
-        )?;
-        let nc = self.composites.len();
-        for (d, &day) in self.index_dates.iter().enumerate() {
-            let date = dates::format_iso(day);
-            for (p, practice) in self.practices.iter().enumerate() {
-                if !self.practice_listed(d, p) {
-                    continue;
-                }
-                for (c, (id, members)) in self.composites.iter().enumerate() {
-                    let k = self.dp(d, p) * nc + c;
-                    let den = show(s.apply(self.composite_denominators[k]));
-                    for n in 1..=*members {
-                        let count = self.composite_histogram[k * (self.max_members + 1) + n];
-                        writeln!(
-                            w,
-                            "{date},{},{id},{den},{n},{}",
-                            csv_field(practice),
-                            show(s.apply(count))
-                        )?;
-                    }
-                }
-            }
-        }
-        Ok(())
+    /// One composite at one index date and practice: its denominator, and the number of
+    /// patients with exactly n member numerators true for n = 1 to its number of members.
+    pub fn composite(&self, d: usize, p: usize, c: usize) -> (u64, &[u64]) {
+        let k = self.dp(d, p) * self.composites.len() + c;
+        let members = self.composites[c].1;
+        let start = k * (self.max_members + 1);
+        (
+            self.composite_denominators[k],
+            &self.composite_histogram[start + 1..=start + members],
+        )
     }
 }
 

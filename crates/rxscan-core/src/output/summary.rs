@@ -1,0 +1,35 @@
+//! `summary.csv`: one row per index date, practice and measure, for every practice with a
+//! patient in the population at that date (zero counts included); rates of the shown counts.
+
+use std::io::{self, Write};
+
+use crate::dates;
+use crate::results::{csv_field, Results, Suppression};
+
+pub fn write(r: &Results, w: &mut dyn Write, s: Suppression) -> io::Result<()> {
+    writeln!(
+        w,
+        "index_date,practice_pseudo_id,measure,numerator,denominator,rate"
+    )?;
+    for (d, &day) in r.index_dates.iter().enumerate() {
+        let date = dates::format_iso(day);
+        for (p, practice) in r.practices.iter().enumerate() {
+            if !r.practice_listed(d, p) {
+                continue;
+            }
+            for (m, id) in r.measures.iter().enumerate() {
+                let (num, den) = r.count(d, p, m);
+                let shown = s.ratio(num, den);
+                writeln!(
+                    w,
+                    "{date},{},{id},{},{},{}",
+                    csv_field(practice),
+                    shown.numerator_text(),
+                    shown.denominator_text(),
+                    shown.rate_text()
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

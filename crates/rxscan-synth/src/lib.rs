@@ -27,7 +27,7 @@
 //!   `Date`, ids `Int64`, `numeric_value` `Float64` (null when absent), `comparator` a nullable
 //!   string.
 //!
-//! ## The patient model (see `model.rs` for every rate)
+//! ## The patient model (see the `model` folder for every rate)
 //!
 //! * **Demography.** Each patient is alive and registered on a random anchor day in
 //!   2015-2023, with an ONS-like England age (children included; they fall outside every PINCER

@@ -101,13 +101,14 @@ pub fn add_months(day: Day, months: i32) -> Option<Day> {
 /// Completed years between a date of birth and a date (INDICATORS.md §2.6): a birthday on the
 /// date counts.
 pub fn age_years(dob: Day, at: Day) -> i32 {
-    let (by, bm, bd) = to_ymd(dob);
-    let (y, m, d) = to_ymd(at);
-    let mut age = y - by;
-    if (m, d) < (bm, bd) {
-        age -= 1;
-    }
-    age
+    age_from_ymd(to_ymd(dob), to_ymd(at))
+}
+
+/// [`age_years`] from civil dates already split into (year, month, day): the evaluator
+/// splits each index date and each date of birth once, not once per question.
+#[inline]
+pub fn age_from_ymd(dob: (i32, u32, u32), at: (i32, u32, u32)) -> i32 {
+    at.0 - dob.0 - i32::from((at.1, at.2) < (dob.1, dob.2))
 }
 
 /// Every first of the month from `from` to `to`, inclusive. Both must be firsts of a month.

@@ -11,7 +11,7 @@
 //! (day, row) is appended to that codelist's hit list. The lists are sorted by day.
 //!
 //! The index dates are evaluated together, in blocks of up to 64 **lanes** (see
-//! `formula.rs`): the dates are sorted ascending into lanes (counters and patient rows are
+//! `program.rs`): the dates are sorted ascending into lanes (counters and patient rows are
 //! written back under each date's position in the caller's list), so every window bound grows
 //! with the lane (month arithmetic keeps the day of month, so it is monotone) and a feature is
 //! answered for all the lanes asked in one pointer sweep over its hit list (`has`, `latest`);
@@ -20,16 +20,21 @@
 //! and block for all lanes. Scratch vectors are owned by the thread and reused, so the hot loop
 //! does not allocate per patient.
 
-pub mod formula;
+mod blocks;
+mod counters;
+mod hits;
+pub mod program;
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
 use crate::dates::{self, Day};
-use crate::extract::{Comparator, EventTable, Extract, NO_DATE};
-use crate::plan::{Feature, Plan, Table, Window};
+use crate::extract::{Comparator, Extract, NO_DATE};
+use crate::plan::{Feature, Plan, Table};
 use crate::results::{PatientFlag, Results};
-use formula::{lanes, Mask, Rec, LANES};
+use blocks::{below, blocks, current_practices, Block};
+use counters::{Acc, Lanes, Scratch, Shape};
+use hits::{gather, in_window, within, Hit, Membership};
+use program::{lanes, Mask, Rec};
 
 /// Patients per unit of work (tasks are a few contiguous ranges per thread).
 const CHUNK: usize = 2048;
@@ -62,245 +67,6 @@ pub enum EvalError {
     },
 }
 
-/// Per-table codelist membership, decided once per distinct code.
-struct Membership {
-    /// Bit words per code: `words` u64s for each code of the table's dictionary.
-    bits: Vec<u64>,
-    words: usize,
-    /// Plan codelist index of each local bit.
-    global: Vec<usize>,
-}
-
-impl Membership {
-    fn new(plan: &Plan, table: &EventTable, t: Table) -> Membership {
-        let global: Vec<usize> = plan
-            .codelists
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.table == t)
-            .map(|(i, _)| i)
-            .collect();
-        let words = global.len().div_ceil(64).max(1);
-        let mut bits = vec![0u64; table.codes.len() * words];
-        let index: FxHashMap<&str, usize> = table
-            .codes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i))
-            .collect();
-        for (bit, &g) in global.iter().enumerate() {
-            for code in &plan.codelists[g].codes {
-                if let Some(&i) = index.get(code.as_str()) {
-                    bits[i * words + bit / 64] |= 1 << (bit % 64);
-                }
-            }
-        }
-        Membership {
-            bits,
-            words,
-            global,
-        }
-    }
-}
-
-/// One matching row: its day and its row index in the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Hit {
-    day: Day,
-    row: u32,
-}
-
-fn shift(index: Day, o: crate::plan::Offset) -> Result<Day, EvalError> {
-    o.at(index).ok_or_else(|| impossible(index, o))
-}
-
-fn impossible(index: Day, o: crate::plan::Offset) -> EvalError {
-    EvalError::ImpossibleDate {
-        date: dates::format_iso(index),
-        sign: if o.months < 0 { '-' } else { '+' },
-        months: o.months.abs(),
-    }
-}
-
-/// A window's bounds at `index` ([`Window::bounds_at`], the one place they are worked out),
-/// or the error naming the end that is not a calendar day.
-fn bounds(index: Day, w: Window) -> Result<(Day, Day), EvalError> {
-    w.bounds_at(index).ok_or_else(|| {
-        let end = [w.start, w.end]
-            .into_iter()
-            .flatten()
-            .find(|o| o.at(index).is_none());
-        match end.map(|o| shift(index, o)) {
-            Some(Err(e)) => e,
-            _ => impossible(index, crate::plan::Offset { months: 0, days: 0 }),
-        }
-    })
-}
-
-/// Up to 64 index dates, ascending, and everything about them that does not depend on the
-/// patient.
-struct Block {
-    /// Number of lanes, and the mask of them.
-    n: usize,
-    full: Mask,
-    /// Position of each lane's date in the caller's list of index dates.
-    date: [u32; LANES],
-    day: [Day; LANES],
-    ymd: [(i32, u32, u32); LANES],
-    /// Per feature, the inclusive window bounds of each lane (non-decreasing over the lanes).
-    lo: Vec<[Day; LANES]>,
-    hi: Vec<[Day; LANES]>,
-    /// Per program offset, its day at each lane.
-    offset_days: Vec<[Day; LANES]>,
-}
-
-/// Sort the dates into blocks of lanes, computing every window bound (in the caller's order
-/// first, so the error reported for an impossible date does not depend on the sorting).
-fn blocks(
-    plan: &Plan,
-    program: &formula::Program,
-    index_dates: &[Day],
-) -> Result<Vec<Block>, EvalError> {
-    let mut per_date = Vec::with_capacity(index_dates.len());
-    for &d in index_dates {
-        let b: Vec<(Day, Day)> = plan
-            .features
-            .iter()
-            .map(|f| bounds(d, f.window()))
-            .collect::<Result<_, _>>()?;
-        let o: Vec<Day> = program
-            .offsets()
-            .iter()
-            .map(|&o| shift(d, o))
-            .collect::<Result<_, _>>()?;
-        per_date.push((b, o));
-    }
-    let mut order: Vec<usize> = (0..index_dates.len()).collect();
-    order.sort_by_key(|&i| index_dates[i]);
-    let blocks: Vec<Block> = order
-        .chunks(LANES)
-        .map(|chunk| {
-            let mut b = Block {
-                n: chunk.len(),
-                full: below(chunk.len()),
-                date: [0; LANES],
-                day: [0; LANES],
-                ymd: [(0, 0, 0); LANES],
-                lo: vec![[0; LANES]; plan.features.len()],
-                hi: vec![[0; LANES]; plan.features.len()],
-                offset_days: vec![[0; LANES]; program.offsets().len()],
-            };
-            for (l, &i) in chunk.iter().enumerate() {
-                b.date[l] = i as u32;
-                b.day[l] = index_dates[i];
-                b.ymd[l] = dates::to_ymd(index_dates[i]);
-                for (f, &(lo, hi)) in per_date[i].0.iter().enumerate() {
-                    b.lo[f][l] = lo;
-                    b.hi[f][l] = hi;
-                }
-                for (k, &d) in per_date[i].1.iter().enumerate() {
-                    b.offset_days[k][l] = d;
-                }
-            }
-            // The sweeps over hit lists rely on this.
-            debug_assert!(b
-                .lo
-                .iter()
-                .chain(&b.hi)
-                .all(|x| x[..b.n].windows(2).all(|w| w[0] <= w[1])));
-            b
-        })
-        .collect();
-    Ok(blocks)
-}
-
-/// Thread-local state: counters and reusable scratch space.
-struct Acc {
-    /// `[date][practice][measure]`.
-    num: Vec<u64>,
-    den: Vec<u64>,
-    /// `[date][practice]`.
-    population: Vec<u64>,
-    /// `[date][practice][composite]`.
-    comp_den: Vec<u64>,
-    /// `[date][practice][composite][n]`, n in 0..=max members.
-    comp_hist: Vec<u64>,
-    rows: Vec<PatientFlag>,
-    scratch: Scratch,
-    lanes: Box<Lanes>,
-    den_now: Vec<Mask>,
-    num_now: Vec<Mask>,
-}
-
-/// Per-patient scratch, reused.
-struct Scratch {
-    /// Whether `hits` holds the current patient's rows.
-    gathered: bool,
-    hits: Vec<Vec<Hit>>,
-    /// Per `Latest` feature: lanes computed, lanes with a record, and the record's row.
-    latest_done: Vec<Mask>,
-    latest_found: Vec<Mask>,
-    latest_row: Vec<[u32; LANES]>,
-    /// Whether any `latest_*` entry was set since they were last cleared.
-    latest_used: bool,
-}
-
-/// Per-lane scratch of one patient and block (entries are valid only at the lanes written).
-struct Lanes {
-    /// The registration current at each lane.
-    best: [usize; LANES],
-    practice: [u32; LANES],
-    /// `[date][practice]` index of each population lane.
-    dp: [usize; LANES],
-}
-
-struct Shape {
-    dates: usize,
-    practices: usize,
-    measures: usize,
-    composites: usize,
-    max_members: usize,
-}
-
-impl Acc {
-    fn new(s: &Shape, plan: &Plan) -> Acc {
-        let dp = s.dates * s.practices;
-        Acc {
-            num: vec![0; dp * s.measures],
-            den: vec![0; dp * s.measures],
-            population: vec![0; dp],
-            comp_den: vec![0; dp * s.composites],
-            comp_hist: vec![0; dp * s.composites * (s.max_members + 1)],
-            rows: Vec::new(),
-            scratch: Scratch {
-                gathered: false,
-                hits: vec![Vec::new(); plan.codelists.len()],
-                latest_done: vec![0; plan.features.len()],
-                latest_found: vec![0; plan.features.len()],
-                latest_row: vec![[0; LANES]; plan.features.len()],
-                latest_used: false,
-            },
-            lanes: Box::new(Lanes {
-                best: [0; LANES],
-                practice: [0; LANES],
-                dp: [0; LANES],
-            }),
-            den_now: vec![0; s.measures],
-            num_now: vec![0; s.measures],
-        }
-    }
-    fn merge(mut self, other: Acc) -> Acc {
-        let add = |a: &mut Vec<u64>, b: &Vec<u64>| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-        add(&mut self.num, &other.num);
-        add(&mut self.den, &other.den);
-        add(&mut self.population, &other.population);
-        add(&mut self.comp_den, &other.comp_den);
-        add(&mut self.comp_hist, &other.comp_hist);
-        self.rows.extend(other.rows);
-        self
-    }
-}
-
 /// Evaluate `plan` over `extract` at every date of `index_dates` in one pass over the rows.
 pub fn evaluate(
     plan: &Plan,
@@ -320,9 +86,9 @@ pub fn evaluate(
             });
         }
     }
-    let mut program = formula::Program::default();
+    let mut program = program::Program::default();
     let population = program.add(&plan.population);
-    let measures: Vec<(formula::NodeId, formula::NodeId)> = plan
+    let measures: Vec<(program::NodeId, program::NodeId)> = plan
         .measures
         .iter()
         .map(|m| (program.add(&m.denominator), program.add(&m.numerator)))
@@ -373,7 +139,7 @@ pub fn evaluate(
         .into_par_iter()
         .map(|t| {
             let mut acc = Acc::new(&shape, plan);
-            let mut memo = formula::Memo::new(&compiled.program);
+            let mut memo = program::Memo::new(&compiled.program);
             for p in t * per_task..((t + 1) * per_task).min(n) {
                 patient(&env, &mut memo, p, &mut acc);
             }
@@ -414,99 +180,6 @@ pub fn evaluate(
             Vec::new()
         },
     })
-}
-
-fn gather(table: &EventTable, m: &Membership, p: usize, hits: &mut [Vec<Hit>]) {
-    for row in table.rows(p) {
-        let base = table.code[row] as usize * m.words;
-        for w in 0..m.words {
-            let mut bits = m.bits[base + w];
-            while bits != 0 {
-                let bit = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                hits[m.global[w * 64 + bit]].push(Hit {
-                    day: table.day[row],
-                    row: row as u32,
-                });
-            }
-        }
-    }
-}
-
-/// Index range of hits with `lo <= day <= hi` in a list sorted by day.
-fn in_window(list: &[Hit], lo: Day, hi: Day) -> &[Hit] {
-    let a = list.partition_point(|h| h.day < lo);
-    let b = list.partition_point(|h| h.day <= hi);
-    &list[a..b.max(a)]
-}
-
-/// Smallest |a - b| between two day-sorted lists is at most `gap`.
-fn within(a: &[Hit], b: &[Hit], gap: i32) -> bool {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        let (x, y) = (a[i].day, b[j].day);
-        if (x as i64 - y as i64).abs() <= gap as i64 {
-            return true;
-        }
-        if x < y {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    false
-}
-
-/// The current registration at each lane (start ≤ I < end): latest start, then latest end
-/// (ongoing counts as latest), then first in input order. Returns the registered lanes; the
-/// practice of each is written to `practice` (`best` is scratch space).
-fn current_practices(
-    ex: &Extract,
-    p: usize,
-    b: &Block,
-    best: &mut [usize; LANES],
-    practice: &mut [u32; LANES],
-) -> Mask {
-    let r = &ex.registrations;
-    let days = &b.day[..b.n];
-    let mut registered: Mask = 0;
-    for i in r.offsets[p]..r.offsets[p + 1] {
-        // Lanes are ascending, so the lanes where registration i is current are a range.
-        let from = days.partition_point(|&d| d < r.start[i]);
-        let to = if r.end[i] == NO_DATE {
-            b.n
-        } else {
-            days.partition_point(|&d| d < r.end[i])
-        };
-        let range = below(to) & !below(from);
-        for l in lanes(range & !registered) {
-            best[l] = i;
-        }
-        for l in lanes(range & registered) {
-            if (r.start[best[l]], r.end[best[l]]) < (r.start[i], r.end[i]) {
-                best[l] = i;
-            }
-        }
-        registered |= range;
-    }
-    for l in lanes(registered) {
-        practice[l] = r.practice[best[l]];
-    }
-    registered
-}
-
-/// The lanes below `n` (n ≤ 64).
-fn below(n: usize) -> Mask {
-    if n >= LANES {
-        !0
-    } else {
-        (1 << n) - 1
-    }
-}
-
-/// Completed years (INDICATORS.md §2.6) from precomputed civil dates.
-fn age_at(dob: (i32, u32, u32), at: (i32, u32, u32)) -> i32 {
-    at.0 - dob.0 - i32::from((at.1, at.2) < (dob.1, dob.2))
 }
 
 /// Everything the evaluation of all patients shares.
@@ -554,7 +227,7 @@ impl PatientLanes<'_> {
     }
 }
 
-impl formula::Facts for PatientLanes<'_> {
+impl program::Facts for PatientLanes<'_> {
     fn registered(&self) -> Mask {
         self.registered
     }
@@ -564,7 +237,7 @@ impl formula::Facts for PatientLanes<'_> {
     }
 
     fn age(&self, lane: usize) -> i32 {
-        age_at(self.dob, self.block.ymd[lane])
+        dates::age_from_ymd(self.dob, self.block.ymd[lane])
     }
 
     fn sex(&self) -> &'static str {
@@ -677,13 +350,13 @@ impl formula::Facts for PatientLanes<'_> {
 
 /// The plan's formulas as one shared-node program, with the roots the evaluator needs.
 struct Compiled {
-    program: formula::Program,
-    population: formula::NodeId,
+    program: program::Program,
+    population: program::NodeId,
     /// (denominator, numerator) per measure.
-    measures: Vec<(formula::NodeId, formula::NodeId)>,
+    measures: Vec<(program::NodeId, program::NodeId)>,
 }
 
-fn patient<'p>(env: &Env<'p>, memo: &mut formula::Memo<'p>, p: usize, acc: &mut Acc) {
+fn patient<'p>(env: &Env<'p>, memo: &mut program::Memo<'p>, p: usize, acc: &mut Acc) {
     let (ex, s) = (env.ex, env.shape);
     let prog = &env.compiled.program;
     acc.scratch.gathered = false;

@@ -24,7 +24,6 @@ macro_rules! errout {
 
 mod interrupts;
 mod output;
-mod pack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,10 +31,11 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use rxscan_core::compile::{self, CompileError, CompileOptions, Compiled};
+use rxscan_core::compile::{CompileError, CompileOptions, Compiled};
 use rxscan_core::diagnostics::Severity;
 use rxscan_core::eval::EvalOptions;
 use rxscan_core::output::{terminal, OutputOptions};
+use rxscan_core::packs::{Builtin, Pack};
 use rxscan_core::results::Suppression;
 use rxscan_core::{IndexDates, Scan};
 
@@ -227,7 +227,7 @@ fn run(cli: Cli) -> Result<()> {
             errout!("{}", compiled.sources.render(&compiled.warnings, false));
             outln!(
                 "{}: {} measures, {} composites, {} codelists, {} features; {n_warn} warning(s), no errors",
-                pack_name(&args),
+                pack(&args).name(),
                 compiled.plan.measures.len(),
                 compiled.plan.composites.len(),
                 compiled.plan.codelists.len(),
@@ -237,7 +237,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Rules(args) => {
             let compiled = compile_rules(&args)?;
-            outln!("pack: {}", pack_name(&args));
+            outln!("pack: {}", pack(&args).name());
             outln!("{:<10} {:<8} title", "id", "primis");
             for m in &compiled.plan.measures {
                 outln!("{:<10} {:<8} {}", m.id, m.primis, m.title);
@@ -263,7 +263,7 @@ fn run(cli: Cli) -> Result<()> {
                     .collect();
                 bail!(
                     "no measure `{id}` in {}; measures: {}",
-                    pack_name(&rules),
+                    pack(&rules).name(),
                     ids.join(", ")
                 );
             };
@@ -280,16 +280,9 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// The pack in use, as `rxscan rules` and `check` name it.
-fn pack_name(args: &RulesArgs) -> String {
-    match &args.rules {
-        Some(dir) => dir.display().to_string(),
-        None => format!(
-            "the PINCER pack built into rxscan {} ({})",
-            env!("CARGO_PKG_VERSION"),
-            pack::ROOT
-        ),
-    }
+/// The pack in use: `--rules DIR`, or the built-in PINCER pack.
+fn pack(args: &RulesArgs) -> Pack {
+    args.rules.clone().map_or(Pack::BuiltinPincer, Pack::Dir)
 }
 
 /// A folder given on the command line, or an error naming the flag.
@@ -311,14 +304,10 @@ fn compile_rules(args: &RulesArgs) -> Result<Compiled> {
             .ok_or_else(|| anyhow!("--param {p}: expected NAME=VALUE"))?;
         params.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let opts = CompileOptions { params };
-    let compiled = match &args.rules {
-        Some(dir) => {
-            check_folder("--rules", dir)?;
-            compile::compile_dir(dir, &opts)
-        }
-        None => compile::compile_pack(pack::Builtin::rule_files(), &pack::Builtin, &opts),
-    };
+    if let Some(dir) = &args.rules {
+        check_folder("--rules", dir)?;
+    }
+    let compiled = pack(args).compile(&CompileOptions { params });
     compiled.map_err(|e| match (&e, &args.rules) {
         (CompileError::NoRules(_), Some(dir)) => {
             anyhow!(
@@ -386,7 +375,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     progress.stage(&format!("loading {}", args.data.display()));
     let extract = scan.load(&args.data)?;
     if args.verbose {
-        errout!("{}", load_report(&extract));
+        errout!("{}", terminal::load_report(&extract));
     }
     for (file, n) in &extract.orphans_skipped {
         errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
@@ -437,34 +426,6 @@ fn scan(args: ScanArgs) -> Result<()> {
     Ok(())
 }
 
-/// How the extract was read, for `--verbose`.
-fn load_report(ex: &rxscan_core::extract::Extract) -> String {
-    let mut out = format!(
-        "load: patients and registrations in {:.2}s\n",
-        ex.patients_time.as_secs_f64()
-    );
-    for (name, t) in [
-        ("medications", &ex.medications),
-        ("clinical_events", &ex.clinical_events),
-    ] {
-        let p = t.read_by;
-        out.push_str(&format!(
-            "load: {name}: {} rows read and validated in {:.2}s, {} kept, grouped in {:.2}s (Parquet row groups {}, dictionary pages {}, plain pages {}; CSV chunks {}; polars batches: fast tasks {}, exact tasks {})\n",
-            t.rows_read,
-            t.read_time.as_secs_f64(),
-            t.len(),
-            t.group_time.as_secs_f64(),
-            p.row_groups,
-            p.dictionary_pages,
-            p.plain_pages,
-            p.csv_chunks,
-            p.fast_tasks,
-            p.exact_tasks
-        ));
-    }
-    out
-}
-
 fn synth(args: SynthArgs) -> Result<()> {
     let format = args
         .format
@@ -475,7 +436,7 @@ fn synth(args: SynthArgs) -> Result<()> {
             check_folder("--codelists", &dir)?;
             rxscan_synth::Codelists::Dir(dir)
         }
-        None => rxscan_synth::Codelists::Files(pack::Builtin::codelist_files()),
+        None => rxscan_synth::Codelists::Files(Builtin::codelist_files()),
     };
     let cfg = rxscan_synth::SynthConfig {
         patients: args.patients,

@@ -33,6 +33,7 @@ pub mod error;
 pub mod eval;
 pub mod extract;
 pub mod output;
+pub mod packs;
 pub mod plan;
 pub mod results;
 pub mod rules;

@@ -1,21 +1,54 @@
-//! The PINCER pack, compiled into the binary so that `rxscan scan` works from any folder.
+//! Rule packs: one on disk, or the PINCER pack compiled into the library, so that a program
+//! built on it (the `rxscan` binary) works from any folder.
 //!
-//! `--rules DIR` still selects a pack on disk. The built-in pack's files are named
-//! `<built-in>/pincer/...` in diagnostics and documentation; its codelists are read from the
-//! binary's copy through [`PackFiles`]. `build.rs` makes cargo rebuild the binary when any
-//! file under `rules/pincer` changes (the macro alone would not notice).
+//! The built-in pack is `rules/pincer` as it was when the library was built; its files are
+//! named `<built-in>/pincer/...` in diagnostics and documentation, and its codelists are read
+//! from the library's copy through [`PackFiles`]. `build.rs` makes cargo rebuild when any file
+//! under `rules/pincer` changes (the macro alone would not notice). The pack is data, not code:
+//! nothing in Rust knows what its measures are.
 
 use std::path::{Component, Path, PathBuf};
 
 use include_dir::{include_dir, Dir};
-use rxscan_core::compile::PackFiles;
+
+use crate::compile::{self, CompileError, CompileOptions, Compiled, PackFiles};
+
+/// Where a scan's rules come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pack {
+    /// The PINCER pack built into the library.
+    BuiltinPincer,
+    /// A folder of rule files (`*.rx`, searched recursively) and the codelists they name.
+    Dir(PathBuf),
+}
+
+impl Pack {
+    /// The pack as a person reads its name.
+    pub fn name(&self) -> String {
+        match self {
+            Pack::BuiltinPincer => format!(
+                "the PINCER pack built into rxscan {} ({ROOT})",
+                env!("CARGO_PKG_VERSION")
+            ),
+            Pack::Dir(dir) => dir.display().to_string(),
+        }
+    }
+
+    /// Compile the pack.
+    pub fn compile(&self, opts: &CompileOptions) -> Result<Compiled, CompileError> {
+        match self {
+            Pack::BuiltinPincer => compile::compile_pack(Builtin::rule_files(), &Builtin, opts),
+            Pack::Dir(dir) => compile::compile_dir(dir, opts),
+        }
+    }
+}
 
 static PINCER: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../rules/pincer");
 
 /// The root every built-in file path starts with.
 pub const ROOT: &str = "<built-in>/pincer";
 
-/// The built-in pack's files, read from the binary.
+/// The built-in pack's files, read from the library's copy.
 pub struct Builtin;
 
 impl Builtin {

@@ -4,6 +4,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+// The pack's measure ids, shared with rxscan-core's tests (plain constants, no dependencies).
+#[path = "../../rxscan-core/tests/common/pincer.rs"]
+mod pincer;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -145,22 +149,7 @@ fn check_and_rules_list_the_pack() {
     );
     let rules = rxscan(&["rules", "--rules", "rules/pincer"]);
     let text = String::from_utf8_lossy(&rules.stdout).to_string();
-    for id in [
-        "a",
-        "b",
-        "c",
-        "d",
-        "e",
-        "f",
-        "g",
-        "i",
-        "k",
-        "ac",
-        "me_no_fbc",
-        "me_no_lft",
-        "li",
-        "am",
-    ] {
+    for id in pincer::MEASURES {
         assert!(
             text.lines()
                 .any(|l| l.split_whitespace().next() == Some(id)),

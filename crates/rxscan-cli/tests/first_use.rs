@@ -5,6 +5,18 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+// Where the pack's codelists are, shared with rxscan-core's tests (plain constants, no
+// dependencies).
+#[path = "../../rxscan-core/tests/common/pincer.rs"]
+mod pincer;
+
+/// The shipped codelist file of `name`.
+fn shipped_codelist(name: &str) -> PathBuf {
+    repo()
+        .join(pincer::CODELISTS_DIR)
+        .join(pincer::codelist_file(name))
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -97,8 +109,7 @@ fn synth_uses_the_built_in_codelists_from_any_folder() {
     assert!(run.status.success(), "{}", stderr(&run));
     let meds = std::fs::read_to_string(elsewhere.path().join("x/medications.csv")).expect("meds");
     // Real codes from the built-in NSAID codelist reach the extract.
-    let nsaid = std::fs::read_to_string(repo().join("rules/pincer/codelists/pincer-nsaid.csv"))
-        .expect("codelist");
+    let nsaid = std::fs::read_to_string(shipped_codelist("nsaid")).expect("codelist");
     let codes: Vec<&str> = nsaid
         .lines()
         .skip(1)
@@ -212,7 +223,7 @@ fn a_missing_paren_is_reported_once_at_the_paren_it_fails_to_close() {
     std::fs::write(dir.path().join("pack.rx"), text).expect("write");
     std::fs::create_dir(dir.path().join("codelists")).expect("mkdir");
     std::fs::copy(
-        repo().join("rules/pincer/codelists/pincer-nsaid.csv"),
+        shipped_codelist("nsaid"),
         dir.path().join("codelists/pincer-nsaid.csv"),
     )
     .expect("copy");

@@ -1,4 +1,5 @@
-//! Shared helpers for the integration tests: paths, compiling the shipped pack, running a scan.
+//! Shared helpers for the integration tests: paths, compiling the shipped pack, running a scan;
+//! the pack's measure ids and codelist names are in [`pincer`].
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -10,6 +11,8 @@ use rxscan_core::eval::EvalOptions;
 use rxscan_core::plan::Plan;
 use rxscan_core::results::Results;
 use rxscan_core::{IndexDates, Scan};
+
+pub mod pincer;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

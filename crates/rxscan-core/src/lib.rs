@@ -7,7 +7,7 @@
 //!
 //! | stage | module | representation |
 //! |---|---|---|
-//! | parse | [`rules`] | syntax tree with spans |
+//! | parse | [`syntax`] | syntax tree with spans |
 //! | resolve, check, lower | [`compile`] | [`plan::Plan`]: features and formulas, backend-neutral |
 //! | load | [`extract`] | [`extract::Extract`]: patients dense, rows grouped by patient, codes interned |
 //! | evaluate | [`eval`] | [`results::Results`]: counts and per-patient flags |
@@ -36,8 +36,8 @@ pub mod output;
 pub mod packs;
 pub mod plan;
 pub mod results;
-pub mod rules;
 pub mod scan;
+pub mod syntax;
 
 pub use error::Error;
 pub use scan::{IndexDates, Scan};

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::dates;
 use crate::diagnostics::{did_you_mean, Diagnostic, Severity, SourceMap, Span};
 use crate::plan::{self, CmpOp, Feature, Offset, Plan, RecordField, Table, Window};
-use crate::rules::{self, BinOp, DurationUnit, Expr as Ast, ExprKind, Ident, Item};
+use crate::syntax::{self, BinOp, DurationUnit, Expr as Ast, ExprKind, Ident, Item};
 
 /// The longest reach of a window from the index date, in years. A larger one is almost
 /// certainly a typo, and rejecting it keeps date arithmetic in range.
@@ -208,7 +208,7 @@ fn compile_on_this_thread(
     let mut items = Vec::new();
     for (path, text) in files {
         let id = sources.add(path, text);
-        let parsed = rules::parse_file(id, sources.text(id), &mut diags);
+        let parsed = syntax::parse_file(id, sources.text(id), &mut diags);
         items.extend(parsed);
     }
     let mut c = Compiler::new(&sources, pack, diags);
@@ -312,7 +312,7 @@ struct Compiler<'s> {
     resolved: HashMap<String, Val>,
     in_progress: Vec<String>,
     population: Option<Ast>,
-    measures: Vec<(Ident, Vec<rules::Field>, Span)>,
+    measures: Vec<(Ident, Vec<syntax::Field>, Span)>,
     composites: Vec<(Ident, Vec<Ident>)>,
     features: Vec<Feature>,
     feature_ids: HashMap<Feature, usize>,
@@ -1344,7 +1344,7 @@ impl<'s> Compiler<'s> {
         }
     }
 
-    fn string_field(&mut self, id: &Ident, fields: &[rules::Field], key: &str) -> String {
+    fn string_field(&mut self, id: &Ident, fields: &[syntax::Field], key: &str) -> String {
         match fields.iter().find(|f| f.key.name == key) {
             Some(f) => match &f.value.kind {
                 ExprKind::Str(s) => s.clone(),

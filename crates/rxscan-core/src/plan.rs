@@ -25,12 +25,6 @@ impl Table {
             Table::ClinicalEvents => "clinical_events",
         }
     }
-    pub fn system(self) -> &'static str {
-        match self {
-            Table::Medications => "dmd",
-            Table::ClinicalEvents => "snomedct",
-        }
-    }
 }
 
 /// A date relative to the index date: `index + months + days` (months first, cohort-extractor
@@ -213,14 +207,5 @@ pub struct Plan {
 impl Plan {
     pub fn measure(&self, id: &str) -> Option<&Measure> {
         self.measures.iter().find(|m| m.id == id)
-    }
-    /// Whether any window uses month arithmetic (index dates must then keep their day of month
-    /// valid in every target month).
-    pub fn uses_months(&self) -> bool {
-        self.windows()
-            .any(|w| w.start.is_some_and(|o| o.months != 0) || w.end.is_some_and(|o| o.months != 0))
-    }
-    pub fn windows(&self) -> impl Iterator<Item = Window> + '_ {
-        self.features.iter().map(|f| f.window())
     }
 }

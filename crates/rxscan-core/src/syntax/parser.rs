@@ -288,9 +288,11 @@ impl Parser<'_> {
         }
     }
 
-    fn expr(&mut self) -> PResult<Expr> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
+    /// Parse with `f` one nesting level deeper. Every recursive entry of the expression grammar
+    /// (`expr`, and the prefix operators `not` and `-` that recurse into themselves) goes
+    /// through here, so the depth is counted and bounded in one place.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_DEPTH {
             let span = self.span();
             self.diags.push(
                 Diagnostic::error(
@@ -300,16 +302,20 @@ impl Parser<'_> {
                 )
                 .with_hint("split the expression into named `define`s"),
             );
-            self.depth -= 1;
             // Skip the rest of the file: recovery inside such nesting would only repeat this.
             while !self.at_eof() {
                 self.bump();
             }
             return Err(());
         }
-        let r = self.or();
+        self.depth += 1;
+        let r = f(self);
         self.depth -= 1;
         r
+    }
+
+    fn expr(&mut self) -> PResult<Expr> {
+        self.nested(Self::or)
     }
 
     fn or(&mut self) -> PResult<Expr> {
@@ -343,14 +349,7 @@ impl Parser<'_> {
     fn not(&mut self) -> PResult<Expr> {
         if self.is_kw("not") {
             let start = self.bump().span;
-            self.depth += 1;
-            if self.depth > MAX_DEPTH {
-                self.depth -= 1;
-                return self.expr_too_deep();
-            }
-            let inner = self.not();
-            self.depth -= 1;
-            let inner = inner?;
+            let inner = self.nested(Self::not)?;
             let span = start.to(inner.span);
             return Ok(Expr {
                 kind: ExprKind::Not(Box::new(inner)),
@@ -358,12 +357,6 @@ impl Parser<'_> {
             });
         }
         self.compare()
-    }
-
-    fn expr_too_deep(&mut self) -> PResult<Expr> {
-        // Route through `expr` so the message and the skip are the same.
-        self.depth = MAX_DEPTH;
-        self.expr()
     }
 
     fn compare(&mut self) -> PResult<Expr> {
@@ -448,14 +441,7 @@ impl Parser<'_> {
     fn unary(&mut self) -> PResult<Expr> {
         if self.peek() == &Tok::Minus {
             let start = self.bump().span;
-            self.depth += 1;
-            if self.depth > MAX_DEPTH {
-                self.depth -= 1;
-                return self.expr_too_deep();
-            }
-            let inner = self.unary();
-            self.depth -= 1;
-            let inner = inner?;
+            let inner = self.nested(Self::unary)?;
             let span = start.to(inner.span);
             return Ok(Expr {
                 kind: ExprKind::Neg(Box::new(inner)),

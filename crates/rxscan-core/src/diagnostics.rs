@@ -170,3 +170,12 @@ pub fn did_you_mean<'a>(
     }
     best.map(|(_, c)| c)
 }
+
+/// The hint "did you mean `x`?" for the candidate closest to `name`, if one is close enough.
+/// Every "did you mean" of the compiler is worded here.
+pub fn did_you_mean_hint<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    did_you_mean(name, candidates).map(|s| format!("did you mean `{s}`?"))
+}

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::dates;
-use crate::diagnostics::{did_you_mean, Diagnostic, Severity, SourceMap, Span};
+use crate::diagnostics::{did_you_mean_hint, Diagnostic, Severity, SourceMap, Span};
 use crate::plan::{self, CmpOp, Feature, Offset, Plan, RecordField, Table, Window};
 use crate::syntax::{self, BinOp, DurationUnit, Expr as Ast, ExprKind, Ident, Item};
 
@@ -46,6 +46,8 @@ const BUILTINS: &[&str] = &[
 ];
 const FUNCTIONS: &[&str] = &["exists", "coalesce"];
 const METHODS: &[&str] = &["has", "latest", "within"];
+/// The fields of a `measure { ... }`.
+const MEASURE_FIELDS: &[&str] = &["primis", "title", "doc", "denominator", "numerator"];
 
 /// Options for compilation.
 #[derive(Debug, Clone, Default)]
@@ -408,9 +410,8 @@ impl<'s> Compiler<'s> {
                         "dmd" => Table::Medications,
                         "snomedct" => Table::ClinicalEvents,
                         other => {
-                            let hint = did_you_mean(other, ["dmd", "snomedct"]).map_or_else(
+                            let hint = did_you_mean_hint(other, ["dmd", "snomedct"]).unwrap_or_else(
                                 || "use `dmd` for medication codelists or `snomedct` for clinical codelists".to_string(),
-                                |s| format!("did you mean `{s}`?"),
                             );
                             self.err(
                                 system.span,
@@ -466,17 +467,14 @@ impl<'s> Compiler<'s> {
                                 }
                                 P::NoColumn { column: col, found } => {
                                     let span = column.as_ref().map_or(path.1, |c| c.1);
-                                    let hint = match did_you_mean(
+                                    let columns =
+                                        format!("the file has columns: {}", found.join(", "));
+                                    let hint = match did_you_mean_hint(
                                         &col,
                                         found.iter().map(String::as_str),
                                     ) {
-                                        Some(s) => format!(
-                                            "did you mean `{s}`? the file has columns: {}",
-                                            found.join(", ")
-                                        ),
-                                        None => {
-                                            format!("the file has columns: {}", found.join(", "))
-                                        }
+                                        Some(h) => format!("{h} {columns}"),
+                                        None => columns,
                                     };
                                     self.err(
                                         span,
@@ -585,19 +583,16 @@ impl<'s> Compiler<'s> {
         for (name, text) in overrides {
             let Some((ident, _, current)) = self.params.get(name) else {
                 let known: Vec<&str> = self.params.keys().map(String::as_str).collect();
-                let hint = did_you_mean(name, known.iter().copied()).map_or_else(
-                    || {
-                        format!(
-                            "parameters of this pack: {}",
-                            if known.is_empty() {
-                                "none".to_string()
-                            } else {
-                                known.join(", ")
-                            }
-                        )
-                    },
-                    |s| format!("did you mean `{s}`?"),
-                );
+                let hint = did_you_mean_hint(name, known.iter().copied()).unwrap_or_else(|| {
+                    format!(
+                        "parameters of this pack: {}",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )
+                });
                 let span = Span::new(0, 0, 0);
                 self.err(
                     span,
@@ -718,14 +713,14 @@ impl<'s> Compiler<'s> {
             .chain(self.codelist_decls.keys().cloned())
             .chain(self.defines.keys().cloned())
             .collect();
-        let hint = did_you_mean(name, candidates.iter().map(String::as_str))
-            .map(|s| format!("did you mean `{s}`?"));
-        let d = self.err(
+        let hint = did_you_mean_hint(name, candidates.iter().map(String::as_str))
+            .unwrap_or_else(|| "define it with `define`, `param` or `codelist`".into());
+        self.err(
             span,
             format!("unknown name `{name}`"),
             "not defined anywhere in the rules",
-        );
-        d.hint = hint.or_else(|| Some("define it with `define`, `param` or `codelist`".into()));
+        )
+        .hint = Some(hint);
         Val::Poison
     }
 
@@ -810,14 +805,10 @@ impl<'s> Compiler<'s> {
                             Some((rf, ty)) => Val::Runtime(plan::Expr::Record(f, rf), ty),
                             None => {
                                 let hint =
-                                    did_you_mean(&field.name, ["date", "value", "comparator"])
-                                        .map_or_else(
-                                            || {
-                                                "records have `date`, `value` and `comparator`"
-                                                    .to_string()
-                                            },
-                                            |s| format!("did you mean `{s}`?"),
-                                        );
+                                    did_you_mean_hint(&field.name, ["date", "value", "comparator"])
+                                        .unwrap_or_else(|| {
+                                            "records have `date`, `value` and `comparator`".into()
+                                        });
                                 self.err(
                                     field.span,
                                     format!("records have no field `{}`", field.name),
@@ -1154,14 +1145,10 @@ impl<'s> Compiler<'s> {
                     Val::Poison
                 }
                 name => {
-                    let hint = did_you_mean(name, FUNCTIONS.iter().chain(METHODS).copied())
-                        .map_or_else(
-                            || {
-                                "functions: exists, coalesce; table methods: has, latest, within"
-                                    .to_string()
-                            },
-                            |s| format!("did you mean `{s}`?"),
-                        );
+                    let hint = did_you_mean_hint(name, FUNCTIONS.iter().chain(METHODS).copied())
+                        .unwrap_or_else(|| {
+                            "functions: exists, coalesce; table methods: has, latest, within".into()
+                        });
                     self.err(
                         func.span,
                         format!("unknown function `{name}`"),
@@ -1190,10 +1177,8 @@ impl<'s> Compiler<'s> {
             "has" | "latest" => 2,
             "within" => 4,
             other => {
-                let hint = did_you_mean(other, METHODS.iter().copied()).map_or_else(
-                    || "table methods: has, latest, within".to_string(),
-                    |s| format!("did you mean `{s}`?"),
-                );
+                let hint = did_you_mean_hint(other, METHODS.iter().copied())
+                    .unwrap_or_else(|| "table methods: has, latest, within".into());
                 self.err(
                     func.span,
                     format!("tables have no method `{other}`"),
@@ -1373,17 +1358,9 @@ impl<'s> Compiler<'s> {
         let measure_decls = std::mem::take(&mut self.measures);
         for (id, fields, _) in &measure_decls {
             for f in fields {
-                if !["primis", "title", "doc", "denominator", "numerator"]
-                    .contains(&f.key.name.as_str())
-                {
-                    let hint = did_you_mean(
-                        &f.key.name,
-                        ["primis", "title", "doc", "denominator", "numerator"],
-                    )
-                    .map_or_else(
-                        || "fields: primis, title, doc, denominator, numerator".to_string(),
-                        |s| format!("did you mean `{s}`?"),
-                    );
+                if !MEASURE_FIELDS.contains(&f.key.name.as_str()) {
+                    let hint = did_you_mean_hint(&f.key.name, MEASURE_FIELDS.iter().copied())
+                        .unwrap_or_else(|| format!("fields: {}", MEASURE_FIELDS.join(", ")));
                     self.err(
                         f.key.span,
                         format!("unknown measure field `{}`", f.key.name),
@@ -1561,14 +1538,13 @@ impl<'s> Compiler<'s> {
                     .map(|(x, _, _)| x.name.clone())
                     .chain(decls.iter().map(|(c, _)| c.name.clone()))
                     .collect();
-                let hint = did_you_mean(&m.name, names.iter().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"));
-                let d = self.err(
+                let hint = did_you_mean_hint(&m.name, names.iter().map(String::as_str));
+                self.err(
                     m.span,
                     format!("unknown measure or composite `{}`", m.name),
                     "not declared",
-                );
-                d.hint = hint;
+                )
+                .hint = hint;
                 ok = false;
             }
         }

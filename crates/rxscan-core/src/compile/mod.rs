@@ -256,6 +256,24 @@ struct Duration {
     days: i64,
 }
 
+impl Duration {
+    /// `n` of `unit`: weeks are 7 days, years 12 months.
+    fn of(n: i64, unit: DurationUnit) -> Duration {
+        match unit {
+            DurationUnit::Days => Duration { months: 0, days: n },
+            DurationUnit::Weeks => Duration {
+                months: 0,
+                days: n * 7,
+            },
+            DurationUnit::Months => Duration { months: n, days: 0 },
+            DurationUnit::Years => Duration {
+                months: n * 12,
+                days: 0,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ty {
     Bool,
@@ -754,24 +772,7 @@ impl<'s> Compiler<'s> {
             ExprKind::Number(n) => Val::Runtime(plan::Expr::Num(*n), Ty::Num),
             ExprKind::Str(s) => Val::Runtime(plan::Expr::Str(s.clone()), Ty::Str),
             ExprKind::Bool(b) => Val::Runtime(plan::Expr::Bool(*b), Ty::Bool),
-            ExprKind::Duration(n, unit) => Val::Duration(match unit {
-                DurationUnit::Days => Duration {
-                    months: 0,
-                    days: *n,
-                },
-                DurationUnit::Weeks => Duration {
-                    months: 0,
-                    days: n * 7,
-                },
-                DurationUnit::Months => Duration {
-                    months: *n,
-                    days: 0,
-                },
-                DurationUnit::Years => Duration {
-                    months: n * 12,
-                    days: 0,
-                },
-            }),
+            ExprKind::Duration(n, unit) => Val::Duration(Duration::of(*n, *unit)),
             ExprKind::Name(n) => self.name(n, e.span),
             ExprKind::Invalid => Val::Poison,
             ExprKind::Window(start, end) => self.window(e.span, start.as_deref(), end.as_deref()),
@@ -1593,19 +1594,7 @@ fn parse_duration(text: &str) -> Option<Duration> {
     if parts.next().is_some() || n.abs() > 1_000_000 {
         return None;
     }
-    Some(match unit {
-        "day" | "days" => Duration { months: 0, days: n },
-        "week" | "weeks" => Duration {
-            months: 0,
-            days: 7 * n,
-        },
-        "month" | "months" => Duration { months: n, days: 0 },
-        "year" | "years" => Duration {
-            months: 12 * n,
-            days: 0,
-        },
-        _ => return None,
-    })
+    Some(Duration::of(n, DurationUnit::from_word(unit)?))
 }
 
 /// True when, for some first-of-month index date, the window's end falls before its start.

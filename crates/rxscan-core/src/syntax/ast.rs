@@ -59,6 +59,19 @@ pub enum DurationUnit {
     Years,
 }
 
+impl DurationUnit {
+    /// The unit a word names, singular or plural: `day`, `weeks`, `month`, `years`.
+    pub fn from_word(word: &str) -> Option<DurationUnit> {
+        match word {
+            "day" | "days" => Some(DurationUnit::Days),
+            "week" | "weeks" => Some(DurationUnit::Weeks),
+            "month" | "months" => Some(DurationUnit::Months),
+            "year" | "years" => Some(DurationUnit::Years),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
     And,

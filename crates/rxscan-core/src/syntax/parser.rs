@@ -530,14 +530,7 @@ impl Parser<'_> {
         let kind = match t.tok {
             Tok::Number(n) => {
                 if let Tok::Ident(u) = self.peek() {
-                    let unit = match u.as_str() {
-                        "day" | "days" => Some(DurationUnit::Days),
-                        "week" | "weeks" => Some(DurationUnit::Weeks),
-                        "month" | "months" => Some(DurationUnit::Months),
-                        "year" | "years" => Some(DurationUnit::Years),
-                        _ => None,
-                    };
-                    if let Some(unit) = unit {
+                    if let Some(unit) = DurationUnit::from_word(u) {
                         let uspan = self.bump().span;
                         if n.fract() != 0.0 || n > 1.0e6 {
                             self.diags.push(Diagnostic::error(

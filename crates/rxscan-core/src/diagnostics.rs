@@ -87,6 +87,29 @@ impl Diagnostic {
     }
 }
 
+/// The list a stage collects its diagnostics in: `diags.error(..)` pushes an error and hands it
+/// back, so a hint can be set in place (`diags.error(span, message, label).hint = ...`).
+pub(crate) trait DiagnosticsExt {
+    fn error(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> &mut Diagnostic;
+}
+
+impl DiagnosticsExt for Vec<Diagnostic> {
+    fn error(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.push(Diagnostic::error(span, message, label));
+        self.last_mut().expect("just pushed")
+    }
+}
+
 /// The text of every rule file, so diagnostics can be rendered against it.
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {

@@ -1,9 +1,33 @@
 //! Reading codelist CSV files (OpenCodelists layout: a header row, a code column, usually a
 //! `term` column). Codes are trimmed strings, never numbers: dm+d ids reach 17 digits.
+//!
+//! The bytes come through [`PackFiles`], so a pack compiled into a program reads its own copy;
+//! the trait lives here, beside its one reader, and `compile` re-exports it.
 
 use std::path::Path;
 
-use super::PackFiles;
+/// Reads the files a pack's rules refer to (codelists), by the path resolved against the
+/// folder of the rule file that names them. A pack on disk reads the file system
+/// ([`DiskFiles`]); a pack compiled into a program reads its own copy.
+pub trait PackFiles: Sync {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+}
+
+/// Pack files read from the file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiskFiles;
+
+impl PackFiles for DiskFiles {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        if path.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "{} is a directory",
+                path.display()
+            )));
+        }
+        std::fs::read(path)
+    }
+}
 
 /// Why a codelist could not be read; the caller turns it into a diagnostic at the declaration.
 #[derive(Debug)]

@@ -8,10 +8,10 @@
 //!   and flat columns of code id (`u32`), day number (`i32`) and, for clinical events, value
 //!   and comparator;
 //! - every distinct code string interned once per table. When the loader is given the codes a
-//!   plan can match ([`LoadOptions::for_plan`]), rows with any other code are validated and
-//!   then dropped at once: they can never change a result, and they are the bulk of a real
-//!   record. Given the index dates too ([`crate::scan::rows::for_dates`]), rows dated outside
-//!   every window that reads their code are dropped as well.
+//!   plan can match ([`crate::scan::rows::for_any_date`]), rows with any other code are
+//!   validated and then dropped at once: they can never change a result, and they are the bulk
+//!   of a real record. Given the index dates too ([`crate::scan::rows::for_dates`]), rows
+//!   dated outside every window that reads their code are dropped as well.
 //!
 //! `load.rs` holds the file handling and the exact column validators; `events.rs` the hot path
 //! for the two event tables (see its module docs), `pages.rs` its page-level Parquet

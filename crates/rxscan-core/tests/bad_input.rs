@@ -214,3 +214,22 @@ fn regression_fuzz_unknown_escape_of_a_multibyte_character_panicked_the_lexer() 
         );
     }
 }
+
+/// Regression (found reading the code while splitting `compile/`): a duration override of
+/// `i64::MIN` days overflowed `abs()` in the `--param` parser, a panic the compiler thread
+/// reported as "the compiler crashed". It is now an ordinary diagnostic on the parameter.
+#[test]
+fn regression_param_duration_of_i64_min_days_crashed_the_compiler() {
+    let opts = CompileOptions {
+        params: vec![(
+            "coprescription_gap".to_string(),
+            "-9223372036854775808 days".to_string(),
+        )],
+    };
+    let err = match rxscan_core::compile::compile_dir(&common::repo().join("rules/pincer"), &opts) {
+        Ok(_) => panic!("an out-of-range duration must not compile"),
+        Err(e) => e.render(false),
+    };
+    assert!(!err.contains("crashed"), "{err}");
+    assert!(err.contains("coprescription_gap"), "{err}");
+}

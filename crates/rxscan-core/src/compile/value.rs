@@ -54,7 +54,7 @@ impl Duration {
         let mut parts = text.split_whitespace();
         let n: i64 = parts.next()?.parse().ok()?;
         let unit = parts.next()?;
-        if parts.next().is_some() || n.abs() > 1_000_000 {
+        if parts.next().is_some() || n.unsigned_abs() > 1_000_000 {
             return None;
         }
         Some(Duration::of(n, DurationUnit::from_word(unit)?))

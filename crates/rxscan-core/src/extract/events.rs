@@ -39,9 +39,10 @@ use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::csv_diagnose::diagnose_csv;
 use super::load::{
-    diagnose_csv, digits, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans,
-    PatientIndex, Source,
+    digits, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans, PatientIndex,
+    Source,
 };
 use super::{csvrows, pages};
 use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions, ReadPaths};

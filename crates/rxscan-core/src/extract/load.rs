@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::csv_diagnose::diagnose_csv;
 use super::error::{BadValue, ExtractError, Location};
 use super::{Extract, Registrations, Sex, NO_DATE};
 use crate::dates::{self, Day};
@@ -87,7 +88,7 @@ impl Source {
         match self.format {
             Format::Parquet => Location::Row(row + 1),
             Format::Csv => Location::Line(
-                super::csvscan::record_at(&self.path, row + 1).map_or(row + 2, |r| r.line),
+                super::csv_diagnose::record_at(&self.path, row + 1).map_or(row + 2, |r| r.line),
             ),
         }
     }
@@ -103,7 +104,11 @@ impl Source {
         // A missing value may be a row that is cut short, or a blank line: say that instead.
         if let Some((line, message)) = (self.format == Format::Csv)
             .then(|| {
-                super::csvscan::short_row(&self.path, self.row_offset + row + 1, self.header.len())
+                super::csv_diagnose::short_row(
+                    &self.path,
+                    self.row_offset + row + 1,
+                    self.header.len(),
+                )
             })
             .flatten()
         {
@@ -426,7 +431,7 @@ pub(super) fn open_table(
                 .from_reader(file);
             let mut rec = csv::StringRecord::new();
             match rdr.read_record(&mut rec) {
-                Ok(_) if super::csvscan::lone_cr(&path) => {
+                Ok(_) if super::csv_diagnose::lone_cr(&path) => {
                     let message = "lines end with a lone carriage return (CR, old Mac style); rxscan reads LF or CRLF line endings".to_string();
                     return Err(ExtractError::Malformed {
                         path,
@@ -464,7 +469,7 @@ pub(super) fn open_table(
                     return Err(ExtractError::Malformed {
                         path: path.clone(),
                         location: Location::Line(1),
-                        message: super::csvscan::header_not_utf8(&path),
+                        message: super::csv_diagnose::header_not_utf8(&path),
                     })
                 }
                 Err(e) => return Err(unreadable(&e)),
@@ -521,25 +526,6 @@ pub(super) fn open_table(
         }
     }
     Ok((path, format, header, wanted))
-}
-
-/// Why polars refused a CSV file: the first structurally broken record, found by reading the
-/// file again the way polars splits it, or else the first line of polars' own message.
-pub(super) fn diagnose_csv(path: &Path, header: &[String], e: &PolarsError) -> ExtractError {
-    match super::csvscan::first_problem(path, header.len()) {
-        Some((line, message)) => ExtractError::Malformed {
-            path: path.to_path_buf(),
-            location: Location::Line(line),
-            message,
-        },
-        None => {
-            let text = e.to_string();
-            ExtractError::Unreadable {
-                path: path.to_path_buf(),
-                message: text.lines().next().unwrap_or("").trim().to_string(),
-            }
-        }
-    }
 }
 
 /// Codes are digit strings; one of at most 18 digits without a leading zero maps one-to-one

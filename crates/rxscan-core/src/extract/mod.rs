@@ -20,8 +20,8 @@
 //! Validation is strict and every error names the file, the line (as an editor counts it, the
 //! header being line 1; or the row, for Parquet), the column and the offending value.
 
+mod csv_diagnose;
 mod csvrows;
-mod csvscan;
 mod error;
 mod events;
 mod load;

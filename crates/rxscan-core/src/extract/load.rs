@@ -15,49 +15,10 @@ use rustc_hash::FxHashMap;
 
 use super::csv_diagnose::diagnose_csv;
 use super::error::{BadValue, ExtractError, Location};
-use super::{Extract, Registrations, Sex, NO_DATE};
+use super::model::{Extract, Registrations, Sex, NO_DATE};
+use super::options::LoadOptions;
 use crate::dates::{self, Day};
 use crate::plan::Table;
-
-/// How to load an extract.
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
-    /// Skip (and report) event and registration rows whose patient is not in `patients`,
-    /// instead of failing.
-    pub skip_orphans: bool,
-    /// Keep only medication rows with these codes, each dated within its span (`None`: keep
-    /// every row). Other rows are still validated, then dropped.
-    pub keep_medication_codes: Option<Vec<KeepCode>>,
-    /// Keep only clinical-event rows with these codes and dates (`None`: keep every row).
-    pub keep_event_codes: Option<Vec<KeepCode>>,
-    /// The first and last index date the kept rows were chosen for, recorded in
-    /// [`Extract::index_date_range`] so that evaluation at another date is refused.
-    pub index_date_range: Option<(Day, Day)>,
-    /// Bytes of a CSV event table mapped at a time, and per parallel chunk within that window
-    /// (`None`: 256 MiB and 2 MiB). Results do not depend on them; tests set them small so that
-    /// small files cross many window and chunk boundaries.
-    pub csv_window_and_chunk: Option<(usize, usize)>,
-}
-
-/// A code worth keeping, and the inclusive span of dates in which a row with it can change a
-/// result. A code listed twice keeps rows in either span.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeepCode {
-    pub code: String,
-    pub from: Day,
-    pub to: Day,
-}
-
-impl KeepCode {
-    /// Keep every row with `code`, whatever its date.
-    pub fn any_date(code: impl Into<String>) -> KeepCode {
-        KeepCode {
-            code: code.into(),
-            from: Day::MIN,
-            to: Day::MAX,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Format {

@@ -16,8 +16,7 @@
 //! short or long line) it returns `None`, and the caller parses that part with polars and the
 //! exact validators, which accept the same rows or name the problem.
 
-use super::events::parse_number;
-use super::load::digits;
+use super::values::{digits, parse_number};
 use super::Comparator;
 use crate::dates::{self, Day};
 

@@ -40,10 +40,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::csv_diagnose::diagnose_csv;
-use super::load::{
-    digits, open_table, read_parquet_slice, CodeDict, FixedCodes, Format, Orphans, PatientIndex,
-    Source,
-};
+use super::load::{open_table, read_parquet_slice, Format, Orphans, Source};
+use super::values::{digits, parse_number, CodeDict, FixedCodes, PatientIndex};
 use super::{csvrows, pages};
 use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions, ReadPaths};
 use crate::dates::{self, Day};
@@ -918,17 +916,6 @@ thread_local! {
         days: ViewCache::new(),
         comparators: ViewCache::new(),
     });
-}
-
-/// `numeric_value` text: a finite number in plain or exponent notation.
-pub(super) fn parse_number(s: &str) -> Option<f64> {
-    let ok = s
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
-    match s.parse::<f64>() {
-        Ok(x) if ok && x.is_finite() => Some(x),
-        _ => None,
-    }
 }
 
 /// A patient id that is plainly valid: 1 to 18 digits, nothing else.

@@ -28,6 +28,7 @@ mod load;
 mod model;
 mod options;
 mod pages;
+mod values;
 
 pub use error::{BadValue, ExtractError, Location};
 pub use model::{Comparator, EventTable, Extract, ReadPaths, Registrations, Sex, NO_DATE};

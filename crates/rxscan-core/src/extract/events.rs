@@ -40,7 +40,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::csv_diagnose::diagnose_csv;
-use super::load::{open_table, read_parquet_slice, Format, Orphans, Source};
+use super::files::{open_table, read_parquet_slice};
+use super::source::{Format, Orphans, Source};
 use super::values::{digits, parse_number, CodeDict, FixedCodes, PatientIndex};
 use super::{csvrows, pages};
 use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions, ReadPaths};
@@ -1158,7 +1159,7 @@ fn exact(
     let day = src.dates("date", false).map_err(&mut note).ok();
     let codes = src.strings(shape.code_col).map_err(&mut note).ok();
     let (value, comparator) = if shape.is_events {
-        let v = numbers(src, "numeric_value").map_err(&mut note).ok();
+        let v = src.numbers("numeric_value").map_err(&mut note).ok();
         let c = if shape.has_comparator {
             src.strings("comparator")
                 .map_err(&mut note)
@@ -1516,45 +1517,4 @@ fn for_each_batch(
         }
     }
     Ok(rows)
-}
-
-/// `numeric_value`: finite numbers, or empty (stored as NaN).
-fn numbers(src: &Source, name: &str) -> Result<Vec<f64>, ExtractError> {
-    let col = src.col(name)?;
-    let expected = "a number like 42 or 37.5, or empty";
-    match col.dtype() {
-        DataType::String => {
-            let ca = col.str().map_err(|e| src.polars(e))?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                let s = v.unwrap_or("");
-                if s.is_empty() {
-                    out.push(f64::NAN);
-                    continue;
-                }
-                match parse_number(s) {
-                    Some(x) => out.push(x),
-                    None => return Err(src.bad(i, name, "invalid number", s, expected)),
-                }
-            }
-            Ok(out)
-        }
-        dt if dt.is_primitive_numeric() => {
-            let cast = col.cast(&DataType::Float64).map_err(|e| src.polars(e))?;
-            let ca = cast.f64().map_err(|e| src.polars(e))?;
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                match v {
-                    None => out.push(f64::NAN),
-                    Some(x) if x.is_finite() => out.push(x),
-                    Some(x) => {
-                        return Err(src.bad(i, name, "invalid number", &x.to_string(), expected))
-                    }
-                }
-            }
-            Ok(out)
-        }
-        DataType::Null => Ok(vec![f64::NAN; col.len()]),
-        other => Err(src.wrong_type(name, other, "a numeric column")),
-    }
 }

@@ -24,10 +24,12 @@ mod csv_diagnose;
 mod csvrows;
 mod error;
 mod events;
+mod files;
 mod load;
 mod model;
 mod options;
 mod pages;
+mod source;
 mod values;
 
 pub use error::{BadValue, ExtractError, Location};

@@ -29,16 +29,10 @@ mod load;
 mod model;
 mod options;
 mod pages;
+mod patients;
 mod source;
 mod values;
 
 pub use error::{BadValue, ExtractError, Location};
 pub use model::{Comparator, EventTable, Extract, ReadPaths, Registrations, Sex, NO_DATE};
 pub use options::{KeepCode, LoadOptions};
-
-impl Extract {
-    /// Read and validate an extract folder.
-    pub fn load(dir: &std::path::Path, opts: &LoadOptions) -> Result<Extract, ExtractError> {
-        load::load(dir, opts)
-    }
-}

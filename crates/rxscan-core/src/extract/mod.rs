@@ -21,14 +21,12 @@
 //! header being line 1; or the row, for Parquet), the column and the offending value.
 
 mod csv_diagnose;
-mod csvrows;
 mod error;
 mod events;
 mod files;
 mod load;
 mod model;
 mod options;
-mod pages;
 mod patients;
 mod source;
 mod values;

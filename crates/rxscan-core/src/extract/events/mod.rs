@@ -29,6 +29,9 @@
 //!   straight into the final per-patient columns, each thread owning a range of patients
 //!   (stable, so rows of one patient keep their input order).
 
+mod csv_lines;
+mod parquet_pages;
+
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,7 +46,6 @@ use super::csv_diagnose::diagnose_csv;
 use super::files::{open_table, read_parquet_slice};
 use super::source::{Format, Orphans, Source};
 use super::values::{digits, parse_number, CodeDict, FixedCodes, PatientIndex};
-use super::{csvrows, pages};
 use super::{Comparator, EventTable, ExtractError, KeepCode, LoadOptions, ReadPaths};
 use crate::dates::{self, Day};
 use crate::plan::Table;
@@ -297,12 +299,12 @@ fn load_row_groups(
     let mut reader = ParquetReader::new(file);
     let metadata = reader.get_metadata().map_err(|e| unreadable(&e))?.clone();
     let schema = reader.schema().map_err(|e| unreadable(&e))?;
-    let cols = pages::Columns {
+    let cols = parquet_pages::Columns {
         code: ctx.shape.code_col,
         value: ctx.shape.is_events.then_some("numeric_value"),
         comparator: ctx.shape.has_comparator.then_some("comparator"),
     };
-    if !pages::schema_fits(&schema, &cols)
+    if !parquet_pages::schema_fits(&schema, &cols)
         || metadata
             .row_groups
             .iter()
@@ -330,7 +332,7 @@ fn load_row_groups(
                 let d = &mut *d.borrow_mut();
                 let mut file = std::fs::File::open(ctx.path).ok()?;
                 let patient_of = |id: i64| ctx.index.get(id);
-                pages::decode_row_group(&mut file, rg, &cols, &patient_of, &code_of, d)?;
+                parquet_pages::decode_row_group(&mut file, rg, &cols, &patient_of, &code_of, d)?;
                 let paths = ReadPaths {
                     row_groups: 1,
                     dictionary_pages: d.dictionary_pages,
@@ -397,16 +399,16 @@ fn load_csv_lines(
     use std::io::{Read, Seek, SeekFrom};
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(ctx.path, e);
     let shape = ctx.shape;
-    let roles: Vec<csvrows::Role> = ctx
+    let roles: Vec<csv_lines::Role> = ctx
         .header
         .iter()
         .map(|h| match h.as_str() {
-            "patient_id" => csvrows::Role::Id,
-            "date" => csvrows::Role::Date,
-            c if c == shape.code_col => csvrows::Role::Code,
-            "numeric_value" if shape.is_events => csvrows::Role::Value,
-            "comparator" if shape.has_comparator => csvrows::Role::Comparator,
-            _ => csvrows::Role::Skip,
+            "patient_id" => csv_lines::Role::Id,
+            "date" => csv_lines::Role::Date,
+            c if c == shape.code_col => csv_lines::Role::Code,
+            "numeric_value" if shape.is_events => csv_lines::Role::Value,
+            "comparator" if shape.has_comparator => csv_lines::Role::Comparator,
+            _ => csv_lines::Role::Skip,
         })
         .collect();
     let schema = string_schema(ctx.header);
@@ -546,7 +548,7 @@ thread_local! {
 /// chunk's start), and its number of lines; `None` on doubt.
 fn scan_chunk(
     text: &[u8],
-    roles: &[csvrows::Role],
+    roles: &[csv_lines::Role],
     shape: &Shape<'_>,
     index: &PatientIndex,
     keep: &KeepSet,
@@ -561,7 +563,7 @@ fn scan_chunk(
         kept.comparator.clear();
         let mut orphans = 0;
         let mut first_orphan = None;
-        let n = csvrows::scan(text, roles, code_of, |i, r| {
+        let n = csv_lines::scan(text, roles, code_of, |i, r| {
             if !index.contains(r.id) {
                 orphans += 1;
                 first_orphan.get_or_insert((r.id, i));
@@ -593,25 +595,38 @@ fn scan_chunk(
 }
 
 thread_local! {
-    static DECODED: RefCell<pages::Decoded> = RefCell::new(pages::Decoded::default());
+    static DECODED: RefCell<parquet_pages::Decoded> = RefCell::new(parquet_pages::Decoded::default());
 }
 
 /// The kept rows of one decoded row group (its first row is row `first` of the file), and its
 /// orphans.
-fn decided_piece(d: &pages::Decoded, shape: &Shape<'_>, keep: &KeepSet, first: usize) -> Piece {
+fn decided_piece(
+    d: &parquet_pages::Decoded,
+    shape: &Shape<'_>,
+    keep: &KeepSet,
+    first: usize,
+) -> Piece {
     let mut piece = Piece::default();
     KEPT.with(|k| {
         let kept = &mut *k.borrow_mut();
         kept.clear();
         // Orphans: counted without branches, located only when there are any.
-        piece.orphans = d.patient.iter().filter(|&&p| p >= pages::ORPHAN).count();
+        piece.orphans = d
+            .patient
+            .iter()
+            .filter(|&&p| p >= parquet_pages::ORPHAN)
+            .count();
         if piece.orphans > 0 {
-            piece.first_orphan = d.patient.iter().position(|&p| p >= pages::ORPHAN).map(|i| {
-                (
-                    d.orphan_ids[(d.patient[i] - pages::ORPHAN) as usize],
-                    first + i,
-                )
-            });
+            piece.first_orphan = d
+                .patient
+                .iter()
+                .position(|&p| p >= parquet_pages::ORPHAN)
+                .map(|i| {
+                    (
+                        d.orphan_ids[(d.patient[i] - parquet_pages::ORPHAN) as usize],
+                        first + i,
+                    )
+                });
         }
         // Rows with a kept code (about one in ten), gathered without branches, then checked.
         kept.resize(d.code.len(), (0, 0));
@@ -624,7 +639,7 @@ fn decided_piece(d: &pages::Decoded, shape: &Shape<'_>, keep: &KeepSet, first: u
         kept.retain_mut(|(i, p)| {
             let i = *i as usize;
             *p = d.patient[i];
-            *p < pages::ORPHAN && keep.keeps(d.code[i], d.day[i])
+            *p < parquet_pages::ORPHAN && keep.keeps(d.code[i], d.day[i])
         });
         let cols = KeptColumns {
             day: &d.day,

@@ -205,8 +205,9 @@ pub(super) fn record_at(path: &Path, index: usize) -> Option<DiagnosedRecord> {
 }
 
 /// The first structural problem that makes polars refuse a file: bad quoting, text that is
-/// not UTF-8, a row with more fields than the header. Returns the line and a message. (Rows with fewer fields are not here: polars reads the missing
-/// fields as empty, and the loader reports them when a required value is missing.)
+/// not UTF-8, a row with more fields than the header. Returns the line and a message. (Rows
+/// with fewer fields are not here: polars reads the missing fields as empty, and the loader
+/// reports them when a required value is missing.)
 fn first_problem(path: &Path, header_fields: usize) -> Option<(usize, String)> {
     let mut found = None;
     walk(path, |i, rec| {

@@ -13,12 +13,37 @@
 //!   of a real record. Given the index dates too ([`crate::scan::rows::for_dates`]), rows
 //!   dated outside every window that reads their code are dropped as well.
 //!
-//! `load.rs` holds the file handling and the exact column validators; `events.rs` the hot path
-//! for the two event tables (see its module docs), `pages.rs` its page-level Parquet
-//! reader and `csvrows.rs` its scanner for quote-free CSV.
-//!
 //! Validation is strict and every error names the file, the line (as an editor counts it, the
 //! header being line 1; or the row, for Parquet), the column and the offending value.
+//!
+//! # Files, by phase
+//!
+//! One job per file, and imports run one way: a file uses only files below it in this list
+//! (the orchestrator above, the toolbox below, as ripgrep's searcher: glue over core over the
+//! line buffer).
+//!
+//! ```text
+//! load.rs          the orchestration: patients, registrations, then the two event tables
+//! patients.rs      the patients and practice_registrations tables
+//! events/          the two event tables, the hot path (its own map is in events/mod.rs)
+//! files.rs         finding a table's file, checking its header, reading it with polars
+//! source.rs        a table's rows as polars read them, and every exact validator
+//! csv_diagnose.rs  the CSV diagnoser: which line a row is on, what is wrong with a file
+//! values.rs        one value at a time: digits, numbers, ids, code and patient lookups
+//! options.rs       LoadOptions, KeepCode: how a load is asked for
+//! model.rs         Extract, EventTable, Registrations, Sex, Comparator, ReadPaths
+//! error.rs         ExtractError and its parts
+//! ```
+//!
+//! The phases (`patients.rs`, `events/`) use the toolbox and never each other: the patient
+//! index they share is a lookup in `values.rs`, not part of `patients.rs`. `Extract::load` is
+//! defined in `load.rs`, so that `model.rs` is plain data with nothing above it. Finding and
+//! opening a file (`files.rs`) is kept apart from the validators over its rows (`source.rs`):
+//! the header is checked before any row is read, and the fast paths fall back on the
+//! validators alone. In `events/`, each direct path's driver (`csv_chunks.rs`,
+//! `parquet_row_groups.rs`) is apart from its reader (`csv_lines.rs`, `parquet_pages.rs`), so
+//! the readers stay leaves that know nothing of pieces or keep sets, and polars' batch path is
+//! three files (reading and tasks, the fast pass, the exact path) rather than one of 800 lines.
 
 mod csv_diagnose;
 mod error;

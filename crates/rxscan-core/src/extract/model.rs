@@ -116,10 +116,10 @@ pub struct EventTable {
     pub group_time: std::time::Duration,
 }
 
-/// Which of the loader's paths read an event table's rows (shown by `rxscan scan --verbose`, and how
-/// tests know a path was exercised): Parquet row groups decoded page by page, with their data
-/// pages by encoding; CSV chunks converted by the line scanner; and batches of up to 64k rows
-/// that polars parsed, read by the fast pass over its arrays or by the exact validators.
+/// Which of the loader's paths read an event table's rows (shown by `rxscan scan --verbose`, and
+/// how tests know a path was exercised): Parquet row groups decoded page by page, with their
+/// data pages by encoding; CSV chunks converted by the line scanner; and batches of up to 64k
+/// rows that polars parsed, read by the fast pass over its arrays or by the exact validators.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReadPaths {
     pub row_groups: usize,

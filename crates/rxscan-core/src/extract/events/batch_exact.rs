@@ -12,7 +12,7 @@ use crate::extract::model::Comparator;
 use crate::extract::source::Source;
 use crate::extract::values::{CodeDict, PatientIndex};
 
-/// The exact path: the column validators of `load.rs`, which name the first bad value.
+/// The exact path: the column validators of `source.rs`, which name the first bad value.
 /// Keeps rows by the keep set, or interns every code into `dict`.
 pub(super) fn exact(
     src: &Source,

@@ -160,9 +160,10 @@ impl CsvText<'_> {
 
 /// Read a table in batches, calling `f(frame, rows_before)` for each.
 ///
-/// CSV is cut at line ends into blocks that polars parses from memory. A line end inside a quoted field would make such a cut wrong, so as soon as a
-/// block contains a quote character the rest of the file is read as one block (a block
-/// boundary before the first quote is always a record boundary).
+/// CSV is cut at line ends into blocks that polars parses from memory. A line end inside a
+/// quoted field would make such a cut wrong, so as soon as a block contains a quote character
+/// the rest of the file is read as one block (a block boundary before the first quote is always
+/// a record boundary).
 pub(super) fn for_each_batch(
     path: &Path,
     format: Format,

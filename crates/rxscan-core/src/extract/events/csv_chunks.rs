@@ -32,7 +32,7 @@ enum Scanned {
     Quoted,
 }
 
-/// Read a CSV event table with the line scanner (`csvrows.rs`): the file is memory-mapped a
+/// Read a CSV event table with the line scanner (`csv_lines.rs`): the file is memory-mapped a
 /// window at a time, each window cut at line ends into chunks scanned in parallel. A chunk
 /// the scanner doubts is parsed by polars and read by [`frame_pieces`]; from the first chunk
 /// with a quote character, the rest of the file is.

@@ -8,7 +8,7 @@
 //! bytes can find the fields (one vectorised search for commas and newlines) and convert the
 //! few columns the scan reads as it goes.
 //!
-//! Like the page reader for Parquet (`pages.rs`), this is a fast path and nothing more. It
+//! Like the page reader for Parquet (`parquet_pages.rs`), this is a fast path and nothing more. It
 //! accepts only what is plainly valid: every line with exactly the header's number of fields,
 //! ids of 1 to 18 digits, dates as `YYYY-MM-DD`, a code with no surrounding space, a number
 //! `parse_number` accepts or nothing, a comparator or nothing; a `\r` before a newline is a

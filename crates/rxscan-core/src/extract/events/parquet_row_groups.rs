@@ -23,7 +23,7 @@ use crate::extract::model::ReadPaths;
 /// group's decided columns per thread).
 const MAX_DIRECT_ROWS: usize = 1 << 24;
 
-/// Read a Parquet table with the page reader (`pages.rs`), row groups in parallel. A row
+/// Read a Parquet table with the page reader (`parquet_pages.rs`), row groups in parallel. A row
 /// group it doubts is read through polars and [`frame_pieces`] instead. `None` when the
 /// file's schema does not fit the page reader, and the caller reads the file in batches.
 pub(super) fn load_row_groups(
@@ -109,7 +109,8 @@ pub(super) fn load_row_groups(
 }
 
 thread_local! {
-    static DECODED: RefCell<parquet_pages::Decoded> = RefCell::new(parquet_pages::Decoded::default());
+    static DECODED: RefCell<parquet_pages::Decoded> =
+        RefCell::new(parquet_pages::Decoded::default());
 }
 
 /// The kept rows of one decoded row group (its first row is row `first` of the file), and its

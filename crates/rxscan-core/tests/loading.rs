@@ -247,7 +247,7 @@ fn unusual_but_valid_values_load_the_same_on_both_paths() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The page-level Parquet reader (`extract/pages.rs`).
+// The page-level Parquet reader (`extract/events/parquet_pages.rs`).
 
 use polars::prelude::{
     Column, DataFrame, DataType, NamedFrom, ParquetCompression, ParquetReader, ParquetWriter,
@@ -556,7 +556,7 @@ fn parquet_page_reader_doubts_go_to_the_exact_path() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The CSV line scanner (`extract/csvrows.rs`), on a file of several chunks.
+// The CSV line scanner (`extract/events/csv_lines.rs`), on a file of several chunks.
 
 const CSV_ROWS: usize = 300_000;
 

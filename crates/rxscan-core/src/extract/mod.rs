@@ -13,218 +13,49 @@
 //!   of a real record. Given the index dates too ([`crate::scan::rows::for_dates`]), rows
 //!   dated outside every window that reads their code are dropped as well.
 //!
-//! `load.rs` holds the file handling and the exact column validators; `events.rs` the hot path
-//! for the two event tables (see its module docs), `pages.rs` its page-level Parquet
-//! reader and `csvrows.rs` its scanner for quote-free CSV.
-//!
 //! Validation is strict and every error names the file, the line (as an editor counts it, the
 //! header being line 1; or the row, for Parquet), the column and the offending value.
+//!
+//! # Files, by phase
+//!
+//! One job per file, and imports run one way: a file uses only files below it in this list
+//! (the orchestrator above, the toolbox below, as ripgrep's searcher: glue over core over the
+//! line buffer).
+//!
+//! ```text
+//! load.rs          the orchestration: patients, registrations, then the two event tables
+//! patients.rs      the patients and practice_registrations tables
+//! events/          the two event tables, the hot path (its own map is in events/mod.rs)
+//! files.rs         finding a table's file, checking its header, reading it with polars
+//! source.rs        a table's rows as polars read them, and every exact validator
+//! csv_diagnose.rs  the CSV diagnoser: which line a row is on, what is wrong with a file
+//! values.rs        one value at a time: digits, numbers, ids, code and patient lookups
+//! options.rs       LoadOptions, KeepCode: how a load is asked for
+//! model.rs         Extract, EventTable, Registrations, Sex, Comparator, ReadPaths
+//! error.rs         ExtractError and its parts
+//! ```
+//!
+//! The phases (`patients.rs`, `events/`) use the toolbox and never each other: the patient
+//! index they share is a lookup in `values.rs`, not part of `patients.rs`. `Extract::load` is
+//! defined in `load.rs`, so that `model.rs` is plain data with nothing above it. Finding and
+//! opening a file (`files.rs`) is kept apart from the validators over its rows (`source.rs`):
+//! the header is checked before any row is read, and the fast paths fall back on the
+//! validators alone. In `events/`, each direct path's driver (`csv_chunks.rs`,
+//! `parquet_row_groups.rs`) is apart from its reader (`csv_lines.rs`, `parquet_pages.rs`), so
+//! the readers stay leaves that know nothing of pieces or keep sets, and polars' batch path is
+//! three files (reading and tasks, the fast pass, the exact path) rather than one of 800 lines.
 
-mod csvrows;
-mod csvscan;
+mod csv_diagnose;
 mod error;
 mod events;
+mod files;
 mod load;
-mod pages;
+mod model;
+mod options;
+mod patients;
+mod source;
+mod values;
 
 pub use error::{BadValue, ExtractError, Location};
-pub use load::{KeepCode, LoadOptions};
-
-use crate::dates::Day;
-use crate::plan::Table;
-
-/// A date that is absent (an ongoing registration, a patient who is alive).
-pub const NO_DATE: Day = Day::MAX;
-
-/// A comparator attached to a numeric value (`clinical_events.comparator`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum Comparator {
-    None = 0,
-    Approx = 1,
-    Eq = 2,
-    Ge = 3,
-    Gt = 4,
-    Lt = 5,
-    Le = 6,
-}
-
-impl Comparator {
-    pub fn parse(s: &str) -> Option<Comparator> {
-        Some(match s {
-            "" => Comparator::None,
-            "~" => Comparator::Approx,
-            "=" => Comparator::Eq,
-            ">=" => Comparator::Ge,
-            ">" => Comparator::Gt,
-            "<" => Comparator::Lt,
-            "<=" => Comparator::Le,
-            _ => return None,
-        })
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Comparator::None => "",
-            Comparator::Approx => "~",
-            Comparator::Eq => "=",
-            Comparator::Ge => ">=",
-            Comparator::Gt => ">",
-            Comparator::Lt => "<",
-            Comparator::Le => "<=",
-        }
-    }
-    pub fn from_u8(v: u8) -> Comparator {
-        match v {
-            1 => Comparator::Approx,
-            2 => Comparator::Eq,
-            3 => Comparator::Ge,
-            4 => Comparator::Gt,
-            5 => Comparator::Lt,
-            6 => Comparator::Le,
-            _ => Comparator::None,
-        }
-    }
-}
-
-/// Sex as recorded, normalised to one letter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Sex {
-    Male,
-    Female,
-    Intersex,
-    Unknown,
-}
-
-impl Sex {
-    pub fn parse(s: &str) -> Option<Sex> {
-        let s = s.trim();
-        let is = |a: &str, b: &str| s.eq_ignore_ascii_case(a) || s.eq_ignore_ascii_case(b);
-        Some(if is("m", "male") {
-            Sex::Male
-        } else if is("f", "female") {
-            Sex::Female
-        } else if is("i", "intersex") {
-            Sex::Intersex
-        } else if is("u", "unknown") {
-            Sex::Unknown
-        } else {
-            return None;
-        })
-    }
-    pub fn letter(self) -> &'static str {
-        match self {
-            Sex::Male => "M",
-            Sex::Female => "F",
-            Sex::Intersex => "I",
-            Sex::Unknown => "U",
-        }
-    }
-}
-
-/// One event table grouped by patient: rows of patient `p` are `offsets[p]..offsets[p + 1]`.
-#[derive(Debug, Clone, Default)]
-pub struct EventTable {
-    pub offsets: Vec<usize>,
-    pub code: Vec<u32>,
-    pub day: Vec<Day>,
-    /// `numeric_value`; `NaN` when empty (NaN is rejected on input, so it cannot be real data).
-    pub value: Vec<f64>,
-    pub comparator: Vec<u8>,
-    /// The distinct code strings; `code` indexes into it.
-    pub codes: Vec<String>,
-    /// Rows read from the file, before irrelevant codes were dropped.
-    pub rows_read: usize,
-    /// Which of the loader's paths read the rows.
-    pub read_by: ReadPaths,
-    /// Time to read and validate the file, and to group the kept rows by patient.
-    pub read_time: std::time::Duration,
-    pub group_time: std::time::Duration,
-}
-
-/// Which of the loader's paths read an event table's rows (shown by `rxscan scan --verbose`, and how
-/// tests know a path was exercised): Parquet row groups decoded page by page, with their data
-/// pages by encoding; CSV chunks converted by the line scanner; and batches of up to 64k rows
-/// that polars parsed, read by the fast pass over its arrays or by the exact validators.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReadPaths {
-    pub row_groups: usize,
-    pub dictionary_pages: usize,
-    pub plain_pages: usize,
-    pub csv_chunks: usize,
-    pub fast_tasks: usize,
-    pub exact_tasks: usize,
-}
-
-impl std::ops::AddAssign for ReadPaths {
-    fn add_assign(&mut self, o: ReadPaths) {
-        self.row_groups += o.row_groups;
-        self.dictionary_pages += o.dictionary_pages;
-        self.plain_pages += o.plain_pages;
-        self.csv_chunks += o.csv_chunks;
-        self.fast_tasks += o.fast_tasks;
-        self.exact_tasks += o.exact_tasks;
-    }
-}
-
-impl EventTable {
-    pub fn rows(&self, patient: usize) -> std::ops::Range<usize> {
-        self.offsets[patient]..self.offsets[patient + 1]
-    }
-    pub fn len(&self) -> usize {
-        self.code.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.code.is_empty()
-    }
-}
-
-/// Registrations grouped by patient, in input order within a patient.
-#[derive(Debug, Clone, Default)]
-pub struct Registrations {
-    pub offsets: Vec<usize>,
-    pub start: Vec<Day>,
-    /// [`NO_DATE`] when ongoing.
-    pub end: Vec<Day>,
-    /// Index into [`Extract::practices`].
-    pub practice: Vec<u32>,
-}
-
-/// A loaded, validated extract.
-#[derive(Debug, Clone, Default)]
-pub struct Extract {
-    /// `patient_id` of each dense patient index, ascending.
-    pub patient_ids: Vec<i64>,
-    pub date_of_birth: Vec<Day>,
-    pub sex: Vec<Sex>,
-    /// [`NO_DATE`] when alive.
-    pub date_of_death: Vec<Day>,
-    pub registrations: Registrations,
-    /// `practice_pseudo_id` strings, sorted (numerically when all are digits).
-    pub practices: Vec<String>,
-    pub medications: EventTable,
-    pub clinical_events: EventTable,
-    /// Rows skipped because their patient is not in `patients` (only with `skip_orphans`).
-    pub orphans_skipped: Vec<(String, usize)>,
-    /// When rows were kept only for a range of index dates ([`crate::scan::rows::for_dates`]): the
-    /// first and last of them. Evaluating at a date outside it is refused.
-    pub index_date_range: Option<(Day, Day)>,
-    /// Time to load the patients and registrations tables (the event tables keep their own).
-    pub patients_time: std::time::Duration,
-}
-
-impl Extract {
-    pub fn n_patients(&self) -> usize {
-        self.patient_ids.len()
-    }
-    pub fn table(&self, t: Table) -> &EventTable {
-        match t {
-            Table::Medications => &self.medications,
-            Table::ClinicalEvents => &self.clinical_events,
-        }
-    }
-    /// Read and validate an extract folder.
-    pub fn load(dir: &std::path::Path, opts: &LoadOptions) -> Result<Extract, ExtractError> {
-        load::load(dir, opts)
-    }
-}
+pub use model::{Comparator, EventTable, Extract, ReadPaths, Registrations, Sex, NO_DATE};
+pub use options::{KeepCode, LoadOptions};

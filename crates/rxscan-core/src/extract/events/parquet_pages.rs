@@ -34,8 +34,8 @@ use polars_parquet::parquet::page::{split_buffer, DataPage, Page};
 use polars_parquet::parquet::read::{decompress, PageReader};
 use polars_parquet::parquet::schema::types::PhysicalType;
 
-use super::Comparator;
 use crate::dates::{self, Day};
+use crate::extract::model::Comparator;
 
 /// Pages larger than this are left to polars (which has the same guard).
 const MAX_PAGE_BYTES: usize = 1 << 30;

@@ -1,6 +1,7 @@
 //! A second, careful reading of a CSV file, used only on the error path: to turn a row index
 //! into the line an editor shows, and to say what is structurally wrong with a file polars
-//! refused.
+//! refused ([`diagnose_csv`]). It is the diagnoser, not a reader: the loader's CSV is read by
+//! polars or by the fast line scanner, and comes here only once something is wrong.
 //!
 //! Records are split exactly as polars splits them, not as the `csv` crate does: a blank line
 //! is a record (polars reads it as a row of nulls), `\r\n` and `\n` both end a line, a `"`
@@ -12,6 +13,10 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
+use polars::prelude::PolarsError;
+
+use super::error::{ExtractError, Location};
+
 /// How much of a record is kept for messages and the UTF-8 check.
 const KEEP: usize = 64 * 1024;
 /// How much of a record a message quotes.
@@ -19,7 +24,7 @@ const SHOW: usize = 120;
 
 /// One record (the header is record 0) as written in the file.
 #[derive(Debug, Clone)]
-pub(super) struct Record {
+pub(super) struct DiagnosedRecord {
     /// The line the record starts on (the header is line 1).
     pub line: usize,
     /// Fields, counted like polars counts them.
@@ -34,9 +39,9 @@ pub(super) struct Record {
     last: u8,
 }
 
-impl Record {
-    fn new(line: usize) -> Record {
-        Record {
+impl DiagnosedRecord {
+    fn new(line: usize) -> DiagnosedRecord {
+        DiagnosedRecord {
             line,
             fields: 1,
             problem: None,
@@ -105,11 +110,11 @@ enum State {
 }
 
 /// Call `f(index, record)` for each record in order until it returns false.
-fn walk(path: &Path, mut f: impl FnMut(usize, &Record) -> bool) -> io::Result<()> {
+fn walk(path: &Path, mut f: impl FnMut(usize, &DiagnosedRecord) -> bool) -> io::Result<()> {
     let mut r = BufReader::with_capacity(1 << 16, File::open(path)?);
     let mut line = 1;
     let mut index = 0;
-    let mut rec = Record::new(1);
+    let mut rec = DiagnosedRecord::new(1);
     let mut state = State::Start;
     let mut at_start = true;
     loop {
@@ -134,7 +139,7 @@ fn walk(path: &Path, mut f: impl FnMut(usize, &Record) -> bool) -> io::Result<()
                     }
                     index += 1;
                     line += 1;
-                    rec = Record::new(line);
+                    rec = DiagnosedRecord::new(line);
                     state = State::Start;
                     continue;
                 }
@@ -186,7 +191,7 @@ fn walk(path: &Path, mut f: impl FnMut(usize, &Record) -> bool) -> io::Result<()
 }
 
 /// Record `index` (0 is the header), if the file has that many.
-pub(super) fn record_at(path: &Path, index: usize) -> Option<Record> {
+pub(super) fn record_at(path: &Path, index: usize) -> Option<DiagnosedRecord> {
     let mut found = None;
     walk(path, |i, rec| {
         if i == index {
@@ -200,9 +205,10 @@ pub(super) fn record_at(path: &Path, index: usize) -> Option<Record> {
 }
 
 /// The first structural problem that makes polars refuse a file: bad quoting, text that is
-/// not UTF-8, a row with more fields than the header. Returns the line and a message. (Rows with fewer fields are not here: polars reads the missing
-/// fields as empty, and the loader reports them when a required value is missing.)
-pub(super) fn first_problem(path: &Path, header_fields: usize) -> Option<(usize, String)> {
+/// not UTF-8, a row with more fields than the header. Returns the line and a message. (Rows
+/// with fewer fields are not here: polars reads the missing fields as empty, and the loader
+/// reports them when a required value is missing.)
+fn first_problem(path: &Path, header_fields: usize) -> Option<(usize, String)> {
     let mut found = None;
     walk(path, |i, rec| {
         if let Some(p) = &rec.problem {
@@ -282,4 +288,23 @@ pub(super) fn lone_cr(path: &Path) -> bool {
         .iter()
         .enumerate()
         .any(|(i, &b)| b == b'\r' && i + 1 < first_line.len())
+}
+
+/// Why polars refused a CSV file: the first structurally broken record, found by reading the
+/// file again the way polars splits it, or else the first line of polars' own message.
+pub(super) fn diagnose_csv(path: &Path, header: &[String], e: &PolarsError) -> ExtractError {
+    match first_problem(path, header.len()) {
+        Some((line, message)) => ExtractError::Malformed {
+            path: path.to_path_buf(),
+            location: Location::Line(line),
+            message,
+        },
+        None => {
+            let text = e.to_string();
+            ExtractError::Unreadable {
+                path: path.to_path_buf(),
+                message: text.lines().next().unwrap_or("").trim().to_string(),
+            }
+        }
+    }
 }

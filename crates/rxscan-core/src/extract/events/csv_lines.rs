@@ -8,7 +8,7 @@
 //! bytes can find the fields (one vectorised search for commas and newlines) and convert the
 //! few columns the scan reads as it goes.
 //!
-//! Like the page reader for Parquet (`pages.rs`), this is a fast path and nothing more. It
+//! Like the page reader for Parquet (`parquet_pages.rs`), this is a fast path and nothing more. It
 //! accepts only what is plainly valid: every line with exactly the header's number of fields,
 //! ids of 1 to 18 digits, dates as `YYYY-MM-DD`, a code with no surrounding space, a number
 //! `parse_number` accepts or nothing, a comparator or nothing; a `\r` before a newline is a
@@ -16,10 +16,9 @@
 //! short or long line) it returns `None`, and the caller parses that part with polars and the
 //! exact validators, which accept the same rows or name the problem.
 
-use super::events::parse_number;
-use super::load::digits;
-use super::Comparator;
 use crate::dates::{self, Day};
+use crate::extract::model::Comparator;
+use crate::extract::values::{digits, parse_number};
 
 /// What the scan does with one field of a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,9 +31,9 @@ pub(super) enum Role {
     Comparator,
 }
 
-/// One record's converted fields (`value` NaN and `comparator` 0 when the table has none).
+/// One line's converted fields (`value` NaN and `comparator` 0 when the table has none).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Record {
+pub(super) struct ScannedLine {
     pub id: i64,
     pub day: Day,
     pub code: u32,
@@ -50,12 +49,12 @@ pub(super) fn scan(
     text: &[u8],
     roles: &[Role],
     code_of: &dyn Fn(&str) -> u32,
-    mut record: impl FnMut(usize, &Record),
+    mut record: impl FnMut(usize, &ScannedLine),
 ) -> Option<usize> {
     if !text.is_ascii() {
         return None;
     }
-    let mut r = Record {
+    let mut r = ScannedLine {
         id: 0,
         day: 0,
         code: 0,
@@ -117,7 +116,7 @@ struct DateMemo<'t> {
 fn take<'t>(
     f: &'t [u8],
     role: Role,
-    r: &mut Record,
+    r: &mut ScannedLine,
     memo: &mut DateMemo<'t>,
     code_of: &dyn Fn(&str) -> u32,
 ) -> Option<()> {

@@ -1,0 +1,200 @@
+//! The extract in memory, as the evaluator reads it: the types a load produces, and nothing
+//! that produces them.
+//!
+//! They sit below every phase of the loader (each phase fills part of an [`Extract`]), and the
+//! evaluator and the renderers depend on them alone, not on the code that reads files.
+
+use crate::dates::Day;
+use crate::plan::Table;
+
+/// A date that is absent (an ongoing registration, a patient who is alive).
+pub const NO_DATE: Day = Day::MAX;
+
+/// A comparator attached to a numeric value (`clinical_events.comparator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Comparator {
+    None = 0,
+    Approx = 1,
+    Eq = 2,
+    Ge = 3,
+    Gt = 4,
+    Lt = 5,
+    Le = 6,
+}
+
+impl Comparator {
+    pub fn parse(s: &str) -> Option<Comparator> {
+        Some(match s {
+            "" => Comparator::None,
+            "~" => Comparator::Approx,
+            "=" => Comparator::Eq,
+            ">=" => Comparator::Ge,
+            ">" => Comparator::Gt,
+            "<" => Comparator::Lt,
+            "<=" => Comparator::Le,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparator::None => "",
+            Comparator::Approx => "~",
+            Comparator::Eq => "=",
+            Comparator::Ge => ">=",
+            Comparator::Gt => ">",
+            Comparator::Lt => "<",
+            Comparator::Le => "<=",
+        }
+    }
+    pub fn from_u8(v: u8) -> Comparator {
+        match v {
+            1 => Comparator::Approx,
+            2 => Comparator::Eq,
+            3 => Comparator::Ge,
+            4 => Comparator::Gt,
+            5 => Comparator::Lt,
+            6 => Comparator::Le,
+            _ => Comparator::None,
+        }
+    }
+}
+
+/// Sex as recorded, normalised to one letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Sex {
+    Male,
+    Female,
+    Intersex,
+    Unknown,
+}
+
+impl Sex {
+    pub fn parse(s: &str) -> Option<Sex> {
+        let s = s.trim();
+        let is = |a: &str, b: &str| s.eq_ignore_ascii_case(a) || s.eq_ignore_ascii_case(b);
+        Some(if is("m", "male") {
+            Sex::Male
+        } else if is("f", "female") {
+            Sex::Female
+        } else if is("i", "intersex") {
+            Sex::Intersex
+        } else if is("u", "unknown") {
+            Sex::Unknown
+        } else {
+            return None;
+        })
+    }
+    pub fn letter(self) -> &'static str {
+        match self {
+            Sex::Male => "M",
+            Sex::Female => "F",
+            Sex::Intersex => "I",
+            Sex::Unknown => "U",
+        }
+    }
+}
+
+/// One event table grouped by patient: rows of patient `p` are `offsets[p]..offsets[p + 1]`.
+#[derive(Debug, Clone, Default)]
+pub struct EventTable {
+    pub offsets: Vec<usize>,
+    pub code: Vec<u32>,
+    pub day: Vec<Day>,
+    /// `numeric_value`; `NaN` when empty (NaN is rejected on input, so it cannot be real data).
+    pub value: Vec<f64>,
+    pub comparator: Vec<u8>,
+    /// The distinct code strings; `code` indexes into it.
+    pub codes: Vec<String>,
+    /// Rows read from the file, before irrelevant codes were dropped.
+    pub rows_read: usize,
+    /// Which of the loader's paths read the rows.
+    pub read_by: ReadPaths,
+    /// Time to read and validate the file, and to group the kept rows by patient.
+    pub read_time: std::time::Duration,
+    pub group_time: std::time::Duration,
+}
+
+/// Which of the loader's paths read an event table's rows (shown by `rxscan scan --verbose`, and
+/// how tests know a path was exercised): Parquet row groups decoded page by page, with their
+/// data pages by encoding; CSV chunks converted by the line scanner; and batches of up to 64k
+/// rows that polars parsed, read by the fast pass over its arrays or by the exact validators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadPaths {
+    pub row_groups: usize,
+    pub dictionary_pages: usize,
+    pub plain_pages: usize,
+    pub csv_chunks: usize,
+    pub fast_tasks: usize,
+    pub exact_tasks: usize,
+}
+
+impl std::ops::AddAssign for ReadPaths {
+    fn add_assign(&mut self, o: ReadPaths) {
+        self.row_groups += o.row_groups;
+        self.dictionary_pages += o.dictionary_pages;
+        self.plain_pages += o.plain_pages;
+        self.csv_chunks += o.csv_chunks;
+        self.fast_tasks += o.fast_tasks;
+        self.exact_tasks += o.exact_tasks;
+    }
+}
+
+impl EventTable {
+    pub fn rows(&self, patient: usize) -> std::ops::Range<usize> {
+        self.offsets[patient]..self.offsets[patient + 1]
+    }
+    pub fn len(&self) -> usize {
+        self.code.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.code.is_empty()
+    }
+}
+
+/// Registrations grouped by patient, in input order within a patient.
+#[derive(Debug, Clone, Default)]
+pub struct Registrations {
+    pub offsets: Vec<usize>,
+    pub start: Vec<Day>,
+    /// [`NO_DATE`] when ongoing.
+    pub end: Vec<Day>,
+    /// Index into [`Extract::practices`].
+    pub practice: Vec<u32>,
+}
+
+/// A loaded, validated extract.
+#[derive(Debug, Clone, Default)]
+pub struct Extract {
+    /// `patient_id` of each dense patient index, ascending.
+    pub patient_ids: Vec<i64>,
+    pub date_of_birth: Vec<Day>,
+    pub sex: Vec<Sex>,
+    /// [`NO_DATE`] when alive.
+    pub date_of_death: Vec<Day>,
+    pub registrations: Registrations,
+    /// `practice_pseudo_id` strings, sorted (numerically when all are digits).
+    pub practices: Vec<String>,
+    pub medications: EventTable,
+    pub clinical_events: EventTable,
+    /// Rows skipped because their patient is not in `patients` (only with `skip_orphans`).
+    pub orphans_skipped: Vec<(String, usize)>,
+    /// When rows were kept only for a range of index dates ([`crate::scan::rows::for_dates`]): the
+    /// first and last of them. Evaluating at a date outside it is refused.
+    pub index_date_range: Option<(Day, Day)>,
+    /// Time to load the patients and registrations tables (the event tables keep their own).
+    pub patients_time: std::time::Duration,
+}
+
+impl Extract {
+    pub fn n_patients(&self) -> usize {
+        self.patient_ids.len()
+    }
+    pub fn table(&self, t: Table) -> &EventTable {
+        match t {
+            Table::Medications => &self.medications,
+            Table::ClinicalEvents => &self.clinical_events,
+        }
+    }
+}

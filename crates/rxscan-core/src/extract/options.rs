@@ -1,0 +1,47 @@
+//! How a load is asked for: which rows to keep, and how a CSV event table is cut for reading.
+//!
+//! The caller sets them (usually [`crate::scan::rows`], which plans the rows a scan needs from
+//! the plan and the index dates); the loader only applies them.
+
+use crate::dates::Day;
+
+/// How to load an extract.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Skip (and report) event and registration rows whose patient is not in `patients`,
+    /// instead of failing.
+    pub skip_orphans: bool,
+    /// Keep only medication rows with these codes, each dated within its span (`None`: keep
+    /// every row). Other rows are still validated, then dropped.
+    pub keep_medication_codes: Option<Vec<KeepCode>>,
+    /// Keep only clinical-event rows with these codes and dates (`None`: keep every row).
+    pub keep_event_codes: Option<Vec<KeepCode>>,
+    /// The first and last index date the kept rows were chosen for, recorded in
+    /// [`Extract::index_date_range`](super::Extract::index_date_range) so that evaluation at
+    /// another date is refused.
+    pub index_date_range: Option<(Day, Day)>,
+    /// Bytes of a CSV event table mapped at a time, and per parallel chunk within that window
+    /// (`None`: 256 MiB and 2 MiB). Results do not depend on them; tests set them small so that
+    /// small files cross many window and chunk boundaries.
+    pub csv_window_and_chunk: Option<(usize, usize)>,
+}
+
+/// A code worth keeping, and the inclusive span of dates in which a row with it can change a
+/// result. A code listed twice keeps rows in either span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepCode {
+    pub code: String,
+    pub from: Day,
+    pub to: Day,
+}
+
+impl KeepCode {
+    /// Keep every row with `code`, whatever its date.
+    pub fn any_date(code: impl Into<String>) -> KeepCode {
+        KeepCode {
+            code: code.into(),
+            from: Day::MIN,
+            to: Day::MAX,
+        }
+    }
+}

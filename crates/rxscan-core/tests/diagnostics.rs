@@ -75,9 +75,9 @@ fn three_mistakes_give_three_located_errors() {
     let (text, errors) = render("three_mistakes");
     assert_eq!(errors, 3);
     for needle in [
-        "rules.rx:8:32: error: type mismatch: cannot compare a number with a string",
-        "rules.rx:9:31: error: `findings` is a SNOMED CT (clinical) codelist, used on `medications`",
-        "rules.rx:9:68: error: unknown name `drugz`",
+        "rules.rx:8:32: error[RX022]: type mismatch: cannot compare a number with a string",
+        "rules.rx:9:31: error[RX033]: `findings` is a SNOMED CT (clinical) codelist, used on `medications`",
+        "rules.rx:9:68: error[RX011]: unknown name `drugz`",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
@@ -98,7 +98,7 @@ fn nesting_ten_thousand_deep_is_rejected() {
     .expect_err("must be rejected");
     let text = err.render(false);
     assert!(
-        text.contains("deep.rx:1:79: error: expression nested more than 64 levels deep"),
+        text.contains("deep.rx:1:79: error[RX043]: expression nested more than 64 levels deep"),
         "{}",
         &text[..text.len().min(300)]
     );

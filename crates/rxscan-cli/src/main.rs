@@ -203,7 +203,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            // Rules that do not compile come with their own `file:line:col: error:` lines;
+            // Rules that do not compile come with their own `file:line:col: error[RX..]:` lines;
             // every other error is one line behind `error: `.
             let text = match e.downcast_ref::<rxscan_core::Error>() {
                 Some(core @ rxscan_core::Error::Rules(CompileError::Invalid { .. })) => {

@@ -546,7 +546,7 @@ fn rule_file_nested_ten_thousand_deep() {
     let file = rules.path().join("rules.rx");
     assert!(
         err.contains(&format!(
-            "{}:1:79: error: expression nested more than 64 levels deep",
+            "{}:1:79: error[RX043]: expression nested more than 64 levels deep",
             file.display()
         )),
         "{}",

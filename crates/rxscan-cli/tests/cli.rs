@@ -173,7 +173,7 @@ fn broken_rules_exit_2_with_every_diagnostic() {
     let run = rxscan(&["check", "--rules", "testdata/rules-broken/three_mistakes"]);
     assert_eq!(run.status.code(), Some(2));
     let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(err.matches(": error: ").count(), 3, "{err}");
+    assert_eq!(err.matches(": error[RX").count(), 3, "{err}");
     assert!(err.contains("3 error(s) in the rules"), "{err}");
 }
 

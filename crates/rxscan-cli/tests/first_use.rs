@@ -233,9 +233,12 @@ fn a_missing_paren_is_reported_once_at_the_paren_it_fails_to_close() {
     );
     assert_eq!(run.status.code(), Some(2));
     let err = stderr(&run);
-    assert_eq!(err.matches(": error: ").count(), 1, "{err}");
+    assert_eq!(err.matches(": error[RX").count(), 1, "{err}");
     // Line 2, column 34 is the `(` after `has`.
-    assert!(err.contains("pack.rx:2:34: error: unclosed `(`"), "{err}");
+    assert!(
+        err.contains("pack.rx:2:34: error[RX007]: unclosed `(`"),
+        "{err}"
+    );
     assert!(err.contains("this `(` is not closed"), "{err}");
     assert!(!err.contains("unknown name"), "{err}");
 }

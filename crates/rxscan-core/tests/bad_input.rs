@@ -209,7 +209,7 @@ fn regression_fuzz_unknown_escape_of_a_multibyte_character_panicked_the_lexer() 
     ] {
         let err = compile(text.to_string()).expect_err("unknown escape");
         assert!(
-            err.contains("t.rx:1:13: error: unknown escape in string"),
+            err.contains("t.rx:1:13: error[RX004]: unknown escape in string"),
             "{text:?}:\n{err}"
         );
     }

@@ -1,41 +1,205 @@
-//! Compiler diagnostics, snapshot-tested: one broken pack per error kind in
-//! `testdata/rules-broken/`. A snapshot pins the whole message (file:line:col, source line,
-//! caret, hint), so a regression in wording or position shows up in review.
+//! Compiler diagnostics, snapshot-tested: one broken pack per diagnostic code in
+//! `testdata/rules-broken/`. A snapshot pins the whole message (file:line:col, code, source
+//! line, caret, hint), so a regression in wording or position shows up in review.
+//!
+//! Each fixture folder holds the pack and an `expect.toml` naming the codes it must produce
+//! (exactly), its error count, and any `--param` overrides. One test walks the folders; adding
+//! a case adds a folder, not a function. Another fails when a code of the catalogue has no
+//! fixture, and another when `docs/DIAGNOSTICS.md` drifts from the catalogue.
 
 mod common;
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
 use rxscan_core::compile::{compile_dir, CompileError, CompileOptions};
-use rxscan_core::diagnostics::Severity;
+use rxscan_core::diagnostics::{markdown_table, Code, Diagnostic, Severity};
+
+fn fixtures_root() -> PathBuf {
+    common::repo().join("testdata/rules-broken")
+}
+
+/// A fixture's `expect.toml`: a small TOML subset of `key = value` lines, values an integer
+/// or an array of strings.
+#[derive(Debug, Default)]
+struct Expect {
+    codes: BTreeSet<String>,
+    errors: usize,
+    params: Vec<(String, String)>,
+}
+
+fn read_expect(dir: &Path) -> Expect {
+    let path = dir.join("expect.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (every fixture names its codes)", path.display()));
+    let mut expect = Expect::default();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{}: not `key = value`: {line}", path.display()));
+        let value = value.trim();
+        let strings = || -> Vec<String> {
+            let inner = value.trim_start_matches('[').trim_end_matches(']');
+            inner
+                .split(',')
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        match key.trim() {
+            "codes" => expect.codes = strings().into_iter().collect(),
+            "errors" => expect.errors = value.parse().expect("errors is a number"),
+            "params" => {
+                expect.params = strings()
+                    .iter()
+                    .map(|p| {
+                        let (k, v) = p.split_once('=').expect("params are NAME=VALUE");
+                        (k.to_string(), v.to_string())
+                    })
+                    .collect()
+            }
+            other => panic!("{}: unknown key `{other}`", path.display()),
+        }
+    }
+    expect
+}
+
+/// What compiling a fixture gives: the rendered text (paths made relative), the error count
+/// and the codes of every diagnostic.
+struct Outcome {
+    text: String,
+    errors: usize,
+    codes: BTreeSet<String>,
+}
+
+fn compile_case(case: &str) -> Outcome {
+    let root = fixtures_root();
+    let dir = root.join(case);
+    let opts = CompileOptions {
+        params: read_expect(&dir).params,
+    };
+    let codes = |ds: &[Diagnostic]| ds.iter().map(|d| d.code.code().to_string()).collect();
+    let (text, errors, codes) = match compile_dir(&dir, &opts) {
+        Ok(c) => (c.sources.render(&c.warnings, false), 0, codes(&c.warnings)),
+        Err(e) => {
+            let (n, found) = match &e {
+                CompileError::Invalid { diagnostics, .. } => (
+                    diagnostics
+                        .iter()
+                        .filter(|d| d.severity == Severity::Error)
+                        .count(),
+                    codes(diagnostics),
+                ),
+                _ => (1, BTreeSet::new()),
+            };
+            (e.render(false), n, found)
+        }
+    };
+    let prefix = format!("{}/", root.display());
+    Outcome {
+        text: text.replace(&prefix, "rules-broken/"),
+        errors,
+        codes,
+    }
+}
 
 /// Compile a broken pack and render what the user would see, with paths made relative.
 fn render(case: &str) -> (String, usize) {
-    let root = common::repo().join("testdata/rules-broken");
-    let dir = root.join(case);
-    let (text, errors) = match compile_dir(&dir, &CompileOptions::default()) {
-        Ok(c) => (c.sources.render(&c.warnings, false), 0),
-        Err(e @ CompileError::Invalid { .. }) => {
-            let n = match &e {
-                CompileError::Invalid { diagnostics, .. } => diagnostics
-                    .iter()
-                    .filter(|d| d.severity == Severity::Error)
-                    .count(),
-                _ => 0,
-            };
-            (e.render(false), n)
-        }
-        Err(e) => (e.render(false), 1),
-    };
-    let prefix = format!("{}/", root.display());
-    (text.replace(&prefix, "rules-broken/"), errors)
+    let o = compile_case(case);
+    (o.text, o.errors)
 }
 
+/// Every folder of `testdata/rules-broken/` that holds a rule file, by name.
+fn fixtures() -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(fixtures_root()).expect("rules-broken") {
+        let path = entry.expect("entry").path();
+        let has_rules = path.is_dir()
+            && std::fs::read_dir(&path)
+                .expect("fixture folder")
+                .any(|f| f.is_ok_and(|f| f.path().extension().is_some_and(|e| e == "rx")));
+        if has_rules {
+            out.push(
+                path.file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_fixture_matches_its_snapshot_and_produces_the_codes_it_names() {
+    let mut wrong = Vec::new();
+    for case in fixtures() {
+        let expect = read_expect(&fixtures_root().join(&case));
+        let o = compile_case(&case);
+        if (&o.codes, o.errors) != (&expect.codes, expect.errors) {
+            wrong.push(format!(
+                "{case}: expected codes {:?} and {} error(s), found {:?} and {}:\n{}",
+                expect.codes, expect.errors, o.codes, o.errors, o.text
+            ));
+        }
+        let text = o.text;
+        insta::assert_snapshot!(case.as_str(), text);
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_code_has_a_fixture() {
+    let mut covered = BTreeSet::new();
+    for case in fixtures() {
+        covered.extend(read_expect(&fixtures_root().join(case)).codes);
+    }
+    let missing: Vec<String> = Code::ALL
+        .iter()
+        .filter(|c| !covered.contains(c.code()))
+        .map(|c| format!("{} {}", c.code(), c.name()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a fixture in testdata/rules-broken/: {missing:?}"
+    );
+    for code in &covered {
+        assert!(Code::find(code).is_some(), "a fixture names unknown {code}");
+    }
+}
+
+/// `docs/DIAGNOSTICS.md` holds the table of codes between two markers; it must be what the
+/// catalogue renders. `RXSCAN_BLESS=1 cargo test` rewrites it.
+#[test]
+fn the_codes_table_in_the_docs_matches_the_catalogue() {
+    let path = common::repo().join("docs/DIAGNOSTICS.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/DIAGNOSTICS.md");
+    let (start, end) = ("<!-- codes:start -->\n", "<!-- codes:end -->");
+    let a = doc.find(start).expect("start marker") + start.len();
+    let b = doc.find(end).expect("end marker");
+    let table = markdown_table();
+    if doc[a..b] != table {
+        if std::env::var_os("RXSCAN_BLESS").is_some() {
+            let fixed = format!("{}{table}{}", &doc[..a], &doc[b..]);
+            std::fs::write(&path, fixed).expect("write docs/DIAGNOSTICS.md");
+        } else {
+            panic!("docs/DIAGNOSTICS.md is out of date; run with RXSCAN_BLESS=1 to rewrite it");
+        }
+    }
+}
+
+/// The error count of each of the first sixteen fixtures (their snapshots are checked with
+/// every other fixture's above).
 macro_rules! diagnostic_snapshots {
     ($($name:ident => $errors:expr),* $(,)?) => {$(
         #[test]
         fn $name() {
             let (text, errors) = render(stringify!($name));
             assert_eq!(errors, $errors, "error count for {}:\n{text}", stringify!($name));
-            insta::assert_snapshot!(stringify!($name), text);
         }
     )*};
 }
@@ -75,9 +239,9 @@ fn three_mistakes_give_three_located_errors() {
     let (text, errors) = render("three_mistakes");
     assert_eq!(errors, 3);
     for needle in [
-        "rules.rx:8:32: error: type mismatch: cannot compare a number with a string",
-        "rules.rx:9:31: error: `findings` is a SNOMED CT (clinical) codelist, used on `medications`",
-        "rules.rx:9:68: error: unknown name `drugz`",
+        "rules.rx:8:32: error[RX022]: type mismatch: cannot compare a number with a string",
+        "rules.rx:9:31: error[RX033]: `findings` is a SNOMED CT (clinical) codelist, used on `medications`",
+        "rules.rx:9:68: error[RX011]: unknown name `drugz`",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
@@ -98,7 +262,7 @@ fn nesting_ten_thousand_deep_is_rejected() {
     .expect_err("must be rejected");
     let text = err.render(false);
     assert!(
-        text.contains("deep.rx:1:79: error: expression nested more than 64 levels deep"),
+        text.contains("deep.rx:1:79: error[RX043]: expression nested more than 64 levels deep"),
         "{}",
         &text[..text.len().min(300)]
     );

@@ -8,7 +8,7 @@
 
 use super::check::Checker;
 use super::value::{Duration, Ty, Val};
-use crate::diagnostics::{did_you_mean_hint, DiagnosticsExt, Span};
+use crate::diagnostics::{did_you_mean_hint, Code, DiagnosticsExt, Span};
 use crate::plan::{self, Feature, Table};
 use crate::syntax::{Expr as Ast, Ident};
 
@@ -38,6 +38,7 @@ impl Checker<'_> {
                 "exists" => {
                     if args.len() != 1 {
                         self.diags.error(
+                            Code::WrongArgumentCount,
                             span,
                             format!("`exists` takes 1 argument, found {}", args.len()),
                             "here",
@@ -53,6 +54,7 @@ impl Checker<'_> {
                         other => {
                             let found = other.describe();
                             self.diags.error(
+                                Code::BadExistsArgument,
                                 args[0].span,
                                 format!("`exists` needs a record or a value, found {found}"),
                                 format!("this is {found}"),
@@ -64,6 +66,7 @@ impl Checker<'_> {
                 "coalesce" => {
                     if args.len() != 2 {
                         self.diags.error(
+                            Code::WrongArgumentCount,
                             span,
                             format!("`coalesce` takes 2 arguments, found {}", args.len()),
                             "here",
@@ -80,6 +83,7 @@ impl Checker<'_> {
                         _ => {
                             let (da, db) = (a.describe(), b.describe());
                             self.diags.error(
+                                Code::TypeMismatch,
                                 span,
                                 format!("type mismatch: `coalesce` of {da} and {db}"),
                                 "both arguments must have the same type",
@@ -90,7 +94,12 @@ impl Checker<'_> {
                 }
                 name if METHODS.contains(&name) => {
                     self.diags
-                        .error(func.span, format!("`{name}` needs a table"), "which table?")
+                        .error(
+                            Code::MethodNeedsTable,
+                            func.span,
+                            format!("`{name}` needs a table"),
+                            "which table?",
+                        )
                         .hint = Some(format!(
                         "write `medications.{name}(...)` or `clinical_events.{name}(...)`"
                     ));
@@ -103,6 +112,7 @@ impl Checker<'_> {
                         });
                     self.diags
                         .error(
+                            Code::UnknownFunction,
                             func.span,
                             format!("unknown function `{name}`"),
                             "not a function",
@@ -119,6 +129,7 @@ impl Checker<'_> {
                 let found = other.describe();
                 self.diags
                     .error(
+                        Code::NotATable,
                         recv.span,
                         format!("`{}` is {found}, not a table", recv.name),
                         "methods need a table",
@@ -135,6 +146,7 @@ impl Checker<'_> {
                     .unwrap_or_else(|| "table methods: has, latest, within".into());
                 self.diags
                     .error(
+                        Code::UnknownMethod,
                         func.span,
                         format!("tables have no method `{other}`"),
                         "unknown method",
@@ -151,6 +163,7 @@ impl Checker<'_> {
             };
             self.diags
                 .error(
+                    Code::WrongArgumentCount,
                     span,
                     format!(
                         "`{}` takes {arity} arguments, found {}",
@@ -171,13 +184,18 @@ impl Checker<'_> {
                 Val::Duration(Duration { months: 0, days }) if days >= 0 => Some(days as i32),
                 Val::Poison => None,
                 Val::Duration(Duration { months: 0, .. }) => {
-                    self.diags
-                        .error(args[2].span, "the gap cannot be negative", "negative");
+                    self.diags.error(
+                        Code::BadGap,
+                        args[2].span,
+                        "the gap cannot be negative",
+                        "negative",
+                    );
                     None
                 }
                 Val::Duration(_) => {
                     self.diags
                         .error(
+                            Code::BadGap,
                             args[2].span,
                             "the gap must be in days or weeks",
                             "months vary in length",
@@ -189,6 +207,7 @@ impl Checker<'_> {
                 other => {
                     let found = other.describe();
                     self.diags.error(
+                        Code::BadGap,
                         args[2].span,
                         format!("the gap must be a duration like `27 days`, found {found}"),
                         format!("this is {found}"),
@@ -206,6 +225,7 @@ impl Checker<'_> {
             other => {
                 let found = other.describe();
                 self.diags.error(
+                    Code::ExpectedWindow,
                     wa.span,
                     format!("expected a window like `[index - 3 months, index]`, found {found}"),
                     format!("this is {found}"),
@@ -265,6 +285,7 @@ impl Checker<'_> {
                     };
                     self.diags
                         .error(
+                            Code::WrongCodelistTable,
                             a.span,
                             format!("`{name}` is {kind}, used on `{}`", table.name()),
                             other,
@@ -279,6 +300,7 @@ impl Checker<'_> {
                 let found = other.describe();
                 self.diags
                     .error(
+                        Code::ExpectedCodelist,
                         a.span,
                         format!("expected a codelist, found {found}"),
                         format!("this is {found}"),

@@ -13,7 +13,11 @@ use std::collections::HashMap;
 use super::declare::{Declarations, BUILTINS};
 use super::value::{Duration, Ty, Val};
 use crate::dates;
-use crate::diagnostics::{did_you_mean_hint, Diagnostic, DiagnosticsExt, Span};
+use crate::diagnostics::{
+    definition_too_large, did_you_mean_hint, Code, Diagnostic, DiagnosticsExt, Span,
+    HINT_DEFINE_DOUBLES, HINT_RECORD_DATE_ARITHMETIC, HINT_RECORD_SOURCE, HINT_WINDOW_BOUND,
+    HINT_WINDOW_ORDER, MSG_RECORD_DATE_ARITHMETIC, MSG_WINDOW_BOUND, MSG_WINDOW_END_BEFORE_START,
+};
 use crate::plan::{self, CmpOp, Feature, Offset, RecordField, Table, Window};
 use crate::syntax::{BinOp, Expr as Ast, ExprKind};
 
@@ -87,6 +91,7 @@ impl<'d> Checker<'d> {
             .unwrap_or_else(|| "define it with `define`, `param` or `codelist`".into());
         self.diags
             .error(
+                Code::UnknownName,
                 span,
                 format!("unknown name `{name}`"),
                 "not defined anywhere in the rules",
@@ -107,6 +112,7 @@ impl<'d> Checker<'d> {
             let def_span = self.decls.defines[name].0.span;
             self.diags
                 .error(
+                    Code::DefinitionCycle,
                     def_span,
                     format!("definitions form a cycle: {}", chain.join(" -> ")),
                     "this definition depends on itself",
@@ -123,6 +129,7 @@ impl<'d> Checker<'d> {
             let def_span = self.decls.defines[name].0.span;
             self.diags
                 .error(
+                    Code::DefineChainTooLong,
                     def_span,
                     format!("definitions nested more than {MAX_DEFINE_DEPTH} deep"),
                     "used through too long a chain of definitions",
@@ -137,8 +144,10 @@ impl<'d> Checker<'d> {
             let (nodes, depth) = measure_formula(e, 1, MAX_FORMULA_NODES + 1);
             if nodes > MAX_FORMULA_NODES || depth > MAX_FORMULA_DEPTH {
                 let def_span = self.decls.defines[name].0.span;
-                self.diags.error(def_span, format!("`{name}` is too large once the definitions it uses are expanded (limits: {MAX_FORMULA_NODES} nodes, depth {MAX_FORMULA_DEPTH})"), "here")
-                        .hint = Some("a definition that uses another twice doubles in size at every step".into());
+                let message = definition_too_large(name, MAX_FORMULA_NODES, MAX_FORMULA_DEPTH);
+                self.diags
+                    .error(Code::FormulaTooLarge, def_span, message, "here")
+                    .hint = Some(HINT_DEFINE_DOUBLES.into());
                 v = Val::Poison;
             }
         }
@@ -156,6 +165,7 @@ impl<'d> Checker<'d> {
             other => {
                 let found = other.describe();
                 self.diags.error(
+                    Code::NotACondition,
                     span,
                     format!("{what} must be a condition (true/false), found {found}"),
                     format!("this is {found}"),
@@ -194,6 +204,7 @@ impl<'d> Checker<'d> {
                             {
                                 self.diags
                                     .error(
+                                        Code::MedicationHasNoValue,
                                         field.span,
                                         format!("medication records have no `{}`", field.name),
                                         "only clinical events carry a value and comparator",
@@ -210,6 +221,7 @@ impl<'d> Checker<'d> {
                                         });
                                 self.diags
                                     .error(
+                                        Code::UnknownRecordField,
                                         field.span,
                                         format!("records have no field `{}`", field.name),
                                         "unknown field",
@@ -222,8 +234,15 @@ impl<'d> Checker<'d> {
                     Val::Poison => Val::Poison,
                     other => {
                         let found = other.describe();
-                        self.diags.error(base.span, format!("`.{}` needs a record, found {found}", field.name), format!("this is {found}")).hint =
-                            Some("records come from `clinical_events.latest(...)` or `medications.latest(...)`".into());
+                        let message = format!("`.{}` needs a record, found {found}", field.name);
+                        self.diags
+                            .error(
+                                Code::FieldNeedsRecord,
+                                base.span,
+                                message,
+                                format!("this is {found}"),
+                            )
+                            .hint = Some(HINT_RECORD_SOURCE.into());
                         Val::Poison
                     }
                 }
@@ -245,6 +264,7 @@ impl<'d> Checker<'d> {
                 other => {
                     let found = other.describe();
                     self.diags.error(
+                        Code::CannotNegate,
                         inner.span,
                         format!("cannot negate {found}"),
                         "only number literals and durations can be negated",
@@ -263,6 +283,7 @@ impl<'d> Checker<'d> {
                     if !matches!(v, Val::Poison) {
                         let found = v.describe();
                         self.diags.error(
+                            Code::BadInValue,
                             value.span,
                             format!("`in` needs a string or a number on its left, found {found}"),
                             format!("this is {found}"),
@@ -278,6 +299,7 @@ impl<'d> Checker<'d> {
                         Some((ie, it)) if it == vt => items.push(ie),
                         Some((_, it)) => {
                             self.diags.error(
+                                Code::TypeMismatch,
                                 item.span,
                                 format!(
                                     "type mismatch: the list holds {} but the value is {}",
@@ -292,6 +314,7 @@ impl<'d> Checker<'d> {
                             if !matches!(iv, Val::Poison) {
                                 let found = iv.describe();
                                 self.diags.error(
+                                    Code::BadListEntry,
                                     item.span,
                                     format!("a list entry must be a value, found {found}"),
                                     format!("this is {found}"),
@@ -369,14 +392,17 @@ impl<'d> Checker<'d> {
                     }
                     (Val::Poison, _) | (_, Val::Poison) => Val::Poison,
                     (Val::Runtime(_, Ty::Date), Val::Duration(_)) => {
-                        self.diags.error(l.span, "date arithmetic is only supported on `index`", "a record date").hint =
-                            Some("compare dates directly, or move the window: `[index - 6 months, index]`".into());
+                        let message = MSG_RECORD_DATE_ARITHMETIC;
+                        self.diags
+                            .error(Code::RecordDateArithmetic, l.span, message, "a record date")
+                            .hint = Some(HINT_RECORD_DATE_ARITHMETIC.into());
                         Val::Poison
                     }
                     (a, b) => {
                         let (da, db) = (a.describe(), b.describe());
                         self.diags
                             .error(
+                                Code::TypeMismatch,
                                 span,
                                 format!(
                                     "type mismatch: cannot apply `{}` to {da} and {db}",
@@ -405,6 +431,7 @@ impl<'d> Checker<'d> {
                     (Some((a, ta)), Some((b, tb))) if ta == tb => {
                         if ta == Ty::Bool && !matches!(cmp, CmpOp::Eq | CmpOp::Ne) {
                             self.diags.error(
+                                Code::BooleansNotOrdered,
                                 span,
                                 format!("booleans cannot be ordered with `{}`", op.symbol()),
                                 "here",
@@ -416,6 +443,7 @@ impl<'d> Checker<'d> {
                     _ => {
                         let (da, db) = (lv.describe(), rv.describe());
                         let d = self.diags.error(
+                            Code::TypeMismatch,
                             span,
                             format!("type mismatch: cannot compare {da} with {db}"),
                             format!("{da} {} {db}", op.symbol()),
@@ -436,6 +464,7 @@ impl<'d> Checker<'d> {
         if months.abs() > max_m || days.abs() > max_d {
             self.diags
                 .error(
+                    Code::DateTooFar,
                     span,
                     format!("this date is more than {MAX_WINDOW_YEARS} years from the index date"),
                     "too far",
@@ -451,26 +480,22 @@ impl<'d> Checker<'d> {
     }
 
     fn window(&mut self, span: Span, start: Option<&Ast>, end: Option<&Ast>) -> Val {
-        let bound =
-            |c: &mut Self, e: Option<&Ast>| -> Result<Option<Offset>, ()> {
-                let Some(e) = e else { return Ok(None) };
-                match c.expr(e) {
-                    Val::RelDate(o) => Ok(Some(o)),
-                    Val::Poison => Err(()),
-                    other => {
-                        let found = other.describe();
-                        c.diags.error(
-                        e.span,
-                        format!("a window bound must be a date relative to `index`, found {found}"),
-                        format!("this is {found}"),
-                    )
-                    .hint = Some(
-                        "write bounds like `index - 3 months`, or `..` for an open end".into(),
-                    );
-                        Err(())
-                    }
+        let bound = |c: &mut Self, e: Option<&Ast>| -> Result<Option<Offset>, ()> {
+            let Some(e) = e else { return Ok(None) };
+            match c.expr(e) {
+                Val::RelDate(o) => Ok(Some(o)),
+                Val::Poison => Err(()),
+                other => {
+                    let found = other.describe();
+                    let message = format!("{MSG_WINDOW_BOUND}, found {found}");
+                    let label = format!("this is {found}");
+                    c.diags
+                        .error(Code::BadWindowBound, e.span, message, label)
+                        .hint = Some(HINT_WINDOW_BOUND.into());
+                    Err(())
                 }
-            };
+            }
+        };
         let s = bound(self, start);
         let t = bound(self, end);
         let (Ok(s), Ok(t)) = (s, t) else {
@@ -478,7 +503,10 @@ impl<'d> Checker<'d> {
         };
         if let (Some(a), Some(b)) = (s, t) {
             if window_end_before_start(a, b) {
-                self.diags.error(span, "this window ends before it starts", "empty window").hint = Some("windows are `[start, end]`, earliest first: `[index - 6 months, index - 3 months]`".into());
+                let message = MSG_WINDOW_END_BEFORE_START;
+                self.diags
+                    .error(Code::WindowEndBeforeStart, span, message, "empty window")
+                    .hint = Some(HINT_WINDOW_ORDER.into());
                 return Val::Poison;
             }
         }

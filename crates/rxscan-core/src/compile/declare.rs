@@ -11,7 +11,9 @@ use std::path::Path;
 
 use super::codelists::{self, PackFiles};
 use super::value::{Duration, Ty, Val};
-use crate::diagnostics::{did_you_mean_hint, Diagnostic, DiagnosticsExt, SourceMap, Span};
+use crate::diagnostics::{
+    did_you_mean_hint, Code, Diagnostic, DiagnosticsExt, SourceMap, Span, HINT_PARAM_LITERAL,
+};
 use crate::plan::{self, Offset, Table};
 use crate::syntax::{Expr as Ast, ExprKind, Field, Ident, Item};
 
@@ -90,6 +92,7 @@ impl Declarations {
                 let span = Span::new(0, 0, 0);
                 diags
                     .error(
+                        Code::UnknownParam,
                         span,
                         format!("--param {name}: this pack has no parameter `{name}`"),
                         "the pack starts here",
@@ -125,6 +128,7 @@ impl Declarations {
                 None => {
                     let expected = current.describe();
                     diags.error(
+                        Code::BadParamValue,
                         span,
                         format!("--param {name}={text}: expected {expected}"),
                         "parameter declared here",
@@ -165,6 +169,7 @@ impl Declarer<'_> {
             Some(None) => {
                 self.diags
                     .error(
+                        Code::BuiltinRedefined,
                         name.span,
                         format!("`{}` is a built-in name", name.name),
                         "cannot be redefined",
@@ -176,6 +181,7 @@ impl Declarer<'_> {
                 let at = self.here(prev);
                 self.diags
                     .error(
+                        Code::DefinedTwice,
                         name.span,
                         format!("`{}` is defined twice", name.name),
                         "second definition",
@@ -222,8 +228,10 @@ impl Declarer<'_> {
                     Some(v) => v,
                     None if matches!(value.kind, ExprKind::Invalid) => Val::Poison,
                     None => {
-                        self.diags.error(value.span, "a parameter's default must be a literal", "not a literal").hint =
-                            Some("use a number, a string, `true`/`false` or a duration like `27 days`; use `define` for expressions".into());
+                        let message = "a parameter's default must be a literal";
+                        self.diags
+                            .error(Code::ParamNotLiteral, value.span, message, "not a literal")
+                            .hint = Some(HINT_PARAM_LITERAL.into());
                         Val::Poison
                     }
                 };
@@ -239,7 +247,12 @@ impl Declarer<'_> {
                 if let Some(prev) = &self.decls.population {
                     let at = self.here(prev.span);
                     self.diags
-                        .error(span, "`population` is declared twice", "second declaration")
+                        .error(
+                            Code::PopulationTwice,
+                            span,
+                            "`population` is declared twice",
+                            "second declaration",
+                        )
                         .hint = Some(format!("the first is at {at}"));
                 } else {
                     self.decls.population = Some(value);
@@ -251,6 +264,7 @@ impl Declarer<'_> {
                     let at = self.here(prev.span);
                     self.diags
                         .error(
+                            Code::DuplicateId,
                             id.span,
                             format!("duplicate measure id `{}`", id.name),
                             "already used",
@@ -273,6 +287,7 @@ impl Declarer<'_> {
                     let at = self.here(prev);
                     self.diags
                         .error(
+                            Code::DuplicateId,
                             id.span,
                             format!("duplicate id `{}`", id.name),
                             "already used",
@@ -297,6 +312,7 @@ impl Declarer<'_> {
                 });
                 self.diags
                     .error(
+                        Code::UnknownCodingSystem,
                         system.span,
                         format!("unknown coding system `{other}`"),
                         "expected `dmd` or `snomedct`",
@@ -350,7 +366,12 @@ impl Declarer<'_> {
         match problem {
             P::Unreadable(m) => {
                 self.diags
-                    .error(path.1, format!("cannot read codelist file {shown}"), m)
+                    .error(
+                        Code::CodelistUnreadable,
+                        path.1,
+                        format!("cannot read codelist file {shown}"),
+                        m,
+                    )
                     .hint = Some("paths are relative to the folder of this rule file".into());
             }
             P::NoColumn { column: col, found } => {
@@ -362,6 +383,7 @@ impl Declarer<'_> {
                 };
                 self.diags
                     .error(
+                        Code::CodelistMissingColumn,
                         span,
                         format!("codelist file {shown} has no column `{col}`"),
                         "no such column",
@@ -370,6 +392,7 @@ impl Declarer<'_> {
             }
             P::BadRow { line, message } => {
                 self.diags.error(
+                    Code::CodelistBadRow,
                     path.1,
                     format!("codelist file {shown}, line {line}: {message}"),
                     "in this codelist",
@@ -377,6 +400,7 @@ impl Declarer<'_> {
             }
             P::Empty => {
                 self.diags.error(
+                    Code::CodelistEmpty,
                     path.1,
                     format!("codelist file {shown} has no codes"),
                     "empty codelist",

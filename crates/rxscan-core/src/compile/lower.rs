@@ -10,7 +10,9 @@ use std::collections::HashSet;
 
 use super::check::{measure_formula, Checker, MAX_FORMULA_DEPTH, MAX_FORMULA_NODES};
 use super::declare::Declarations;
-use crate::diagnostics::{did_you_mean_hint, Diagnostic, DiagnosticsExt, SourceMap};
+use crate::diagnostics::{
+    did_you_mean_hint, measure_too_large, Code, Diagnostic, DiagnosticsExt, SourceMap,
+};
 use crate::plan::{self, Plan};
 use crate::syntax::{ExprKind, Field, Ident};
 
@@ -89,6 +91,7 @@ impl Lowerer<'_> {
                 self.c
                     .diags
                     .error(
+                        Code::UnknownMeasureField,
                         f.key.span,
                         format!("unknown measure field `{}`", f.key.name),
                         "unknown field",
@@ -100,6 +103,7 @@ impl Lowerer<'_> {
                     != fields.iter().position(|g| std::ptr::eq(g, f))
             {
                 self.c.diags.error(
+                    Code::FieldTwice,
                     f.key.span,
                     format!("field `{}` is given twice", f.key.name),
                     "second time",
@@ -118,6 +122,7 @@ impl Lowerer<'_> {
             if !missing.is_empty() && matches!(f.value.kind, ExprKind::Str(_)) {
                 self.c.diags.push(
                     Diagnostic::warning(
+                        Code::MissingDocHeadings,
                         f.value.span,
                         format!(
                             "the documentation of `{}` lacks: {}",
@@ -166,6 +171,7 @@ impl Lowerer<'_> {
                 ExprKind::Str(s) => s.clone(),
                 _ => {
                     self.c.diags.error(
+                        Code::FieldNotString,
                         f.value.span,
                         format!("`{key}` must be a string"),
                         "not a string",
@@ -175,6 +181,7 @@ impl Lowerer<'_> {
             },
             None => {
                 self.c.diags.error(
+                    Code::MissingMeasureField,
                     id.span,
                     format!("measure `{}` has no `{key}`", id.name),
                     format!("add `{key} = \"...\"`"),
@@ -188,6 +195,7 @@ impl Lowerer<'_> {
     fn formula(&mut self, id: &Ident, fields: &[Field], key: &str) -> Option<plan::Expr> {
         let Some(f) = fields.iter().find(|f| f.key.name == key) else {
             self.c.diags.error(
+                Code::MissingMeasureField,
                 id.span,
                 format!("measure `{}` has no `{key}`", id.name),
                 format!("add `{key} = ...`"),
@@ -203,7 +211,11 @@ impl Lowerer<'_> {
     fn bounded(&mut self, e: plan::Expr, id: &Ident, what: &str) -> Option<plan::Expr> {
         let (nodes, depth) = measure_formula(&e, 1, MAX_FORMULA_NODES + 1);
         if nodes > MAX_FORMULA_NODES || depth > MAX_FORMULA_DEPTH {
-            self.c.diags.error(id.span, format!("the {what} of `{}` is too large once definitions are expanded ({} nodes, depth {depth}; limits {MAX_FORMULA_NODES} and {MAX_FORMULA_DEPTH})", id.name, if nodes > MAX_FORMULA_NODES { format!("over {MAX_FORMULA_NODES}") } else { nodes.to_string() }), "here")
+            let (max_nodes, max_depth) = (MAX_FORMULA_NODES, MAX_FORMULA_DEPTH);
+            let message = measure_too_large(what, &id.name, nodes, depth, max_nodes, max_depth);
+            self.c
+                .diags
+                .error(Code::FormulaTooLarge, id.span, message, "here")
                 .hint = Some("simplify the definitions it uses".into());
             return None;
         }
@@ -251,6 +263,7 @@ impl Lowerer<'_> {
                 if stack.contains(&m.name) {
                     let chain = format!("{} -> {}", stack.join(" -> "), m.name);
                     self.c.diags.error(
+                        Code::CompositeCycle,
                         m.span,
                         format!("composites form a cycle: {chain}"),
                         "cycle",
@@ -273,6 +286,7 @@ impl Lowerer<'_> {
                 self.c
                     .diags
                     .error(
+                        Code::UnknownMember,
                         m.span,
                         format!("unknown measure or composite `{}`", m.name),
                         "not declared",

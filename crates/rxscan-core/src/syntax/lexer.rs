@@ -1,7 +1,7 @@
 //! Tokens. Comments run from `#` to the end of the line. Strings are `"..."` with `\"`, `\\`,
 //! `\n` escapes, or `"""..."""` raw blocks (used for measure documentation).
 
-use crate::diagnostics::{Diagnostic, FileId, Span};
+use crate::diagnostics::{Code, Diagnostic, FileId, Span};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
@@ -152,6 +152,7 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
                     span,
                 }),
                 _ => diags.push(Diagnostic::error(
+                    Code::NumberOutOfRange,
                     span,
                     format!("number `{text}` is out of range"),
                     "too large",
@@ -173,6 +174,7 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
                     None => {
                         diags.push(
                             Diagnostic::error(
+                                Code::UnterminatedBlock,
                                 Span::new(file, start, start + 3),
                                 "unterminated `\"\"\"` block",
                                 "this block is never closed",
@@ -204,6 +206,7 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
                             Some('\\') => s.push('\\'),
                             Some('n') => s.push('\n'),
                             _ => diags.push(Diagnostic::error(
+                                Code::UnknownEscape,
                                 Span::new(file, i, i + len),
                                 "unknown escape in string",
                                 "only \\\" \\\\ and \\n are allowed",
@@ -221,6 +224,7 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
             if !closed {
                 diags.push(
                     Diagnostic::error(
+                        Code::UnterminatedString,
                         Span::new(file, start, i),
                         "unterminated string",
                         "this string is never closed",
@@ -237,6 +241,7 @@ pub fn lex(file: FileId, src: &str, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
         let ch = src[i..].chars().next().unwrap_or(' ');
         let end = i + ch.len_utf8();
         diags.push(Diagnostic::error(
+            Code::UnexpectedCharacter,
             Span::new(file, i, end),
             format!("unexpected character `{ch}`"),
             "not part of the rule language",

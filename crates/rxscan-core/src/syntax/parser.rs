@@ -24,7 +24,11 @@
 
 use super::ast::*;
 use super::lexer::{lex, Tok, Token};
-use crate::diagnostics::{Diagnostic, FileId, Span};
+use crate::diagnostics::{Code, Diagnostic, FileId, Span};
+
+/// What the parser expects inside `measure { ... }`.
+const EXPECTED_MEASURE_FIELD: &str =
+    "a field name (`primis`, `title`, `denominator`, `numerator`, `doc`) or `}`";
 
 /// Deepest expression nesting accepted; deeper input is rejected with a diagnostic rather
 /// than risking the stack.
@@ -105,6 +109,7 @@ impl Parser<'_> {
         let found = self.peek().describe();
         let span = self.span();
         self.diags.push(Diagnostic::error(
+            Code::UnexpectedToken,
             span,
             format!("expected {expected}, found {found}"),
             format!("expected {expected}"),
@@ -128,6 +133,7 @@ impl Parser<'_> {
         let here = self.span();
         self.diags.push(
             Diagnostic::error(
+                Code::UnclosedParen,
                 open,
                 format!("unclosed `(`: expected {expected}, found {found}"),
                 "this `(` is not closed",
@@ -198,6 +204,7 @@ impl Parser<'_> {
                     let key = self.ident("`column`")?;
                     if key.name != "column" {
                         self.diags.push(Diagnostic::error(
+                            Code::UnknownCodelistOption,
                             key.span,
                             format!("unknown codelist option `{}`", key.name),
                             "expected `column`",
@@ -252,7 +259,7 @@ impl Parser<'_> {
                     if self.at_eof() {
                         return self.error_here("`}` closing the measure");
                     }
-                    let key = self.ident("a field name (`primis`, `title`, `denominator`, `numerator`, `doc`) or `}`")?;
+                    let key = self.ident(EXPECTED_MEASURE_FIELD)?;
                     self.expect(Tok::Eq, "`=`")?;
                     let value = self.expr()?;
                     fields.push(Field { key, value });
@@ -296,6 +303,7 @@ impl Parser<'_> {
             let span = self.span();
             self.diags.push(
                 Diagnostic::error(
+                    Code::NestingTooDeep,
                     span,
                     format!("expression nested more than {MAX_DEPTH} levels deep"),
                     "too deep",
@@ -372,6 +380,7 @@ impl Parser<'_> {
                 let span = self.span();
                 self.diags.push(
                     Diagnostic::error(
+                        Code::AssignmentInCondition,
                         span,
                         "`=` is not a comparison",
                         "assignment is not allowed here",
@@ -466,6 +475,7 @@ impl Parser<'_> {
                     _ => {
                         self.diags.push(
                             Diagnostic::error(
+                                Code::NotATable,
                                 e.span,
                                 "only a table name can have methods",
                                 "not a table",
@@ -534,6 +544,7 @@ impl Parser<'_> {
                         let uspan = self.bump().span;
                         if n.fract() != 0.0 || n > 1.0e6 {
                             self.diags.push(Diagnostic::error(
+                                Code::BadDuration,
                                 span.to(uspan),
                                 "a duration must be a whole number below 1000000",
                                 "not a whole number of units",

@@ -3,6 +3,18 @@
 //! The compiler collects diagnostics instead of returning at the first error, so a user fixing
 //! a rule pack sees all of its problems in one run. Rendering goes through `ariadne`: the
 //! file:line:column, the source line, a caret under the offending text and a hint.
+//!
+//! Every diagnostic carries a [`Code`] from the one catalogue in `codes.rs`, printed in its
+//! header (`error[RX011]`) and documented in `docs/DIAGNOSTICS.md`.
+
+mod codes;
+
+pub(crate) use codes::{
+    definition_too_large, measure_too_large, HINT_DEFINE_DOUBLES, HINT_PARAM_LITERAL,
+    HINT_RECORD_DATE_ARITHMETIC, HINT_RECORD_SOURCE, HINT_WINDOW_BOUND, HINT_WINDOW_ORDER,
+    MSG_RECORD_DATE_ARITHMETIC, MSG_WINDOW_BOUND, MSG_WINDOW_END_BEFORE_START,
+};
+pub use codes::{markdown_table, Code};
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -45,6 +57,8 @@ pub enum Severity {
 
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
+    /// The kind of problem, from the catalogue.
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     pub span: Span,
@@ -56,8 +70,14 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
+    pub fn error(
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
+            code,
             severity: Severity::Error,
             message: message.into(),
             span,
@@ -66,8 +86,14 @@ impl Diagnostic {
             also: Vec::new(),
         }
     }
-    pub fn warning(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
+    pub fn warning(
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
+            code,
             severity: Severity::Warning,
             message: message.into(),
             span,
@@ -88,10 +114,11 @@ impl Diagnostic {
 }
 
 /// The list a stage collects its diagnostics in: `diags.error(..)` pushes an error and hands it
-/// back, so a hint can be set in place (`diags.error(span, message, label).hint = ...`).
+/// back, so a hint can be set in place (`diags.error(code, span, message, label).hint = ...`).
 pub(crate) trait DiagnosticsExt {
     fn error(
         &mut self,
+        code: Code,
         span: Span,
         message: impl Into<String>,
         label: impl Into<String>,
@@ -101,11 +128,12 @@ pub(crate) trait DiagnosticsExt {
 impl DiagnosticsExt for Vec<Diagnostic> {
     fn error(
         &mut self,
+        code: Code,
         span: Span,
         message: impl Into<String>,
         label: impl Into<String>,
     ) -> &mut Diagnostic {
-        self.push(Diagnostic::error(span, message, label));
+        self.push(Diagnostic::error(code, span, message, label));
         self.last_mut().expect("just pushed")
     }
 }
@@ -137,8 +165,9 @@ impl SourceMap {
         (line, col)
     }
 
-    /// Render diagnostics as text: a one-line `file:line:col: error: message` header (easy to
-    /// grep, and what editors jump to), then ariadne's source excerpt with a caret and the hint.
+    /// Render diagnostics as text: a one-line `file:line:col: error[RX011]: message` header
+    /// (easy to grep, and what editors jump to), then ariadne's source excerpt with a caret and
+    /// the hint.
     pub fn render(&self, diagnostics: &[Diagnostic], color: bool) -> String {
         use ariadne::{CharSet, Config, Label, Report, ReportKind};
         let mut out = String::new();
@@ -149,7 +178,8 @@ impl SourceMap {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            let _ = writeln!(out, "{path}:{line}:{col}: {kind}: {}", d.message);
+            let code = d.code;
+            let _ = writeln!(out, "{path}:{line}:{col}: {kind}[{code}]: {}", d.message);
             let report_kind = match d.severity {
                 Severity::Error => ReportKind::Error,
                 Severity::Warning => ReportKind::Warning,
@@ -161,6 +191,7 @@ impl SourceMap {
             let mut report =
                 Report::build(report_kind, (path.clone(), d.span.range()))
                     .with_config(config)
+                    .with_code(code)
                     .with_message(&d.message)
                     .with_label(Label::new((path.clone(), d.span.range())).with_message(&d.label))
                     .with_labels(d.also.iter().filter(|(at, _)| at.file == d.span.file).map(

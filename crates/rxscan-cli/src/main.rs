@@ -34,7 +34,7 @@ use clap::{Args, Parser, Subcommand};
 use rxscan_core::compile::{CompileError, CompileOptions, Compiled};
 use rxscan_core::diagnostics::Severity;
 use rxscan_core::eval::EvalOptions;
-use rxscan_core::output::{terminal, OutputOptions};
+use rxscan_core::output::{pack as pack_text, terminal, OutputOptions};
 use rxscan_core::packs::{Builtin, Pack};
 use rxscan_core::results::Suppression;
 use rxscan_core::{IndexDates, Scan};
@@ -223,58 +223,26 @@ fn run(cli: Cli) -> Result<()> {
         Command::Synth(args) => synth(args),
         Command::Check(args) => {
             let compiled = compile_rules(&args)?;
-            let n_warn = compiled.warnings.len();
             errout!("{}", compiled.sources.render(&compiled.warnings, false));
+            let n_warn = compiled.warnings.len();
             outln!(
-                "{}: {} measures, {} composites, {} codelists, {} features; {n_warn} warning(s), no errors",
-                pack(&args).name(),
-                compiled.plan.measures.len(),
-                compiled.plan.composites.len(),
-                compiled.plan.codelists.len(),
-                compiled.plan.features.len()
+                "{}",
+                pack_text::check_summary(&pack(&args).name(), &compiled.plan, n_warn)
             );
             Ok(())
         }
         Command::Rules(args) => {
-            let compiled = compile_rules(&args)?;
-            outln!("pack: {}", pack(&args).name());
-            outln!("{:<10} {:<8} title", "id", "primis");
-            for m in &compiled.plan.measures {
-                outln!("{:<10} {:<8} {}", m.id, m.primis, m.title);
-            }
-            for c in &compiled.plan.composites {
-                let members: Vec<&str> = c
-                    .members
-                    .iter()
-                    .map(|&i| compiled.plan.measures[i].id.as_str())
-                    .collect();
-                outln!("{:<10} {:<8} composite of {}", c.id, "", members.join(", "));
-            }
+            let plan = compile_rules(&args)?.plan;
+            outln!(
+                "{}",
+                pack_text::listing(&pack(&args).name(), &plan).trim_end()
+            );
             Ok(())
         }
         Command::Rule { id, rules } => {
-            let compiled = compile_rules(&rules)?;
-            let Some(m) = compiled.plan.measure(&id) else {
-                let ids: Vec<&str> = compiled
-                    .plan
-                    .measures
-                    .iter()
-                    .map(|m| m.id.as_str())
-                    .collect();
-                bail!(
-                    "no measure `{id}` in {}; measures: {}",
-                    pack(&rules).name(),
-                    ids.join(", ")
-                );
-            };
-            outln!(
-                "# {} ({}): {}\n\n{}\n\nDefined in {}",
-                m.id,
-                m.primis,
-                m.title,
-                m.doc,
-                m.file
-            );
+            let plan = compile_rules(&rules)?.plan;
+            let doc = pack_text::measure_doc(&pack(&rules).name(), &plan, &id);
+            outln!("{}", doc.map_err(|e| anyhow!(e))?);
             Ok(())
         }
     }

@@ -11,6 +11,7 @@
 
 mod composites;
 pub mod folder;
+pub mod pack;
 mod patients;
 mod summary;
 pub mod terminal;

@@ -207,7 +207,7 @@ fn main() -> ExitCode {
             // every other error is one line behind `error: `.
             let text = match e.downcast_ref::<rxscan_core::Error>() {
                 Some(core @ rxscan_core::Error::Rules(CompileError::Invalid { .. })) => {
-                    core.render(false)
+                    core.render(colour())
                 }
                 _ => format!("error: {e:#}\n"),
             };
@@ -223,7 +223,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Synth(args) => synth(args),
         Command::Check(args) => {
             let compiled = compile_rules(&args)?;
-            errout!("{}", compiled.sources.render(&compiled.warnings, false));
+            errout!("{}", compiled.sources.render(&compiled.warnings, colour()));
             let n_warn = compiled.warnings.len();
             outln!(
                 "{}",
@@ -246,6 +246,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Diagnostics in colour when stderr is a terminal (and `NO_COLOR` is not set).
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// The pack in use: `--rules DIR`, or the built-in PINCER pack.
@@ -330,7 +336,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     interrupts::clean_up_on_signal()?;
     let compiled = compile_rules(&args.rules)?;
     if !compiled.warnings.is_empty() && !args.quiet {
-        errout!("{}", compiled.sources.render(&compiled.warnings, false));
+        errout!("{}", compiled.sources.render(&compiled.warnings, colour()));
     }
     debug_assert!(compiled
         .warnings

@@ -272,3 +272,39 @@ fn a_monthly_series_prints_a_trend_per_measure() {
     assert_eq!(bars, 7, "{a}");
     assert!(a.contains(" -> "), "{a}");
 }
+
+/// Diagnostics are in colour on a terminal and plain otherwise (a pipe, as in every other
+/// test here, or `NO_COLOR`). `script` gives the command a pseudo-terminal.
+#[cfg(unix)]
+#[test]
+fn diagnostics_are_coloured_on_a_terminal_only() {
+    let bin = env!("CARGO_BIN_EXE_rxscan");
+    let broken = repo().join("testdata/rules-broken/unknown_name");
+    let cmd = format!("{bin} check --rules {}", broken.display());
+    let on_terminal = |no_color: bool| {
+        let mut c = Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let out = c.output().expect("run script");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let coloured = on_terminal(false);
+    assert!(coloured.contains("unknown name"), "{coloured}");
+    assert!(
+        coloured.contains("\u{1b}["),
+        "no colour on a terminal: {coloured:?}"
+    );
+    assert!(
+        !on_terminal(true).contains("\u{1b}["),
+        "NO_COLOR is respected"
+    );
+    let piped = rxscan_in(
+        &repo(),
+        &["check", "--rules", broken.to_str().expect("utf8")],
+    );
+    assert!(!stderr(&piped).contains("\u{1b}["), "no colour into a pipe");
+}

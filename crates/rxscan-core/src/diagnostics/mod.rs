@@ -76,15 +76,7 @@ impl Diagnostic {
         message: impl Into<String>,
         label: impl Into<String>,
     ) -> Self {
-        Diagnostic {
-            code,
-            severity: Severity::Error,
-            message: message.into(),
-            span,
-            label: label.into(),
-            hint: None,
-            also: Vec::new(),
-        }
+        Self::new(Severity::Error, code, span, message.into(), label.into())
     }
     pub fn warning(
         code: Code,
@@ -92,12 +84,15 @@ impl Diagnostic {
         message: impl Into<String>,
         label: impl Into<String>,
     ) -> Self {
+        Self::new(Severity::Warning, code, span, message.into(), label.into())
+    }
+    fn new(severity: Severity, code: Code, span: Span, message: String, label: String) -> Self {
         Diagnostic {
             code,
-            severity: Severity::Warning,
-            message: message.into(),
+            severity,
+            message,
             span,
-            label: label.into(),
+            label,
             hint: None,
             also: Vec::new(),
         }

@@ -11,24 +11,17 @@ pub fn write(r: &Results, w: &mut dyn Write, s: Suppression) -> io::Result<()> {
         w,
         "index_date,practice_pseudo_id,composite,denominator,n_numerators,patients"
     )?;
-    for (d, &day) in r.index_dates.iter().enumerate() {
-        let date = dates::format_iso(day);
-        for (p, practice) in r.practices.iter().enumerate() {
-            if !r.practice_listed(d, p) {
-                continue;
-            }
-            for (c, (id, _)) in r.composites.iter().enumerate() {
-                let (den, histogram) = r.composite(d, p, c);
-                let den = show(s.apply(den));
-                for (i, &count) in histogram.iter().enumerate() {
-                    writeln!(
-                        w,
-                        "{date},{},{id},{den},{},{}",
-                        csv_field(practice),
-                        i + 1,
-                        show(s.apply(count))
-                    )?;
-                }
+    for (d, p) in r.listed() {
+        let (date, practice) = (
+            dates::format_iso(r.index_dates[d]),
+            csv_field(&r.practices[p]),
+        );
+        for (c, (id, _)) in r.composites.iter().enumerate() {
+            let (den, histogram) = r.composite(d, p, c);
+            let den = show(s.apply(den));
+            for (i, &count) in histogram.iter().enumerate() {
+                let count = show(s.apply(count));
+                writeln!(w, "{date},{practice},{id},{den},{},{count}", i + 1)?;
             }
         }
     }

@@ -50,7 +50,7 @@ pub struct OutputError {
     pub message: String,
 }
 
-fn err(path: &Path, message: impl std::fmt::Display) -> OutputError {
+pub(super) fn err(path: &Path, message: impl std::fmt::Display) -> OutputError {
     OutputError {
         path: path.to_path_buf(),
         message: message.to_string(),

@@ -86,17 +86,12 @@ pub fn write_folder(
             continue;
         }
         let path = staging.path(name)?;
-        let file = File::create(&path).map_err(|e| OutputError {
-            path: path.clone(),
-            message: format!("cannot create: {e}"),
-        })?;
+        let file =
+            File::create(&path).map_err(|e| folder::err(&path, format!("cannot create: {e}")))?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
         (output.render)(results, &mut w, opts.suppression)
             .and_then(|()| w.flush())
-            .map_err(|e| OutputError {
-                path: path.clone(),
-                message: format!("cannot write: {e}"),
-            })?;
+            .map_err(|e| folder::err(&path, format!("cannot write: {e}")))?;
         written.push(name);
         on_staged(name);
     }

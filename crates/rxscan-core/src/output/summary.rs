@@ -11,24 +11,21 @@ pub fn write(r: &Results, w: &mut dyn Write, s: Suppression) -> io::Result<()> {
         w,
         "index_date,practice_pseudo_id,measure,numerator,denominator,rate"
     )?;
-    for (d, &day) in r.index_dates.iter().enumerate() {
-        let date = dates::format_iso(day);
-        for (p, practice) in r.practices.iter().enumerate() {
-            if !r.practice_listed(d, p) {
-                continue;
-            }
-            for (m, id) in r.measures.iter().enumerate() {
-                let (num, den) = r.count(d, p, m);
-                let shown = s.ratio(num, den);
-                writeln!(
-                    w,
-                    "{date},{},{id},{},{},{}",
-                    csv_field(practice),
-                    shown.numerator_text(),
-                    shown.denominator_text(),
-                    shown.rate_text()
-                )?;
-            }
+    for (d, p) in r.listed() {
+        let (date, practice) = (
+            dates::format_iso(r.index_dates[d]),
+            csv_field(&r.practices[p]),
+        );
+        for (m, id) in r.measures.iter().enumerate() {
+            let (num, den) = r.count(d, p, m);
+            let shown = s.ratio(num, den);
+            writeln!(
+                w,
+                "{date},{practice},{id},{},{},{}",
+                shown.numerator_text(),
+                shown.denominator_text(),
+                shown.rate_text()
+            )?;
         }
     }
     Ok(())

@@ -135,6 +135,16 @@ impl Results {
         (self.numerators[k], self.denominators[k])
     }
 
+    /// Every (date index, practice index) with a population patient, in output order: the
+    /// rows the aggregate files list.
+    pub fn listed(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        (0..self.index_dates.len()).flat_map(move |d| {
+            (0..self.practices.len())
+                .filter(move |&p| self.practice_listed(d, p))
+                .map(move |p| (d, p))
+        })
+    }
+
     /// Whether a practice has any population patient at a date (gets summary rows).
     pub fn practice_listed(&self, d: usize, p: usize) -> bool {
         self.population[self.dp(d, p)] > 0

@@ -25,6 +25,17 @@ pub enum DateError {
     Empty,
 }
 
+/// `day` (written `text` by the caller), if it is the 1st of its month.
+fn first_of_month(day: Day, text: &str) -> Result<Day, DateError> {
+    if dates::to_ymd(day).2 == 1 {
+        return Ok(day);
+    }
+    Err(DateError::NotFirstOfMonth {
+        text: text.to_string(),
+        first: format!("{}01", &dates::format_iso(day)[..8]),
+    })
+}
+
 /// One or more index dates: sorted, without repeats, never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexDates(Vec<Day>);
@@ -35,21 +46,14 @@ impl IndexDates {
         let day = dates::parse_iso(text).ok_or_else(|| DateError::NotADate {
             text: text.to_string(),
         })?;
-        if dates::to_ymd(day).2 != 1 {
-            return Err(DateError::NotFirstOfMonth {
-                text: text.to_string(),
-                first: format!("{}01", &dates::format_iso(day)[..8]),
-            });
-        }
-        Ok(day)
+        first_of_month(day, text)
     }
 
     /// The given dates (each the 1st of a month), sorted and without repeats.
     pub fn of(days: impl IntoIterator<Item = Day>) -> Result<IndexDates, DateError> {
         let days: Vec<Day> = days.into_iter().collect();
         for &d in &days {
-            let text = dates::format_iso(d);
-            Self::parse(&text)?;
+            first_of_month(d, &dates::format_iso(d))?;
         }
         Self::any_days(days)
     }

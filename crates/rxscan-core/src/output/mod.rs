@@ -24,11 +24,20 @@ pub use folder::{abandon_all, OutputError};
 
 use crate::results::{Results, Suppression};
 
+/// What every renderer reads: the results, the suppression in force, and whatever else a
+/// scan produced for its outputs. A new output that needs more than [`Results`] adds a field
+/// here (an `Option` when only some scans produce it).
+#[derive(Clone, Copy)]
+pub struct RenderInput<'a> {
+    pub results: &'a Results,
+    pub suppression: Suppression,
+}
+
 /// One output file: its name, whether it names patients, and how it is rendered.
 struct OutputFile {
     name: &'static str,
     patient_level: bool,
-    render: fn(&Results, &mut dyn Write, Suppression) -> std::io::Result<()>,
+    render: fn(&RenderInput, &mut dyn Write) -> std::io::Result<()>,
 }
 
 /// Every file a scan may write, in the order written.
@@ -36,17 +45,17 @@ const FILES: &[OutputFile] = &[
     OutputFile {
         name: "summary.csv",
         patient_level: false,
-        render: summary::write,
+        render: |i, w| summary::write(i.results, w, i.suppression),
     },
     OutputFile {
         name: "composites.csv",
         patient_level: false,
-        render: composites::write,
+        render: |i, w| composites::write(i.results, w, i.suppression),
     },
     OutputFile {
         name: "patients.csv",
         patient_level: true,
-        render: |r, w, _| patients::write(r, w),
+        render: |i, w| patients::write(i.results, w),
     },
 ];
 
@@ -65,13 +74,13 @@ impl OutputOptions {
     }
 }
 
-/// Write the results into `out` (created if missing): every file is staged beside it and
+/// Write a scan's outputs into `out` (created if missing): every file is staged beside it and
 /// moved in only when all are complete; output files of an earlier run that this run does not
 /// write are removed. `on_staged` is called with each file's name once it is staged (for
 /// progress). Returns the paths written.
 pub fn write_folder(
     out: &std::path::Path,
-    results: &Results,
+    input: &RenderInput,
     opts: &OutputOptions,
     on_staged: &mut dyn FnMut(&str),
 ) -> Result<Vec<PathBuf>, OutputError> {
@@ -89,7 +98,7 @@ pub fn write_folder(
         let file =
             File::create(&path).map_err(|e| folder::err(&path, format!("cannot create: {e}")))?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
-        (output.render)(results, &mut w, opts.suppression)
+        (output.render)(input, &mut w)
             .and_then(|()| w.flush())
             .map_err(|e| folder::err(&path, format!("cannot write: {e}")))?;
         written.push(name);

@@ -3,43 +3,11 @@
 //! Under suppression the totals follow the same rule as the files.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::dates;
 use crate::extract::Extract;
 use crate::results::{Results, Suppression};
-
-/// What the summary says about the run besides the results.
-#[derive(Debug, Clone)]
-pub struct RunFacts {
-    pub patients: usize,
-    pub practices: usize,
-    /// Medication rows read, and kept (matched a codelist in some window).
-    pub medications: (usize, usize),
-    /// Clinical-event rows read, and kept.
-    pub clinical_events: (usize, usize),
-    pub written: Vec<PathBuf>,
-    pub load: Duration,
-    pub evaluate: Duration,
-    pub total: Duration,
-}
-
-impl RunFacts {
-    /// The extract's counts; timings and files to be filled in by the caller.
-    pub fn of(ex: &Extract) -> RunFacts {
-        RunFacts {
-            patients: ex.n_patients(),
-            practices: ex.practices.len(),
-            medications: (ex.medications.rows_read, ex.medications.len()),
-            clinical_events: (ex.clinical_events.rows_read, ex.clinical_events.len()),
-            written: Vec::new(),
-            load: Duration::ZERO,
-            evaluate: Duration::ZERO,
-            total: Duration::ZERO,
-        }
-    }
-}
+pub use crate::scan::RunFacts;
 
 /// The summary as text.
 pub fn render(r: &Results, s: Suppression, facts: &RunFacts) -> String {
@@ -114,14 +82,25 @@ fn write_summary(
             shown.rate_text()
         )?;
     }
-    writeln!(
-        out,
-        "{} index date(s); load {:.2}s, evaluate {:.2}s, total {:.2}s",
-        n_dates,
-        facts.load.as_secs_f64(),
-        facts.evaluate.as_secs_f64(),
-        facts.total.as_secs_f64()
-    )?;
+    if facts.folders > 0 {
+        writeln!(
+            out,
+            "{} index date(s); {} practice folders scanned in {:.2}s, total {:.2}s",
+            n_dates,
+            facts.folders,
+            facts.load.as_secs_f64(),
+            facts.total.as_secs_f64()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} index date(s); load {:.2}s, evaluate {:.2}s, total {:.2}s",
+            n_dates,
+            facts.load.as_secs_f64(),
+            facts.evaluate.as_secs_f64(),
+            facts.total.as_secs_f64()
+        )?;
+    }
     for w in &facts.written {
         writeln!(out, "wrote {}", w.display())?;
     }

@@ -5,6 +5,10 @@
 //! integer arithmetic (round half up to 2 decimals) so they are the same on every platform,
 //! and suppression ([`Suppression`]) is applied in one place.
 
+mod merge;
+
+pub use merge::merge;
+
 use crate::dates::Day;
 
 /// One patient in one measure's denominator at one index date.

@@ -1,14 +1,14 @@
 //! `rxscan scan`: load an extract, evaluate the pack, write the output folder.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use rxscan_core::eval::EvalOptions;
 use rxscan_core::output::{terminal, OutputOptions, RenderInput};
-use rxscan_core::results::{Results, Suppression};
-use rxscan_core::scan::{Data, RunFacts};
+use rxscan_core::results::Suppression;
+use rxscan_core::scan::Data;
 use rxscan_core::{IndexDates, Scan};
 
 use crate::rules::{check_folder, compile_rules, RulesArgs};
@@ -122,31 +122,31 @@ pub fn run(args: ScanArgs) -> Result<()> {
         patient_rows: out_opts.writes_patient_level(),
     };
     let progress = output::Progress::new(args.quiet);
-    let (results, mut facts, failed) = match Data::find(&args.data)? {
-        Data::Extract(dir) => {
-            let (results, facts) = scan_extract(&scan, &dir, &eval_opts, &args, &progress)?;
-            (results, facts, Vec::new())
-        }
-        Data::Practices(folders) => {
-            progress.count(folders.len() as u64, "practice folders scanned");
-            let batch = scan.scan_batch(&folders, &eval_opts, &|_| progress.inc());
-            for name in &batch.empty {
-                errout!("warning: practice folder {name}: no patients (its tables have a header and no rows)\n");
-            }
-            if let Some(first) = batch.failed.first().filter(|_| !args.keep_going) {
-                bail!(
-                    "{first} (nothing written; --keep-going writes the other practices' results)"
-                );
-            }
-            for failed in &batch.failed {
-                errout!("error: {failed}\n");
-            }
-            let results = batch
-                .results
-                .context("no practice folder could be scanned")?;
-            (results, batch.facts, batch.failed)
-        }
-    };
+    let data = Data::find(&args.data)?;
+    match &data {
+        Data::Extract(dir) => progress.stage(&format!("scanning {}", dir.display())),
+        Data::Practices(f) => progress.count(f.len() as u64, "practice folders scanned"),
+    }
+    let batch = scan.run(&data, &eval_opts, &|_| progress.inc())?;
+    if args.verbose {
+        errout!("{}", batch.load_report);
+    }
+    for (file, n) in &batch.orphans_skipped {
+        errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
+    }
+    for warning in &batch.warnings {
+        errout!("warning: {warning}\n");
+    }
+    if let Some(first) = batch.failed.first().filter(|_| !args.keep_going) {
+        bail!("{first} (nothing written; --keep-going writes the other practices' results)");
+    }
+    for failed in &batch.failed {
+        errout!("error: {failed}\n");
+    }
+    let (failed, mut facts) = (batch.failed, batch.facts);
+    let results = batch
+        .results
+        .context("no practice folder could be scanned")?;
     progress.stage("writing results");
     let input = RenderInput {
         failed_folders: &failed,
@@ -174,42 +174,4 @@ pub fn run(args: ScanArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Load and evaluate one extract folder.
-fn scan_extract(
-    scan: &Scan,
-    dir: &Path,
-    opts: &EvalOptions,
-    args: &ScanArgs,
-    progress: &output::Progress,
-) -> Result<(Results, RunFacts)> {
-    let started = Instant::now();
-    progress.stage(&format!("loading {}", dir.display()));
-    let extract = scan.load(dir)?;
-    if args.verbose {
-        errout!("{}", terminal::load_report(&extract));
-    }
-    for (file, n) in &extract.orphans_skipped {
-        errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
-    }
-    if extract.n_patients() == 0 {
-        errout!(
-            "warning: {}: no patients (the tables have a header and no rows)\n",
-            dir.display()
-        );
-    }
-    let loaded = started.elapsed();
-    progress.stage(&format!(
-        "evaluating {} measures at {} index date(s)",
-        scan.plan().measures.len(),
-        scan.dates().len()
-    ));
-    let results = scan.evaluate(&extract, opts)?;
-    let facts = RunFacts {
-        load: loaded,
-        evaluate: started.elapsed() - loaded,
-        ..RunFacts::of(&extract)
-    };
-    Ok((results, facts))
 }

@@ -72,20 +72,20 @@ impl Data {
     }
 }
 
-/// One practice folder scanned.
+/// One extract scanned: its results, what was read, and what the caller may want to say
+/// about it (the library never prints).
 #[derive(Debug)]
-pub struct PracticeScan {
-    pub folder: PracticeFolder,
+pub struct ExtractScan {
     pub results: Results,
-    /// What was read, and the folder's load and evaluation times.
+    /// What was read, and the load and evaluation times.
     pub facts: RunFacts,
-}
-
-impl PracticeScan {
-    /// Whether the folder held no patients (its tables had a header and no rows).
-    pub fn is_empty(&self) -> bool {
-        self.facts.patients == 0
-    }
+    /// How the extract was read, step by step (`rxscan scan --verbose`).
+    pub load_report: String,
+    /// Warnings about the data (no patients).
+    pub warnings: Vec<String>,
+    /// Rows skipped because their patient is not in `patients` ([`Scan::skip_orphans`]): the
+    /// file and the count.
+    pub orphans_skipped: Vec<(String, usize)>,
 }
 
 /// A practice folder that could not be scanned.
@@ -102,92 +102,110 @@ impl std::fmt::Display for FolderError {
 }
 
 impl Scan {
-    /// Load and evaluate one practice folder (its name is the practice of registrations
-    /// without a `practice_pseudo_id` column).
-    pub fn scan_practice(
+    /// Load and evaluate one extract folder. `practice` names the practice of registrations
+    /// without a `practice_pseudo_id` column (a batch's folder name); `None` requires it.
+    pub fn scan_extract(
         &self,
-        folder: &PracticeFolder,
+        dir: &Path,
+        practice: Option<&str>,
         opts: &EvalOptions,
-    ) -> Result<PracticeScan, FolderError> {
-        let fail = |error| FolderError {
-            folder: folder.clone(),
-            error: Box::new(error),
-        };
+    ) -> Result<ExtractScan, Error> {
         let started = Instant::now();
         let mut load = self.load.clone();
-        load.practice_if_no_column = Some(folder.name.clone());
-        let extract =
-            crate::extract::Extract::load(&folder.path, &load).map_err(|e| fail(e.into()))?;
+        load.practice_if_no_column = practice.map(str::to_string);
+        let extract = crate::extract::Extract::load(dir, &load)?;
         let loaded = started.elapsed();
-        let results = self.evaluate(&extract, opts).map_err(fail)?;
+        let results = self.evaluate(&extract, opts)?;
         let facts = RunFacts {
             load: loaded,
             evaluate: started.elapsed() - loaded,
             total: started.elapsed(),
             ..RunFacts::of(&extract)
         };
-        Ok(PracticeScan {
-            folder: folder.clone(),
+        let mut warnings = Vec::new();
+        if facts.patients == 0 {
+            warnings.push(format!(
+                "{}: no patients (the tables have a header and no rows)",
+                dir.display()
+            ));
+        }
+        Ok(ExtractScan {
             results,
+            orphans_skipped: extract.orphans_skipped.clone(),
             facts,
+            load_report: super::facts::load_report(&extract),
+            warnings,
         })
     }
 
-    /// Scan every practice folder, in parallel; `on_done` is called with each folder's name
-    /// as it finishes (for progress). Outcomes come back in the folders' order.
-    pub fn scan_practices(
+    /// Scan what a data folder holds: one extract (an error stops it), or every practice
+    /// folder in parallel, merged (a failing folder is listed in [`Batch::failed`] and the
+    /// others go on); `on_folder` is called with each practice folder's name as it finishes
+    /// (for progress).
+    pub fn run(
         &self,
-        folders: &[PracticeFolder],
+        data: &Data,
         opts: &EvalOptions,
-        on_done: &(dyn Fn(&str) + Sync),
-    ) -> Vec<Result<PracticeScan, FolderError>> {
-        folders
+        on_folder: &(dyn Fn(&str) + Sync),
+    ) -> Result<Batch, Error> {
+        let started = Instant::now();
+        let folders = match data {
+            Data::Extract(dir) => {
+                let one = self.scan_extract(dir, None, opts)?;
+                return Ok(Batch {
+                    results: Some(one.results),
+                    facts: one.facts,
+                    load_report: one.load_report,
+                    warnings: one.warnings,
+                    orphans_skipped: one.orphans_skipped,
+                    failed: Vec::new(),
+                });
+            }
+            Data::Practices(folders) => folders,
+        };
+        let outcomes: Vec<Result<ExtractScan, FolderError>> = folders
             .par_iter()
             .map(|folder| {
-                let outcome = self.scan_practice(folder, opts);
-                on_done(&folder.name);
+                let outcome = self
+                    .scan_extract(&folder.path, Some(&folder.name), opts)
+                    .map_err(|error| FolderError {
+                        folder: folder.clone(),
+                        error: Box::new(error),
+                    });
+                on_folder(&folder.name);
                 outcome
             })
-            .collect()
-    }
-}
-
-/// A batch scan's outcome: the merged results of the folders that scanned, what they read,
-/// and the folders that were empty or failed (in folder order).
-#[derive(Debug)]
-pub struct Batch {
-    /// `None` when no folder scanned.
-    pub results: Option<Results>,
-    /// Summed over the folders; `load` is the wall time of the whole batch.
-    pub facts: RunFacts,
-    /// Folders whose tables held a header and no rows.
-    pub empty: Vec<String>,
-    pub failed: Vec<FolderError>,
-}
-
-impl Scan {
-    /// Scan every practice folder in parallel and merge their results.
-    pub fn scan_batch(
-        &self,
-        folders: &[PracticeFolder],
-        opts: &EvalOptions,
-        on_done: &(dyn Fn(&str) + Sync),
-    ) -> Batch {
-        let started = Instant::now();
+            .collect();
         let mut batch = Batch {
             results: None,
             facts: RunFacts::default(),
-            empty: Vec::new(),
+            load_report: String::new(),
+            warnings: Vec::new(),
+            orphans_skipped: Vec::new(),
             failed: Vec::new(),
         };
         let mut parts = Vec::new();
-        for outcome in self.scan_practices(folders, opts, on_done) {
+        for (folder, outcome) in folders.iter().zip(outcomes) {
             match outcome {
                 Ok(part) => {
-                    if part.is_empty() {
-                        batch.empty.push(part.folder.name.clone());
-                    }
+                    let name = &folder.name;
                     batch.facts += &part.facts;
+                    batch.orphans_skipped.extend(part.orphans_skipped);
+                    for line in part.load_report.lines() {
+                        batch.load_report.push_str(&format!("{name}: {line}\n"));
+                    }
+                    let empty = part.facts.patients == 0;
+                    batch.warnings.extend(
+                        part.warnings
+                            .into_iter()
+                            .filter(|_| !empty)
+                            .map(|w| format!("practice folder {name}: {w}")),
+                    );
+                    if empty {
+                        batch.warnings.push(format!(
+                            "practice folder {name}: no patients (its tables have a header and no rows)"
+                        ));
+                    }
                     parts.push(part.results);
                 }
                 Err(e) => batch.failed.push(e),
@@ -198,6 +216,23 @@ impl Scan {
         batch.facts.folders = folders.len();
         batch.facts.load = started.elapsed();
         batch.facts.evaluate = std::time::Duration::ZERO;
-        batch
+        Ok(batch)
     }
+}
+
+/// A scan's outcome: the (merged) results, what was read, and, for a folder of practice
+/// folders, the folders that failed (in folder order).
+#[derive(Debug)]
+pub struct Batch {
+    /// `None` when no practice folder could be scanned.
+    pub results: Option<Results>,
+    /// Summed over the folders; for a batch, `load` is the wall time of the whole batch.
+    pub facts: RunFacts,
+    /// How each extract was read (`--verbose`).
+    pub load_report: String,
+    /// Warnings about the data, each naming its folder in a batch.
+    pub warnings: Vec<String>,
+    /// Rows skipped because their patient is not in `patients`: the file and the count.
+    pub orphans_skipped: Vec<(String, usize)>,
+    pub failed: Vec<FolderError>,
 }

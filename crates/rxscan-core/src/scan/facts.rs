@@ -55,3 +55,32 @@ impl std::ops::AddAssign<&RunFacts> for RunFacts {
         self.total += other.total;
     }
 }
+
+/// How the extract was read: rows read and kept per table, the loader's paths, the time of
+/// each step (`rxscan scan --verbose`).
+pub(super) fn load_report(ex: &Extract) -> String {
+    let mut out = format!(
+        "load: patients and registrations in {:.2}s\n",
+        ex.patients_time.as_secs_f64()
+    );
+    for (name, t) in [
+        ("medications", &ex.medications),
+        ("clinical_events", &ex.clinical_events),
+    ] {
+        let p = t.read_by;
+        out.push_str(&format!(
+            "load: {name}: {} rows read and validated in {:.2}s, {} kept, grouped in {:.2}s (Parquet row groups {}, dictionary pages {}, plain pages {}; CSV chunks {}; polars batches: fast tasks {}, exact tasks {})\n",
+            t.rows_read,
+            t.read_time.as_secs_f64(),
+            t.len(),
+            t.group_time.as_secs_f64(),
+            p.row_groups,
+            p.dictionary_pages,
+            p.plain_pages,
+            p.csv_chunks,
+            p.fast_tasks,
+            p.exact_tasks
+        ));
+    }
+    out
+}

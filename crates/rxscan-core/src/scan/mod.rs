@@ -25,7 +25,7 @@ pub mod rows;
 
 use std::path::Path;
 
-pub use batch::{Batch, Data, FolderError, PracticeFolder, PracticeScan};
+pub use batch::{Batch, Data, ExtractScan, FolderError, PracticeFolder};
 pub use dates::{DateError, IndexDates};
 pub use facts::RunFacts;
 

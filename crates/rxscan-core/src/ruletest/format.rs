@@ -100,21 +100,25 @@ pub(super) fn parse(
         return None;
     };
     let mut patients: Vec<TestPatient> = Vec::new();
+    let mut ids: Vec<(i64, Span)> = Vec::new();
     for table in list.iter() {
-        if let Some(p) = r.patient(table, file_index, defaults) {
-            if let Some(first) = patients.iter().find(|q| q.id == p.id) {
-                let first = first.span;
+        let span = r.span(table.span());
+        if let Some(id) = table.get("id").and_then(Item::as_integer) {
+            if let Some((_, first)) = ids.iter().find(|(i, _)| *i == id) {
                 r.diags.push(
                     Diagnostic::error(
                         Code::TestDuplicatePatient,
-                        p.span,
-                        format!("a second patient with id {}", p.id),
+                        span,
+                        format!("a second patient with id {id}"),
                         "the same id again",
                     )
-                    .also_at(first, "first here")
+                    .also_at(*first, "first here")
                     .with_hint("give each patient its own `id`"),
                 );
             }
+            ids.push((id, span));
+        }
+        if let Some(p) = r.patient(table, file_index, defaults) {
             patients.push(p);
         }
     }

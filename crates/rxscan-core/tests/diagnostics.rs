@@ -86,8 +86,7 @@ fn compile_case(case: &str) -> Outcome {
     let codes = |ds: &[Diagnostic]| ds.iter().map(|d| d.code.code().to_string()).collect();
     let (text, errors, codes) = match compile_dir(&dir, &opts) {
         // A pack with tests: what reading them reports (the codes of `rxscan test`).
-        Ok(c) if dir.join("tests").is_dir() => match read_suite(&Pack::Dir(dir.clone()), &c.plan)
-        {
+        Ok(c) if dir.join("tests").is_dir() => match read_suite(&Pack::Dir(dir.clone()), &c.plan) {
             Ok(_) => (String::new(), 0, BTreeSet::new()),
             Err(e) => {
                 let (n, found) = match &e {

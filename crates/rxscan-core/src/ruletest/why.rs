@@ -138,9 +138,9 @@ pub fn explain(
             let evaluated = held.contains(&(day, patient, 0));
             let value = |probe: usize| evaluated.then(|| held.contains(&(day, patient, probe)));
             let (_, den, num) = shapes.iter().find(|s| s.0 == m).expect("shaped above");
-            let mut den = fill(den, &value);
+            let mut den = fill(plan, den, day, &value);
             den.label = format!("denominator: {}", den.label);
-            let mut num = fill(num, &value);
+            let mut num = fill(plan, num, day, &value);
             num.label = format!("numerator (besides the denominator): {}", num.label);
             WhyTree {
                 measure: plan.measures[m].id.clone(),
@@ -153,18 +153,31 @@ pub fn explain(
         .collect())
 }
 
-/// A node before evaluation: its label, its probe, its children.
+/// A node before evaluation: what it says (a connective, or a condition written out at the
+/// index date), its probe, its children.
 struct Shape {
-    label: String,
+    label: Label,
     probe: usize,
     children: Vec<Shape>,
 }
 
-fn fill(s: &Shape, value: &dyn Fn(usize) -> Option<bool>) -> WhyNode {
+enum Label {
+    Fixed(&'static str),
+    Condition(Expr),
+}
+
+fn fill(plan: &Plan, s: &Shape, day: Day, value: &dyn Fn(usize) -> Option<bool>) -> WhyNode {
     WhyNode {
-        label: s.label.clone(),
+        label: match &s.label {
+            Label::Fixed(t) => t.to_string(),
+            Label::Condition(e) => text(plan, e, Some(day)),
+        },
         value: value(s.probe),
-        children: s.children.iter().map(|c| fill(c, value)).collect(),
+        children: s
+            .children
+            .iter()
+            .map(|c| fill(plan, c, day, value))
+            .collect(),
     }
 }
 
@@ -173,12 +186,12 @@ fn shape(plan: &Plan, e: &Expr, probes: &mut Vec<Expr>) -> Shape {
     let probe = probes.len();
     probes.push(e.clone());
     let (label, children) = match e {
-        Expr::And(v) => ("all of:".to_string(), v.iter().collect()),
-        Expr::Or(v) => ("any of:".to_string(), v.iter().collect()),
+        Expr::And(v) => (Label::Fixed("all of:"), v.iter().collect()),
+        Expr::Or(v) => (Label::Fixed("any of:"), v.iter().collect()),
         Expr::Not(x) if matches!(**x, Expr::And(_) | Expr::Or(_)) => {
-            ("not:".to_string(), vec![&**x])
+            (Label::Fixed("not:"), vec![&**x])
         }
-        _ => (text(plan, e), Vec::new()),
+        _ => (Label::Condition(e.clone()), Vec::new()),
     };
     Shape {
         label,
@@ -190,9 +203,10 @@ fn shape(plan: &Plan, e: &Expr, probes: &mut Vec<Expr>) -> Shape {
     }
 }
 
-/// An expression as the rule language writes it (definitions expanded).
-pub fn text(plan: &Plan, e: &Expr) -> String {
-    let t = |x: &Expr| text(plan, x);
+/// An expression as the rule language writes it (definitions expanded); with an index date,
+/// each window is followed by the days it spans at that date.
+pub fn text(plan: &Plan, e: &Expr, at: Option<Day>) -> String {
+    let t = |x: &Expr| text(plan, x, at);
     match e {
         Expr::Bool(b) => b.to_string(),
         Expr::Num(n) => n.to_string(),
@@ -203,7 +217,7 @@ pub fn text(plan: &Plan, e: &Expr) -> String {
         Expr::Dead => "dead".into(),
         Expr::IndexDate(o) => offset(*o),
         Expr::Flag(f) | Expr::RecordExists(f) => {
-            let q = feature(plan, &plan.features[*f]);
+            let q = feature(plan, &plan.features[*f], at);
             match e {
                 Expr::RecordExists(_) => format!("exists({q})"),
                 _ => q,
@@ -215,7 +229,7 @@ pub fn text(plan: &Plan, e: &Expr) -> String {
                 RecordField::Value => "value",
                 RecordField::Comparator => "comparator",
             };
-            format!("{}.{field}", feature(plan, &plan.features[*f]))
+            format!("{}.{field}", feature(plan, &plan.features[*f], at))
         }
         Expr::Exists(x) => format!("exists({})", t(x)),
         Expr::Coalesce(a, b) => format!("coalesce({}, {})", t(a), t(b)),
@@ -237,7 +251,8 @@ pub fn text(plan: &Plan, e: &Expr) -> String {
     }
 }
 
-fn feature(plan: &Plan, f: &Feature) -> String {
+fn feature(plan: &Plan, f: &Feature, at: Option<Day>) -> String {
+    let window_text = |w: Window| window_text(w, at);
     let list = |i: usize| &plan.codelists[i];
     match *f {
         Feature::Has { codelist, window } => {
@@ -273,9 +288,21 @@ fn feature(plan: &Plan, f: &Feature) -> String {
     }
 }
 
-fn window_text(w: Window) -> String {
+fn window_text(w: Window, at: Option<Day>) -> String {
     let end = |o: Option<Offset>| o.map_or_else(|| "..".to_string(), offset);
-    format!("[{}, {}]", end(w.start), end(w.end))
+    let days = at.and_then(|day| {
+        let show = |o: Option<Offset>| match o {
+            Some(o) => o.at(day).map(crate::dates::format_iso),
+            None => Some("..".to_string()),
+        };
+        Some(format!(" = [{}, {}]", show(w.start)?, show(w.end)?))
+    });
+    format!(
+        "[{}, {}]{}",
+        end(w.start),
+        end(w.end),
+        days.unwrap_or_default()
+    )
 }
 
 fn offset(o: Offset) -> String {

@@ -17,7 +17,7 @@
 //! | file | does |
 //! |---|---|
 //! | `mod.rs` | the model of a test file, finding a pack's test files, running them |
-//! | `format.rs` | reading one TOML file, with a diagnostic (code, caret) for every mistake |
+//! | `format/` | reading one TOML file, with a diagnostic (code, caret) for every mistake (`rows.rs`: a patient's lists) |
 //! | `when.rs` | absolute and relative dates (`I-3m-1d`) |
 //! | `tables.rs` | the patients as the four CSV tables of an extract |
 //! | `why.rs` | the plain why tree of a measure for one patient |

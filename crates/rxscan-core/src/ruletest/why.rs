@@ -96,8 +96,8 @@ pub fn explain(
             }
             other => other.clone(),
         };
-        let den = shape(plan, &measure.denominator, &mut probes);
-        let num = shape(plan, &own, &mut probes);
+        let den = shape(&measure.denominator, &mut probes);
+        let num = shape(&own, &mut probes);
         shapes.push((m, den, num));
     }
     let probe_plan = Plan {
@@ -182,7 +182,7 @@ fn fill(plan: &Plan, s: &Shape, day: Day, value: &dyn Fn(usize) -> Option<bool>)
 }
 
 /// The tree of the true/false conditions of `e` (a condition), each with its probe.
-fn shape(plan: &Plan, e: &Expr, probes: &mut Vec<Expr>) -> Shape {
+fn shape(e: &Expr, probes: &mut Vec<Expr>) -> Shape {
     let probe = probes.len();
     probes.push(e.clone());
     let (label, children) = match e {
@@ -196,10 +196,7 @@ fn shape(plan: &Plan, e: &Expr, probes: &mut Vec<Expr>) -> Shape {
     Shape {
         label,
         probe,
-        children: children
-            .into_iter()
-            .map(|c| shape(plan, c, probes))
-            .collect(),
+        children: children.into_iter().map(|c| shape(c, probes)).collect(),
     }
 }
 

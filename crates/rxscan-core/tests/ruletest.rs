@@ -65,3 +65,52 @@ fn failures_name_the_line_the_patient_and_why() {
     );
     assert!(f.why.contains("  -   registered\n"), "{}", f.why);
 }
+
+/// The other spellings the format takes, on the example pack's measure: TOML dates without
+/// quotes, `date_of_birth` and `date_of_death`, codes as numbers, `[patient.expect]` as a
+/// table, a patient's own index date (relative dates move with it), `I+0`. Outcomes worked by
+/// hand: [I-3m, I] at I = 2021-01-01 is 2020-10-01 to 2021-01-01.
+#[test]
+fn the_format_takes_its_other_spellings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = common::repo().join("testdata/example-pack");
+    std::fs::create_dir_all(dir.path().join("codelists")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+    std::fs::copy(src.join("rules.rx"), dir.path().join("rules.rx")).expect("copy");
+    for c in ["pincer-lith.csv", "pincer-nsaid.csv"] {
+        std::fs::copy(
+            src.join("codelists").join(c),
+            dir.path().join("codelists").join(c),
+        )
+        .expect("copy");
+    }
+    let toml = r#"
+index_date = 2021-10-01
+
+[[patient]]
+id = 1
+index_date = "2021-01-01"
+date_of_birth = 1950-06-01
+sex = "male"
+registered = 2000-01-01
+practice = "P1"
+medications = [["I+0", 879511000001105], [2020-10-01, 329653008]]
+expect_practice = "P1"
+[patient.expect]
+lithium_nsaid = "numerator"
+
+[[patient]]
+id = 2
+date_of_birth = "1950-06"
+sex = "F"
+date_of_death = "I"
+registered = "2000-01-01"
+medications = [["I-1m", "879511000001105"], ["I-21d", "329653008"]]
+expect = { lithium_nsaid = "excluded" }
+"#;
+    std::fs::write(dir.path().join("tests/spellings.toml"), toml).expect("write");
+    let pack = Pack::Dir(dir.path().to_path_buf());
+    let report = ruletest::run(&pack, &CompileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.passed(), "{}", report.render());
+    assert_eq!(report.expectations(), 3);
+}

@@ -206,105 +206,116 @@ pub fn read_suite(pack: &Pack, plan: &Plan) -> Result<Suite, TestError> {
 pub fn run_suite(plan: &Plan, suite: &Suite) -> Result<Report, Error> {
     let mut report = Report::default();
     for f in &suite.files {
-        let dir = tempfile::tempdir().map_err(|e| TestError::Io {
-            path: std::env::temp_dir(),
-            message: e.to_string(),
-        })?;
-        write_extract(&f.patients, dir.path()).map_err(|e| TestError::Io {
-            path: dir.path().to_path_buf(),
-            message: e.to_string(),
-        })?;
-        let dates = IndexDates::of(f.patients.iter().map(|p| p.index_date))?;
-        let scan = Scan::new(plan.clone(), dates.clone());
-        let extract = scan.load(dir.path()).map_err(|e| TestError::Load {
-            path: f.path.clone(),
-            message: e
-                .to_string()
-                .replace(&format!("{}/", dir.path().display()), ""),
-        })?;
-        let results = scan.evaluate(&extract, &EvalOptions { patient_rows: true })?;
-        // (date, patient id, measure id) -> (practice, numerator) for every denominator row.
-        let mut got: BTreeMap<(Day, i64, &str), (&str, bool)> = BTreeMap::new();
-        for r in &results.patient_rows {
-            got.insert(
-                (
-                    results.index_dates[r.date as usize],
-                    results.patient_ids[r.patient as usize],
-                    results.measures[r.measure as usize].as_str(),
-                ),
-                (results.practices[r.practice as usize].as_str(), r.numerator),
-            );
-        }
-        let mut failures = Vec::new();
-        let mut checked = 0;
-        for p in &f.patients {
-            for e in &p.expect {
-                checked += 1;
-                let actual = match got.get(&(p.index_date, p.id, e.measure.as_str())) {
-                    Some((_, true)) => Outcome::Numerator,
-                    Some((_, false)) => Outcome::Denominator,
-                    None => Outcome::Excluded,
-                };
-                if actual != e.outcome {
-                    failures.push((
-                        p,
-                        e.span,
-                        Some(e.measure.as_str()),
-                        e.outcome.name().to_string(),
-                        actual.name().to_string(),
-                    ));
-                }
-            }
-            if let Some((practice, span)) = &p.expect_practice {
-                checked += 1;
-                let actual: BTreeSet<&str> = got
-                    .range((p.index_date, p.id, "")..)
-                    .take_while(|((d, id, _), _)| (*d, *id) == (p.index_date, p.id))
-                    .map(|(_, (practice, _))| *practice)
-                    .collect();
-                if actual.len() != 1 || !actual.contains(practice.as_str()) {
-                    let actual = match actual.into_iter().next() {
-                        Some(a) => format!("practice {a}"),
-                        None => "no practice (in no measure's denominator)".to_string(),
-                    };
-                    failures.push((p, *span, None, format!("practice {practice}"), actual));
-                }
-            }
-        }
-        // One more scan, for every failure's why tree at once.
-        let asks: Vec<(Day, i64, usize)> = failures
-            .iter()
-            .filter_map(|(p, _, m, _, _)| {
-                let m = plan
-                    .measures
-                    .iter()
-                    .position(|x| Some(x.id.as_str()) == *m)?;
-                Some((p.index_date, p.id, m))
-            })
-            .collect();
-        let mut trees = why::explain(plan, dir.path(), &dates, &asks)?.into_iter();
-        for (p, span, measure, expected, actual) in failures {
-            let why = match measure {
-                Some(_) => trees.next().map(|t| t.render()).unwrap_or_default(),
-                None => String::new(),
-            };
-            report.failures.push(Failure {
-                file: f.path.clone(),
-                line: suite.sources.line_col(f.file, span.start).0,
-                patient: p.id,
-                case: p.case.clone(),
-                index_date: dates::format_iso(p.index_date),
-                measure: measure.map(str::to_string),
-                expected,
-                actual,
-                why,
-            });
-        }
-        report.files.push(FileSummary {
-            path: f.path.clone(),
-            patients: f.patients.len(),
-            expectations: checked,
-        });
+        let (summary, failures) = run_file(plan, &suite.sources, f)?;
+        report.files.push(summary);
+        report.failures.extend(failures);
     }
     Ok(report)
+}
+
+/// One file: its patients as an extract in a temporary folder, one scan at their index
+/// dates, each expectation checked, and one more scan for the why trees of the failures.
+fn run_file(
+    plan: &Plan,
+    sources: &SourceMap,
+    f: &TestFile,
+) -> Result<(FileSummary, Vec<Failure>), Error> {
+    let dir = tempfile::tempdir().map_err(|e| TestError::Io {
+        path: std::env::temp_dir(),
+        message: e.to_string(),
+    })?;
+    write_extract(&f.patients, dir.path()).map_err(|e| TestError::Io {
+        path: dir.path().to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let dates = IndexDates::of(f.patients.iter().map(|p| p.index_date))?;
+    let scan = Scan::new(plan.clone(), dates.clone());
+    let extract = scan.load(dir.path()).map_err(|e| TestError::Load {
+        path: f.path.clone(),
+        message: e
+            .to_string()
+            .replace(&format!("{}/", dir.path().display()), ""),
+    })?;
+    let results = scan.evaluate(&extract, &EvalOptions { patient_rows: true })?;
+    // (date, patient id, measure id) -> (practice, numerator) for every denominator row.
+    let mut got: BTreeMap<(Day, i64, &str), (&str, bool)> = BTreeMap::new();
+    for r in &results.patient_rows {
+        got.insert(
+            (
+                results.index_dates[r.date as usize],
+                results.patient_ids[r.patient as usize],
+                results.measures[r.measure as usize].as_str(),
+            ),
+            (results.practices[r.practice as usize].as_str(), r.numerator),
+        );
+    }
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let failure = |p: &TestPatient, span: Span, measure: Option<&str>, expected, actual| Failure {
+        file: f.path.clone(),
+        line: sources.line_col(f.file, span.start).0,
+        patient: p.id,
+        case: p.case.clone(),
+        index_date: dates::format_iso(p.index_date),
+        measure: measure.map(str::to_string),
+        expected,
+        actual,
+        why: String::new(),
+    };
+    // For each failure of a measure: (index date, patient id, measure index), for its why.
+    let mut asks = Vec::new();
+    for p in &f.patients {
+        for e in &p.expect {
+            checked += 1;
+            let actual = match got.get(&(p.index_date, p.id, e.measure.as_str())) {
+                Some((_, true)) => Outcome::Numerator,
+                Some((_, false)) => Outcome::Denominator,
+                None => Outcome::Excluded,
+            };
+            if actual != e.outcome {
+                let (expected, actual) = (e.outcome.name().into(), actual.name().into());
+                failures.push(failure(p, e.span, Some(&e.measure), expected, actual));
+                // (A suite read against another plan may name a measure this one lacks.)
+                if let Some(m) = plan.measures.iter().position(|x| x.id == e.measure) {
+                    asks.push((failures.len() - 1, (p.index_date, p.id, m)));
+                }
+            }
+        }
+        if let Some((practice, span)) = &p.expect_practice {
+            checked += 1;
+            let actual: BTreeSet<&str> = got
+                .range((p.index_date, p.id, "")..)
+                .take_while(|((d, id, _), _)| (*d, *id) == (p.index_date, p.id))
+                .map(|(_, (practice, _))| *practice)
+                .collect();
+            if actual.len() != 1 || !actual.contains(practice.as_str()) {
+                let actual = match actual.into_iter().next() {
+                    Some(a) => format!("practice {a}"),
+                    None => "no practice (in no measure's denominator)".to_string(),
+                };
+                failures.push(failure(
+                    p,
+                    *span,
+                    None,
+                    format!("practice {practice}"),
+                    actual,
+                ));
+            }
+        }
+    }
+    let trees = why::explain(
+        plan,
+        dir.path(),
+        &dates,
+        &asks.iter().map(|a| a.1).collect::<Vec<_>>(),
+    )?;
+    for ((i, _), tree) in asks.iter().zip(trees) {
+        failures[*i].why = tree.render();
+    }
+    let summary = FileSummary {
+        path: f.path.clone(),
+        patients: f.patients.len(),
+        expectations: checked,
+    };
+    Ok((summary, failures))
 }

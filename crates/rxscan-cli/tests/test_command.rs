@@ -66,8 +66,8 @@ fn the_example_pack_passes_its_tests() {
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
     assert_eq!(
         text(&run.stdout),
-        "ok   testdata/example-pack/tests/lithium_nsaid.toml: 8 patients, 8 expectations\n\
-         1 test files, 8 expectations: all hold\n"
+        "ok   testdata/example-pack/tests/lithium_nsaid.toml: 9 patients, 9 expectations\n\
+         1 test files, 9 expectations: all hold\n"
     );
 }
 

@@ -23,7 +23,7 @@ fn the_example_pack_holds() {
     let (plan, suite) = example();
     let report = ruletest::run_suite(&plan, &suite).expect("runs");
     assert!(report.passed(), "{}", report.render());
-    assert_eq!(report.expectations(), 8);
+    assert_eq!(report.expectations(), 9);
 }
 
 /// Patient 8 left the practice on the index date: not evaluated at all, which the why tree
@@ -113,4 +113,46 @@ expect = { lithium_nsaid = "excluded" }
     let report = ruletest::run(&pack, &CompileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(report.passed(), "{}", report.render());
     assert_eq!(report.expectations(), 3);
+}
+
+/// `@NAME` stands for a code of codelist NAME in no other list over the same table: in the
+/// PINCER pack every aspirin code is also an antiplatelet (`antiplat` is aspirin and the
+/// others), so `@aspirin` cannot be exact and is refused; `@nsaid` is not ambiguous.
+#[test]
+fn a_codelist_alias_must_be_exact() {
+    let plan = common::pincer();
+    let file = |code: &str| {
+        format!(
+            "index_date = \"2020-03-01\"\n[[patient]]\nid = 1\nborn = \"1950-06\"\nsex = \"F\"\n\
+             medications = [[\"I\", \"{code}\"]]\nexpect = {{ a = \"numerator\" }}\n"
+        )
+    };
+    let read = |code: &str| ruletest::read_files(vec![("t.toml".into(), file(code))], &plan);
+    let suite = read("@nsaid").unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let code = &suite.files[0].patients[0].medications[0].1;
+    let nsaid = plan
+        .codelists
+        .iter()
+        .find(|c| c.name == "nsaid")
+        .expect("nsaid");
+    assert!(nsaid.codes.contains(code));
+    assert!(plan
+        .codelists
+        .iter()
+        .filter(|c| c.name != "nsaid" && c.table == nsaid.table)
+        .all(|c| !c.codes.contains(code)));
+    let err = read("@aspirin").expect_err("ambiguous").render(false);
+    assert!(
+        err.contains(
+            "t.toml:6:22: error[RX060]: every code of `aspirin` is also in another codelist"
+        ),
+        "{err}"
+    );
+    let err = read("@gi_bleed")
+        .expect_err("a clinical codelist")
+        .render(false);
+    assert!(
+        err.contains("no codelist `gi_bleed` over medications in this pack"),
+        "{err}"
+    );
 }

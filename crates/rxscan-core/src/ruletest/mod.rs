@@ -175,14 +175,25 @@ pub fn read_suite(pack: &Pack, plan: &Plan) -> Result<Suite, TestError> {
     if files.is_empty() {
         return Err(TestError::NoTests { pack: pack.name() });
     }
+    read_files(files, plan)
+}
+
+/// Read test files given as (path, text), checked against `plan` (its measure ids and
+/// codelists): every problem of every file, or the suite.
+pub fn read_files(files: Vec<(PathBuf, String)>, plan: &Plan) -> Result<Suite, TestError> {
     let measures: Vec<&str> = plan.measures.iter().map(|m| m.id.as_str()).collect();
     let mut sources = SourceMap::default();
     let mut diagnostics = Vec::new();
     let mut out = Vec::new();
     for (path, text) in files {
         let file = sources.add(path.clone(), text);
-        if let Some(patients) = format::parse(file, sources.text(file), &measures, &mut diagnostics)
-        {
+        if let Some(patients) = format::parse(
+            file,
+            sources.text(file),
+            &measures,
+            &plan.codelists,
+            &mut diagnostics,
+        ) {
             out.push(TestFile {
                 path,
                 file,

@@ -16,6 +16,7 @@ use super::when::When;
 use super::TestPatient;
 use crate::dates::{self, Day};
 use crate::diagnostics::{did_you_mean_hint, Code, Diagnostic, DiagnosticsExt, FileId, Span};
+use crate::plan::Codelist;
 
 const FILE_KEYS: &[&str] = &["index_date", "defaults", "patient"];
 const DEFAULT_KEYS: &[&str] = &["born", "sex", "registered", "practice"];
@@ -45,6 +46,7 @@ pub(super) fn parse(
     file: FileId,
     text: &str,
     measures: &[&str],
+    codelists: &[Codelist],
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Vec<TestPatient>> {
     let errors_before = count_errors(diags);
@@ -66,6 +68,7 @@ pub(super) fn parse(
         file,
         diags,
         measures,
+        codelists,
     };
     let root = doc.as_table();
     r.known_keys(root, FILE_KEYS, "the file");
@@ -138,6 +141,8 @@ struct Reader<'a> {
     file: FileId,
     diags: &'a mut Vec<Diagnostic>,
     measures: &'a [&'a str],
+    /// For codes written by their codelist (`"@nsaid"`).
+    codelists: &'a [Codelist],
 }
 
 impl Reader<'_> {

@@ -1,10 +1,13 @@
 //! The lists of a patient: its registrations, its event rows and its expectations.
 
+use std::ops::Range;
+
 use toml_edit::{Item, TableLike, Value};
 
 use super::{Reader, OUTCOMES, REGISTRATION_KEYS};
 use crate::dates::Day;
 use crate::diagnostics::{did_you_mean_hint, Code, DiagnosticsExt};
+use crate::plan::Codelist;
 use crate::ruletest::{Event, Expectation, Outcome, Registration};
 
 impl Reader<'_> {
@@ -123,7 +126,10 @@ impl Reader<'_> {
             let f: Vec<&Value> = fields.iter().collect();
             let date = self.day(f[0], index, false);
             let code = match f[1] {
-                Value::String(s) => Some(s.value().clone()),
+                Value::String(s) => match s.value().strip_prefix('@') {
+                    Some(name) => self.alias(name, table, s.span()),
+                    None => Some(s.value().clone()),
+                },
                 Value::Integer(i) => Some(i.value().to_string()),
                 other => {
                     self.bad_value(other.span(), "a code is text or a whole number");
@@ -162,6 +168,53 @@ impl Reader<'_> {
             });
         }
         out
+    }
+
+    /// The code `@NAME` stands for: the smallest code of codelist `NAME` (over `table`) that
+    /// is in no other codelist over that table, so the row means "a code of this list" and
+    /// nothing more (a code also in another list, such as an NSAID+PPI product, would also
+    /// satisfy that list's conditions).
+    fn alias(&mut self, name: &str, table: &str, at: Option<Range<usize>>) -> Option<String> {
+        let over: Vec<&Codelist> = self
+            .codelists
+            .iter()
+            .filter(|c| c.table.name() == table)
+            .collect();
+        let Some(list) = over.iter().find(|c| c.name == name) else {
+            let names = over.iter().map(|c| c.name.as_str());
+            let hint = did_you_mean_hint(name, names.clone()).unwrap_or_else(|| {
+                format!(
+                    "the {table} codelists are: {}",
+                    names.collect::<Vec<_>>().join(", ")
+                )
+            });
+            let span = self.span(at);
+            self.diags
+                .error(
+                    Code::TestBadValue,
+                    span,
+                    format!("no codelist `{name}` over {table} in this pack"),
+                    "unknown codelist",
+                )
+                .hint = Some(hint);
+            return None;
+        };
+        let only_here = list.codes.iter().find(|code| {
+            over.iter()
+                .all(|c| c.name == list.name || c.codes.binary_search(code).is_err())
+        });
+        if only_here.is_none() {
+            let span = self.span(at);
+            self.diags
+                .error(
+                    Code::TestBadValue,
+                    span,
+                    format!("every code of `{name}` is also in another codelist"),
+                    "ambiguous",
+                )
+                .hint = Some("write the code itself".into());
+        }
+        only_here.cloned()
     }
 
     /// `expect = { MEASURE = "numerator" | "denominator" | "excluded", ... }`.

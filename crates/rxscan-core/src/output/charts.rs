@@ -9,6 +9,7 @@
 
 use std::io;
 
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::html::escape;
@@ -27,6 +28,31 @@ pub struct FunnelPoint {
 pub struct Line {
     pub label: String,
     pub rates: Vec<Option<f64>>,
+}
+
+/// Line colours that stay apart from each other and from the black total (Tableau 10).
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// A y-axis label: whole percentages when the axis is tall enough for them.
+fn percent_label(y_max: f64) -> impl Fn(&f64) -> String {
+    move |y| {
+        if y_max >= 10.0 {
+            format!("{y:.0}")
+        } else {
+            format!("{y:.1}")
+        }
+    }
 }
 
 const WIDTH: u32 = 640;
@@ -86,8 +112,11 @@ pub fn funnel(points: &[FunnelPoint], p0: Option<f64>, label: &str) -> io::Resul
             .y_label_area_size(56)
             .build_cartesian_2d(0f64..x_max, 0f64..y_max)
             .map_err(fail)?;
+        let y_label = percent_label(y_max);
         chart
             .configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&y_label)
             .x_desc("Denominator (patients)")
             .y_desc("Rate (%)")
             .bold_line_style(RGBColor(225, 225, 225))
@@ -100,7 +129,9 @@ pub fn funnel(points: &[FunnelPoint], p0: Option<f64>, label: &str) -> io::Resul
                 .draw_series(LineSeries::new(total, BLACK.stroke_width(2)))
                 .map_err(fail)?
                 .label("total rate")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2))
+                });
             // Limits sampled densely where they bend (small denominators), kept to the plot.
             let ns: Vec<u64> = (0..=200)
                 .map(|i| 1 + ((x_max - 1.0) * (i as f64 / 200.0).powi(2)) as u64)
@@ -127,7 +158,12 @@ pub fn funnel(points: &[FunnelPoint], p0: Option<f64>, label: &str) -> io::Resul
                     .map_err(fail)?;
                 if upper {
                     s95.label("95% limits").legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(1))
+                        DashedPathElement::new(
+                            vec![(x, y), (x + 18, y)],
+                            5,
+                            3,
+                            grey.stroke_width(1),
+                        )
                     });
                 }
                 let s998 = chart
@@ -177,6 +213,7 @@ pub fn trend(dates: &[String], lines: &[Line], label: &str) -> io::Result<String
         root.fill(&WHITE).map_err(fail)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
+            .margin_right(32)
             .x_label_area_size(44)
             .y_label_area_size(56)
             .build_cartesian_2d(0f64..(n - 1) as f64, 0f64..y_max)
@@ -189,8 +226,10 @@ pub fn trend(dates: &[String], lines: &[Line], label: &str) -> io::Result<String
                 String::new()
             }
         };
+        let y_label = percent_label(y_max);
         chart
             .configure_mesh()
+            .y_label_formatter(&y_label)
             .x_labels(dates.len().clamp(2, 8))
             .x_label_formatter(&label_of)
             .x_desc("Index date")
@@ -204,7 +243,7 @@ pub fn trend(dates: &[String], lines: &[Line], label: &str) -> io::Result<String
             let style = if total {
                 BLACK.stroke_width(3)
             } else {
-                Palette99::pick(i).stroke_width(2)
+                PALETTE[i % PALETTE.len()].stroke_width(2)
             };
             let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
             for (d, rate) in line.rates.iter().enumerate() {
@@ -226,9 +265,9 @@ pub fn trend(dates: &[String], lines: &[Line], label: &str) -> io::Result<String
                     .draw_series(LineSeries::new(segment, style))
                     .map_err(fail)?;
                 if !labelled {
-                    drawn.label(line.label.clone()).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], style)
-                    });
+                    drawn
+                        .label(line.label.clone())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
                     labelled = true;
                 }
                 chart.draw_series(marks).map_err(fail)?;

@@ -167,7 +167,8 @@ fn intro(page: &Page) -> String {
         r.measures.len()
     );
     if page.input.suppression != Suppression::None {
-        out += "<p class=\"notice\"><strong>Small numbers suppressed.</strong> Counts of 7 or fewer \
+        out +=
+            "<p class=\"notice\"><strong>Small numbers suppressed.</strong> Counts of 7 or fewer \
                 are shown as [REDACTED] and every other count is rounded to the nearest 5; rates, \
                 intervals and funnel positions are computed from the counts as shown.</p>\n";
     }
@@ -237,7 +238,7 @@ fn table(page: &Page) -> io::Result<Option<String>> {
         .filter(|&p| r.practice_listed(d, p))
         .collect();
     let mut out = format!(
-        "<p>At {}: each cell is the rate, its Wilson 95% interval, and numerator / denominator.</p>\n\
+        "<p>At {}: each cell is the rate, its Wilson 95% interval, then the numerator and the denominator.</p>\n\
          <div class=\"scroll\"><table>\n<caption class=\"sr\">Rates by measure and practice at {}</caption>\n\
          <thead><tr><th scope=\"col\">Measure</th>",
         date(r, d),
@@ -336,11 +337,8 @@ fn trends(page: &Page) -> io::Result<Option<String>> {
          is a rate not shown.</p>\n<div class=\"charts\">\n",
     );
     for (m, info) in r.measure_info.iter().enumerate() {
-        let rate = |d: usize, p: Option<usize>| {
-            page.comparison
-                .cell(d, p, m)
-                .and_then(Cell::proportion)
-        };
+        let rate =
+            |d: usize, p: Option<usize>| page.comparison.cell(d, p, m).and_then(Cell::proportion);
         let mut lines: Vec<Line> = (0..r.practices.len())
             .filter(|&p| (0..n).any(|d| r.practice_listed(d, p)))
             .map(|p| Line {

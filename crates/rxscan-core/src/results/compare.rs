@@ -340,7 +340,10 @@ mod tests {
         let total = c.cell(0, None, 0).unwrap();
         assert_eq!(total.counts(), Some((30, 300)));
         assert_eq!(total.position, None);
-        assert_eq!(c.cell(0, Some(0), 0).unwrap().position, Some(Position::Above998));
+        assert_eq!(
+            c.cell(0, Some(0), 0).unwrap().position,
+            Some(Position::Above998)
+        );
         let p1 = c.cell(0, Some(1), 0).unwrap();
         assert_eq!(p1.position, Some(Position::Below95));
         assert_eq!(p1.p0, Some(0.1));

@@ -77,6 +77,7 @@ nav ul { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; padding: 0; list-sty
 .notice { background: #fff6d6; border-left: 4px solid #e0b000; padding: .5rem .8rem; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: .9rem; }
+caption { text-align: left; padding-bottom: .4rem; }
 th, td { border: 1px solid #d0d0d0; padding: .3rem .5rem; vertical-align: top; }
 thead th { background: #f3f3f3; }
 th[scope=row] { text-align: left; font-weight: normal; max-width: 18rem; }
@@ -238,10 +239,9 @@ fn table(page: &Page) -> io::Result<Option<String>> {
         .filter(|&p| r.practice_listed(d, p))
         .collect();
     let mut out = format!(
-        "<p>At {}: each cell is the rate, its Wilson 95% interval, then the numerator and the denominator.</p>\n\
-         <div class=\"scroll\"><table>\n<caption class=\"sr\">Rates by measure and practice at {}</caption>\n\
-         <thead><tr><th scope=\"col\">Measure</th>",
-        date(r, d),
+        "<div class=\"scroll\"><table>\n<caption>Measures (rows) by practice (columns) at {}: \
+         in each cell the rate, its Wilson 95% interval, then the numerator and the \
+         denominator.</caption>\n<thead><tr><th scope=\"col\">Measure</th>",
         date(r, d)
     );
     for &p in &practices {

@@ -15,8 +15,8 @@ pub mod folder;
 mod html;
 pub mod pack;
 mod patients;
-pub mod practices;
-pub mod report;
+mod practices;
+mod report;
 mod summary;
 pub mod terminal;
 

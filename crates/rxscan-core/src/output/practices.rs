@@ -10,7 +10,7 @@ use crate::dates;
 use crate::results::compare::{percent, Comparison, Interval};
 use crate::results::{csv_field, Results, Suppression};
 
-pub const HEADER: &str = "index_date,level,practice_pseudo_id,measure,numerator,denominator,rate,rate_low95,rate_high95,total_rate,funnel_low95,funnel_high95,funnel_low998,funnel_high998,funnel";
+const HEADER: &str = "index_date,level,practice_pseudo_id,measure,numerator,denominator,rate,rate_low95,rate_high95,total_rate,funnel_low95,funnel_high95,funnel_low998,funnel_high998,funnel";
 
 pub fn write(r: &Results, w: &mut dyn Write, s: Suppression) -> io::Result<()> {
     let comparison = Comparison::of(r, s);

@@ -21,11 +21,11 @@ use crate::results::compare::{percent, Cell, Comparison, Position};
 use crate::results::{Results, Suppression};
 
 /// What every section reads.
-pub struct Page<'a> {
-    pub input: &'a RenderInput<'a>,
-    pub comparison: Comparison,
+struct Page<'a> {
+    input: &'a RenderInput<'a>,
+    comparison: Comparison,
     /// The index date the table and funnel plots show: the last scanned.
-    pub last: usize,
+    last: usize,
 }
 
 impl Page<'_> {
@@ -196,16 +196,26 @@ fn flag(position: Option<Position>) -> &'static str {
 
 /// One table cell: rate, flag, interval, and the counts.
 fn cell_html(c: Option<&Cell>, total: bool) -> String {
-    let class = if total { " total" } else { "" };
-    let Some(c) = c else {
-        return format!("<td class=\"{class}\">&ndash; <span class=\"sr\">not scanned</span></td>");
+    let classes: Vec<&str> = [
+        c.and_then(|c| c.position).map(Position::as_str),
+        total.then_some("total"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let td = if classes.is_empty() {
+        "<td>".to_string()
+    } else {
+        format!("<td class=\"{}\">", classes.join(" "))
     };
-    let position = c.position.map_or("", |p| p.as_str());
+    let Some(c) = c else {
+        return format!("{td}&ndash; <span class=\"sr\">no patients at this date</span></td>");
+    };
     let rate = match &c.shown.rate {
         Some(rate) if !rate.is_empty() => format!("<span class=\"rate\">{rate}%</span>"),
         _ => "<span class=\"rate\">&ndash;</span>".into(),
     };
-    let mut out = format!("<td class=\"{position}{class}\">{rate}");
+    let mut out = format!("{td}{rate}");
     if let Some(p) = c.position.filter(|&p| p != Position::Inside) {
         let _ = write!(
             out,

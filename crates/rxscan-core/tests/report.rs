@@ -137,7 +137,7 @@ fn the_report_is_self_contained_with_one_funnel_plot_per_measure() {
     assert!(html.contains("<svg role=\"img\" aria-label=\"Funnel plot for measure a"));
     assert!(html.contains("<title>Funnel plot for measure a"));
     assert!(html.contains("<th scope=\"col\">P0</th>"));
-    assert!(html.contains("<th scope=\"row\">"));
+    assert!(html.contains("<th scope=\"row\" data-measure=\"a\">"));
 }
 
 #[test]
@@ -175,4 +175,20 @@ fn every_text_from_rules_and_data_is_escaped() {
     // practices.csv quotes the id that holds a quote.
     let csv = read(dir.path(), "practices.csv");
     assert!(csv.contains(",\"\"\"quoted\"\" & <marquee>\",a,"), "{csv}");
+}
+
+#[test]
+fn more_practices_than_fit_across_a_page_become_the_rows() {
+    let names: Vec<String> = (0..9).map(|p| format!("P{p}")).collect();
+    let mut r = results(&["2020-03-01"], ["P0", "P1"], "t", "d");
+    r.practices = names;
+    r.numerators = [20, 10].repeat(5)[..9].to_vec();
+    r.denominators = [100, 200].repeat(5)[..9].to_vec();
+    r.population = vec![150; 9];
+    let html = read(write(&r, Suppression::None).path(), "report.html");
+    assert!(html.contains("<caption>Practices (rows) by measure (columns)"));
+    assert!(html.contains("<tr><th scope=\"row\">P8</th>"));
+    assert!(html.contains("<tr class=\"total-row\"><th scope=\"row\">All practices</th>"));
+    assert_eq!(html.matches("data-measure=\"a\"").count(), 1);
+    assert_eq!(html.matches("data-chart=\"funnel\"").count(), 1);
 }

@@ -55,6 +55,10 @@ fn percent_label(y_max: f64) -> impl Fn(&f64) -> String {
     }
 }
 
+/// Up to this many practices, each is named on the funnel plot and has its own colour on the
+/// monthly chart.
+pub const MANY: usize = PALETTE.len();
+
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 400;
 
@@ -176,12 +180,20 @@ pub fn funnel(points: &[FunnelPoint], p0: Option<f64>, label: &str) -> io::Resul
                 }
             }
         }
+        // With many practices only those outside the limits are named (the rest would overlap).
+        let name_all = points.len() <= MANY;
         chart
             .draw_series(points.iter().map(|p| {
                 let style = colour(p.position).filled();
+                let outside = p.position.is_some_and(|p| p != Position::Inside);
+                let name = if name_all || outside {
+                    &p.label[..]
+                } else {
+                    ""
+                };
                 EmptyElement::at((p.den as f64, 100.0 * p.rate))
                     + Circle::new((0, 0), 5, style)
-                    + Text::new(p.label.clone(), (7, -14), ("sans-serif", 13).into_font())
+                    + Text::new(name.to_string(), (7, -14), ("sans-serif", 13).into_font())
             }))
             .map_err(fail)?;
         if p0.is_some() {
@@ -238,12 +250,24 @@ pub fn trend(dates: &[String], lines: &[Line], label: &str) -> io::Result<String
             .max_light_lines(0)
             .draw()
             .map_err(fail)?;
+        // More practices than colours: every practice a thin grey line, named once, under the
+        // total; markers only where a month stands alone or the months are few.
+        let many = lines.len() > MANY + 1;
+        let marked = dates.len() <= 24;
+        let mut grey_named = false;
         for (i, line) in lines.iter().enumerate() {
             let total = i + 1 == lines.len();
             let style = if total {
                 BLACK.stroke_width(3)
+            } else if many {
+                RGBColor(170, 170, 170).stroke_width(1)
             } else {
                 PALETTE[i % PALETTE.len()].stroke_width(2)
+            };
+            let name = if many && !total {
+                (!grey_named).then(|| "each practice".to_string())
+            } else {
+                Some(line.label.clone())
             };
             let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
             for (d, rate) in line.rates.iter().enumerate() {
@@ -255,23 +279,24 @@ pub fn trend(dates: &[String], lines: &[Line], label: &str) -> io::Result<String
                     None => segments.push(Vec::new()),
                 }
             }
-            let mut labelled = false;
+            let mut name = name;
             for segment in segments.into_iter().filter(|s| !s.is_empty()) {
                 let marks: Vec<_> = segment
                     .iter()
+                    .filter(|_| marked || segment.len() == 1)
                     .map(|&p| Circle::new(p, 3, style.filled()))
                     .collect();
                 let drawn = chart
                     .draw_series(LineSeries::new(segment, style))
                     .map_err(fail)?;
-                if !labelled {
+                if let Some(name) = name.take() {
                     drawn
-                        .label(line.label.clone())
+                        .label(name)
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-                    labelled = true;
                 }
                 chart.draw_series(marks).map_err(fail)?;
             }
+            grey_named |= many && !total && name.is_none();
         }
         chart
             .configure_series_labels()

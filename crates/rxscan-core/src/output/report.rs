@@ -34,6 +34,9 @@ impl Page<'_> {
     }
 }
 
+/// Up to this many practices are columns of the table; more are its rows.
+const MAX_PRACTICE_COLUMNS: usize = 8;
+
 /// One section of the page: an anchor, a heading, and its body (`None` leaves it out).
 struct Section {
     id: &'static str,
@@ -88,6 +91,7 @@ td small { color: #555; }
 .above_99\.8 { background: #f6c6c6; } .above_95 { background: #fbe3d6; }
 .below_95 { background: #dcebf5; } .below_99\.8 { background: #b9d5ec; }
 .total { border-left: 3px solid #888; }
+tr.total-row > * { border-top: 3px solid #888; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: 1.2rem; }
 figure { margin: 0; border: 1px solid #e3e3e3; padding: .5rem; break-inside: avoid; }
@@ -241,35 +245,74 @@ fn cell_html(c: Option<&Cell>, total: bool) -> String {
     out
 }
 
-/// Measures × practices at the last index date, with the total.
+/// Measures × practices at the last index date, with the total: measures as rows for a PCN's
+/// handful of practices, practices as rows when there are more than fit across a page.
 fn table(page: &Page) -> io::Result<Option<String>> {
     let r = page.results();
     let d = page.last;
     let practices: Vec<usize> = (0..r.practices.len())
         .filter(|&p| r.practice_listed(d, p))
         .collect();
+    let across = practices.len() <= MAX_PRACTICE_COLUMNS;
+    let (rows, columns) = if across {
+        ("Measures (rows) by practice (columns)", "Measure")
+    } else {
+        ("Practices (rows) by measure (columns)", "Practice")
+    };
     let mut out = format!(
-        "<div class=\"scroll\"><table>\n<caption>Measures (rows) by practice (columns) at {}: \
-         in each cell the rate, its Wilson 95% interval, then the numerator and the \
-         denominator.</caption>\n<thead><tr><th scope=\"col\">Measure</th>",
+        "<div class=\"scroll\"><table>\n<caption>{rows} at {}: in each cell the rate, its \
+         Wilson 95% interval, then the numerator and the denominator.</caption>\n\
+         <thead><tr><th scope=\"col\">{columns}</th>",
         date(r, d)
     );
-    for &p in &practices {
-        let _ = write!(out, "<th scope=\"col\">{}</th>", escape(&r.practices[p]));
-    }
-    out += "<th scope=\"col\" class=\"total\">All practices</th></tr></thead>\n<tbody>\n";
-    for (m, info) in r.measure_info.iter().enumerate() {
-        let _ = write!(
-            out,
-            "<tr><th scope=\"row\"><b><a href=\"#measure-{0}\">{0}</a></b>{1}</th>",
+    let measure_head = |info: &crate::results::MeasureInfo| {
+        format!(
+            "<b><a href=\"#measure-{0}\" title=\"{1}\">{0}</a></b>",
             escape(&info.id),
             escape(&info.title)
-        );
+        )
+    };
+    if across {
         for &p in &practices {
-            out += &cell_html(page.comparison.cell(d, Some(p), m), false);
+            let _ = write!(out, "<th scope=\"col\">{}</th>", escape(&r.practices[p]));
         }
-        out += &cell_html(page.comparison.cell(d, None, m), true);
-        out += "</tr>\n";
+        out += "<th scope=\"col\" class=\"total\">All practices</th></tr></thead>\n<tbody>\n";
+        for (m, info) in r.measure_info.iter().enumerate() {
+            let _ = write!(
+                out,
+                "<tr><th scope=\"row\" data-measure=\"{}\">{}{}</th>",
+                escape(&info.id),
+                measure_head(info),
+                escape(&info.title)
+            );
+            for &p in &practices {
+                out += &cell_html(page.comparison.cell(d, Some(p), m), false);
+            }
+            out += &cell_html(page.comparison.cell(d, None, m), true);
+            out += "</tr>\n";
+        }
+    } else {
+        for info in &r.measure_info {
+            let _ = write!(
+                out,
+                "<th scope=\"col\" data-measure=\"{}\">{}</th>",
+                escape(&info.id),
+                measure_head(info)
+            );
+        }
+        out += "</tr></thead>\n<tbody>\n";
+        let rows = practices.iter().map(|&p| Some(p)).chain([None]);
+        for p in rows {
+            let (class, name) = match p {
+                Some(p) => ("", escape(&r.practices[p])),
+                None => (" class=\"total-row\"", "All practices".to_string()),
+            };
+            let _ = write!(out, "<tr{class}><th scope=\"row\">{name}</th>");
+            for m in 0..r.measure_info.len() {
+                out += &cell_html(page.comparison.cell(d, p, m), false);
+            }
+            out += "</tr>\n";
+        }
     }
     out += "</tbody></table></div>\n";
     Ok(Some(out))

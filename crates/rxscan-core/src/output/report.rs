@@ -95,7 +95,7 @@ tr.total-row > * { border-top: 3px solid #888; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: 1.2rem; }
 figure { margin: 0; border: 1px solid #e3e3e3; padding: .5rem; break-inside: avoid; }
-figcaption { font-size: .9rem; color: #333; }
+figcaption { font-size: .9em; color: #333; }
 svg.chart { width: 100%; height: auto; display: block; }
 .doc { border-top: 1px solid #eee; margin-top: 1rem; }
 .doc h4 { margin: .8rem 0 .2rem; }

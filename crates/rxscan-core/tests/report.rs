@@ -192,3 +192,18 @@ fn more_practices_than_fit_across_a_page_become_the_rows() {
     assert_eq!(html.matches("data-measure=\"a\"").count(), 1);
     assert_eq!(html.matches("data-chart=\"funnel\"").count(), 1);
 }
+
+#[test]
+fn results_without_an_index_date_render_without_panicking() {
+    let mut r = results(&[], ["P0", "P1"], "t", "d");
+    r.population.clear();
+    let dir = write(&r, Suppression::None);
+    assert_eq!(
+        read(dir.path(), "practices.csv").lines().count(),
+        1,
+        "the header only"
+    );
+    let html = read(dir.path(), "report.html");
+    assert!(html.contains("no index date"));
+    assert_eq!(html.matches("data-chart=").count(), 0);
+}

@@ -250,6 +250,9 @@ fn cell_html(c: Option<&Cell>, total: bool) -> String {
 fn table(page: &Page) -> io::Result<Option<String>> {
     let r = page.results();
     let d = page.last;
+    if r.index_dates.is_empty() {
+        return Ok(None);
+    }
     let practices: Vec<usize> = (0..r.practices.len())
         .filter(|&p| r.practice_listed(d, p))
         .collect();
@@ -322,6 +325,9 @@ fn table(page: &Page) -> io::Result<Option<String>> {
 fn funnels(page: &Page) -> io::Result<Option<String>> {
     let r = page.results();
     let d = page.last;
+    if r.index_dates.is_empty() {
+        return Ok(None);
+    }
     let mut out = format!(
         "<p>At {}. Each dot is a practice (rate against denominator); the black line is the \
          total's rate, dashed lines its 95% limits, solid grey lines its 99.8% limits.</p>\n\

@@ -61,17 +61,20 @@ class Page:
 
     def __init__(self):
         self.profile = tempfile.mkdtemp(prefix="rxscan-chromium-")
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log,
         )
         port_file = pathlib.Path(self.profile, "DevToolsActivePort")
         deadline = time.time() + 60
         while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
             if time.time() > deadline or self.proc.poll() is not None:
                 self.close()
-                sys.exit("chromium did not start (no DevToolsActivePort)")
+                self.log.seek(0)
+                tail = self.log.read().decode(errors="replace")[-2000:]
+                sys.exit(f"chromium did not start (no DevToolsActivePort); its stderr:\n{tail}")
             time.sleep(0.1)
         port = port_file.read_text().split("\n")[0].strip()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:

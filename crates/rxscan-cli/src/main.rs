@@ -28,6 +28,7 @@ mod output;
 mod rules;
 mod scan;
 mod synth;
+mod test;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,7 @@ use anyhow::{anyhow, Result};
 use clap::{Parser, Subcommand};
 use rxscan_core::compile::CompileError;
 use rxscan_core::output::pack as pack_text;
+use rxscan_core::ruletest::TestError;
 
 use rules::{compile_rules, pack, RulesArgs};
 
@@ -60,6 +62,9 @@ enum Command {
     Rules(RulesArgs),
     /// Write a deterministic, realistic synthetic extract (for demos, tests and benchmarks).
     Synth(synth::SynthArgs),
+    /// Run a pack's own tests (tests/*.toml beside its rules): exit 0 when all hold, 1 when one
+    /// does not (each failure with its file and line, patient, measure and why), 2 on errors.
+    Test(RulesArgs),
     /// Print the documentation of one measure.
     Rule {
         /// Measure id, e.g. `a` or `me_no_fbc`.
@@ -74,6 +79,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `rxscan test` found a failing test and has said which on stdout.
+        Err(e) if e.is::<test::Failed>() => ExitCode::from(1),
         // Like ripgrep: a reader that stops reading (`| head`) is not an error.
         Err(e)
             if e.root_cause()
@@ -86,9 +93,10 @@ fn main() -> ExitCode {
             // Rules that do not compile come with their own `file:line:col: error[RX..]:` lines;
             // every other error is one line behind `error: `.
             let text = match e.downcast_ref::<rxscan_core::Error>() {
-                Some(core @ rxscan_core::Error::Rules(CompileError::Invalid { .. })) => {
-                    core.render(colour())
-                }
+                Some(
+                    core @ (rxscan_core::Error::Rules(CompileError::Invalid { .. })
+                    | rxscan_core::Error::Tests(TestError::Invalid { .. })),
+                ) => core.render(colour()),
                 _ => format!("error: {e:#}\n"),
             };
             errout!("{text}");
@@ -101,6 +109,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Test(args) => test::run(args),
         Command::Check(args) => {
             let compiled = compile_rules(&args)?;
             errout!("{}", compiled.sources.render(&compiled.warnings, colour()));

@@ -26,6 +26,22 @@ impl Progress {
             b.set_message(msg.to_string());
         }
     }
+    /// Switch to a bar counting `n` steps (a batch scan's practice folders).
+    pub fn count(&self, n: u64, what: &str) {
+        if let Some(b) = &self.0 {
+            b.set_style(
+                ProgressStyle::with_template("{elapsed:>3} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b.set_length(n);
+            b.set_message(what.to_string());
+        }
+    }
+    pub fn inc(&self) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
+    }
     pub fn finish(&self) {
         if let Some(b) = &self.0 {
             b.finish_and_clear();

@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use rxscan_core::diagnostics::Severity;
 use rxscan_core::eval::EvalOptions;
 use rxscan_core::output::{terminal, OutputOptions, RenderInput};
 use rxscan_core::results::Suppression;
+use rxscan_core::scan::Data;
 use rxscan_core::{IndexDates, Scan};
 
 use crate::rules::{check_folder, compile_rules, RulesArgs};
@@ -18,9 +18,14 @@ use crate::{colour, interrupts, output};
 pub struct ScanArgs {
     #[command(flatten)]
     rules: RulesArgs,
-    /// Extract folder: patients, practice_registrations, medications, clinical_events (.csv or .parquet).
+    /// Extract folder: patients, practice_registrations, medications, clinical_events (.csv or
+    /// .parquet); or a folder of practice folders, each one extract, scanned together.
     #[arg(long)]
     data: PathBuf,
+    /// With a folder of practice folders: when one fails, write the other practices' results
+    /// and list the failures in OUTDIR/errors.txt (and exit 2).
+    #[arg(long)]
+    keep_going: bool,
     /// Index date: the 1st of a month, as YYYY-MM-DD (the measures are monthly); repeat for
     /// several.
     #[arg(long = "index-date", value_name = "DATE")]
@@ -103,28 +108,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
     if !compiled.warnings.is_empty() && !args.quiet {
         errout!("{}", compiled.sources.render(&compiled.warnings, colour()));
     }
-    debug_assert!(compiled
-        .warnings
-        .iter()
-        .all(|w| w.severity == Severity::Warning));
-    let n_dates = dates.len();
     let scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
-    let plan = scan.plan();
-    let progress = output::Progress::new(args.quiet);
-    progress.stage(&format!("loading {}", args.data.display()));
-    let extract = scan.load(&args.data)?;
-    if args.verbose {
-        errout!("{}", terminal::load_report(&extract));
-    }
-    for (file, n) in &extract.orphans_skipped {
-        errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
-    }
-    let loaded = started.elapsed();
-    progress.stage(&format!(
-        "evaluating {} measures at {} index date(s)",
-        plan.measures.len(),
-        n_dates
-    ));
     let suppression = if args.suppress {
         Suppression::Redact7Round5
     } else {
@@ -134,36 +118,59 @@ pub fn run(args: ScanArgs) -> Result<()> {
         suppression,
         patient_level: !args.no_patients,
     };
-    let results = scan.evaluate(
-        &extract,
-        &EvalOptions {
-            patient_rows: out_opts.writes_patient_level(),
-        },
-    )?;
-    let evaluated = started.elapsed();
+    let eval_opts = EvalOptions {
+        patient_rows: out_opts.writes_patient_level(),
+    };
+    let progress = output::Progress::new(args.quiet);
+    let data = Data::find(&args.data)?;
+    match &data {
+        Data::Extract(dir) => progress.stage(&format!("scanning {}", dir.display())),
+        Data::Practices(f) => progress.count(f.len() as u64, "practice folders scanned"),
+    }
+    let batch = scan.run(&data, &eval_opts, &|_| progress.inc())?;
+    if args.verbose {
+        errout!("{}", batch.load_report);
+    }
+    for (file, n) in &batch.orphans_skipped {
+        errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
+    }
+    for warning in &batch.warnings {
+        errout!("warning: {warning}\n");
+    }
+    if let Some(first) = batch.failed.first().filter(|_| !args.keep_going) {
+        bail!("{first} (nothing written; --keep-going writes the other practices' results)");
+    }
+    for failed in &batch.failed {
+        errout!("error: {failed}\n");
+    }
+    let (failed, mut facts) = (batch.failed, batch.facts);
+    let results = batch
+        .results
+        .context("no practice folder could be scanned")?;
     progress.stage("writing results");
     let input = RenderInput {
-        results: &results,
-        suppression,
+        failed_folders: &failed,
+        ..RenderInput::of(&results, suppression)
     };
-    let written = rxscan_core::output::write_folder(&args.out, &input, &out_opts, &mut |name| {
+    facts.written = rxscan_core::output::write_folder(&args.out, &input, &out_opts, &mut |name| {
         progress.stage(&format!("writing results ({name} done)"));
         interrupts::test_hold(name);
     })
     .map_err(rxscan_core::Error::from)
     .with_context(|| format!("--out {}", args.out.display()))?;
     progress.finish();
+    facts.total = started.elapsed();
     if !args.quiet {
-        let facts = terminal::RunFacts {
-            written,
-            load: loaded,
-            evaluate: evaluated - loaded,
-            total: started.elapsed(),
-            ..terminal::RunFacts::of(&extract)
-        };
         outln!(
             "{}",
             terminal::render(&results, suppression, &facts).trim_end()
+        );
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} practice folder(s) failed; the other practices' results are in {} (see errors.txt)",
+            failed.len(),
+            args.out.display()
         );
     }
     Ok(())

@@ -5,6 +5,7 @@ use crate::compile::CompileError;
 use crate::eval::EvalError;
 use crate::extract::ExtractError;
 use crate::output::OutputError;
+use crate::ruletest::TestError;
 use crate::scan::DateError;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,10 @@ pub enum Error {
     /// The results cannot be written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A pack's tests cannot be run (`rxscan test`): none, unreadable, or malformed
+    /// ([`TestError::render`] shows every diagnostic).
+    #[error(transparent)]
+    Tests(#[from] TestError),
 }
 
 impl Error {
@@ -33,6 +38,7 @@ impl Error {
     pub fn render(&self, color: bool) -> String {
         match self {
             Error::Rules(e) => e.render(color),
+            Error::Tests(e) => e.render(color),
             other => format!("error: {other}\n"),
         }
     }

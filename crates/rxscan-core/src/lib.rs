@@ -36,6 +36,7 @@ pub mod output;
 pub mod packs;
 pub mod plan;
 pub mod results;
+pub mod ruletest;
 pub mod scan;
 pub mod syntax;
 

@@ -41,6 +41,46 @@ impl Pack {
             Pack::Dir(dir) => compile::compile_dir(dir, opts),
         }
     }
+
+    /// The pack's test files (`tests/*.toml`, for `rxscan test`), by path, with their text, in
+    /// path order; none when the pack has no `tests` folder. An error names the path.
+    pub fn test_files(&self) -> Result<Vec<(PathBuf, String)>, (PathBuf, std::io::Error)> {
+        let mut out = Vec::new();
+        match self {
+            Pack::BuiltinPincer => {
+                for f in PINCER
+                    .get_dir("tests")
+                    .map(|d| d.files())
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (true, Some(text)) = (is_test_file(f.path()), f.contents_utf8()) {
+                        out.push((Path::new(ROOT).join(f.path()), text.to_string()));
+                    }
+                }
+            }
+            Pack::Dir(dir) => {
+                let tests = dir.join("tests");
+                if !tests.is_dir() {
+                    return Ok(out);
+                }
+                let entries = std::fs::read_dir(&tests).map_err(|e| (tests.clone(), e))?;
+                for entry in entries {
+                    let path = entry.map_err(|e| (tests.clone(), e))?.path();
+                    if is_test_file(&path) && path.is_file() {
+                        let text = std::fs::read_to_string(&path).map_err(|e| (path.clone(), e))?;
+                        out.push((path, text));
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+fn is_test_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "toml")
 }
 
 static PINCER: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../rules/pincer");
@@ -140,5 +180,9 @@ mod tests {
             .read(Path::new("rules/pincer/codelists.rx"))
             .is_err());
         assert!(Builtin.read(&Path::new(ROOT).join("../x")).is_err());
+        // The pack's tests travel with it (rxscan test without --rules).
+        let tests = Pack::BuiltinPincer.test_files().unwrap();
+        assert_eq!(tests.len(), 14, "one file per boundary folder");
+        assert!(tests[0].0.starts_with(ROOT) && tests[0].0.ends_with("tests/a.toml"));
     }
 }

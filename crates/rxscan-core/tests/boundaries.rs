@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, serde::Deserialize)]
 struct Expected {
@@ -102,4 +102,163 @@ fn base_practice_attribution() {
             r.case
         );
     }
+}
+
+// --- The same fixtures as the pack's own tests (`rules/pincer/tests/*.toml`, `rxscan test`) ---
+
+use rxscan_core::compile::CompileOptions;
+use rxscan_core::packs::Pack;
+use rxscan_core::ruletest::{self, Outcome};
+
+/// Every `(index date, patient, measure)` expectation of `testdata/boundaries/*/expected.csv`
+/// (361) and every expected practice of `base/expected_practice.csv` (22): the counts the
+/// converted test files must carry.
+const BOUNDARY_EXPECTATIONS: usize = 361;
+const BOUNDARY_PRACTICES: usize = 22;
+
+/// `rxscan test --rules rules/pincer`, through the library: every test file holds.
+#[test]
+fn the_pincer_pack_passes_its_own_tests() {
+    let pack = Pack::Dir(common::repo().join("rules/pincer"));
+    let report = ruletest::run(&pack, &CompileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.passed(), "{}", report.render());
+    assert_eq!(report.files.len(), 14, "one test file per boundary folder");
+    assert_eq!(
+        report.expectations(),
+        BOUNDARY_EXPECTATIONS + BOUNDARY_PRACTICES
+    );
+}
+
+/// The built-in pack carries the same tests (`rxscan test` with no `--rules`).
+#[test]
+fn the_built_in_pack_passes_its_own_tests() {
+    let report = ruletest::run(&Pack::BuiltinPincer, &CompileOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.passed(), "{}", report.render());
+    assert_eq!(
+        report.expectations(),
+        BOUNDARY_EXPECTATIONS + BOUNDARY_PRACTICES
+    );
+}
+
+/// The conversion (`testdata/boundaries/to_toml.py`) lost nothing: each test file, written
+/// out as the extract the runner scans, has the rows of its boundary folder (each patient's
+/// rows in the same order), and its expectations are those of `expected.csv` and
+/// `expected_practice.csv`, unchanged.
+#[test]
+fn the_converted_tests_carry_every_boundary_row_and_expectation() {
+    let pack = Pack::Dir(common::repo().join("rules/pincer"));
+    let suite = ruletest::read_suite(&pack, &common::pincer()).unwrap_or_else(|e| panic!("{e}"));
+    let (mut measures, mut practices) = (0, 0);
+    for file in &suite.files {
+        let name = file.path.file_stem().expect("name").to_string_lossy();
+        let folder = common::repo().join("testdata/boundaries").join(&*name);
+        let dir = tempfile::tempdir().expect("tempdir");
+        ruletest::write_extract(&file.patients, dir.path()).expect("write");
+        for table in [
+            "patients",
+            "practice_registrations",
+            "medications",
+            "clinical_events",
+        ] {
+            let csv_name = format!("{table}.csv");
+            assert_eq!(
+                by_patient(&dir.path().join(&csv_name)),
+                by_patient(&folder.join(&csv_name)),
+                "{name}: {table}"
+            );
+        }
+        let want: BTreeSet<(String, i64, String, bool, bool)> = read_expected(&folder)
+            .into_iter()
+            .map(|e| {
+                (
+                    e.index_date,
+                    e.patient_id,
+                    e.measure,
+                    e.denominator,
+                    e.numerator,
+                )
+            })
+            .collect();
+        let mut got = BTreeSet::new();
+        let mut got_practices = BTreeSet::new();
+        for p in &file.patients {
+            let date = rxscan_core::dates::format_iso(p.index_date);
+            for e in &p.expect {
+                let (den, num) = match e.outcome {
+                    Outcome::Numerator => (true, true),
+                    Outcome::Denominator => (true, false),
+                    Outcome::Excluded => (false, false),
+                };
+                got.insert((date.clone(), p.id, e.measure.clone(), den, num));
+            }
+            if let Some((practice, _)) = &p.expect_practice {
+                got_practices.insert((date.clone(), p.id, practice.clone()));
+            }
+        }
+        assert_eq!(got, want, "{name}: expectations");
+        measures += got.len();
+        let practice_file = folder.join("expected_practice.csv");
+        let want_practices: BTreeSet<(String, i64, String)> = if practice_file.exists() {
+            csv::Reader::from_path(&practice_file)
+                .expect("file")
+                .records()
+                .map(|r| {
+                    let r = r.expect("row");
+                    (
+                        r[0].to_string(),
+                        r[1].parse().expect("id"),
+                        r[2].to_string(),
+                    )
+                })
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        assert_eq!(got_practices, want_practices, "{name}: practices");
+        practices += got_practices.len();
+    }
+    assert_eq!(
+        (measures, practices),
+        (BOUNDARY_EXPECTATIONS, BOUNDARY_PRACTICES)
+    );
+    let folders = std::fs::read_dir(common::repo().join("testdata/boundaries"))
+        .expect("boundaries")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+        .count();
+    assert_eq!(
+        suite.files.len(),
+        folders,
+        "a test file per boundary folder"
+    );
+}
+
+/// A table's rows grouped by patient id (the first field), each patient's rows in file order.
+fn by_patient(path: &std::path::Path) -> BTreeMap<String, Vec<Vec<String>>> {
+    let mut out: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    let mut rdr = csv::Reader::from_path(path).expect("table");
+    let header: Vec<String> = rdr
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    for r in rdr.records() {
+        let r = r.expect("row");
+        let row: Vec<String> = header
+            .iter()
+            .zip(r.iter())
+            .map(|(h, v)| format!("{h}={v}"))
+            .collect();
+        out.entry(r[0].to_string()).or_default().push(row);
+    }
+    out
+}
+
+fn read_expected(folder: &std::path::Path) -> Vec<Expected> {
+    csv::Reader::from_path(folder.join("expected.csv"))
+        .expect("expected.csv")
+        .deserialize()
+        .map(|r| r.expect("expected.csv row"))
+        .collect()
 }

@@ -1,5 +1,5 @@
 //! Compiler diagnostics, snapshot-tested: one broken pack per diagnostic code in
-//! `testdata/rules-broken/`. A snapshot pins the whole message (file:line:col, code, source
+//! `testdata/rules-broken/` (for the codes of test files, a pack whose `tests/` are broken). A snapshot pins the whole message (file:line:col, code, source
 //! line, caret, hint), so a regression in wording or position shows up in review.
 //!
 //! Each fixture folder holds the pack and an `expect.toml` naming the codes it must produce
@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use rxscan_core::compile::{compile_dir, CompileError, CompileOptions};
 use rxscan_core::diagnostics::{markdown_table, Code, Diagnostic, Severity};
+use rxscan_core::packs::Pack;
+use rxscan_core::ruletest::{read_suite, TestError};
 
 fn fixtures_root() -> PathBuf {
     common::repo().join("testdata/rules-broken")
@@ -83,6 +85,23 @@ fn compile_case(case: &str) -> Outcome {
     };
     let codes = |ds: &[Diagnostic]| ds.iter().map(|d| d.code.code().to_string()).collect();
     let (text, errors, codes) = match compile_dir(&dir, &opts) {
+        // A pack with tests: what reading them reports (the codes of `rxscan test`).
+        Ok(c) if dir.join("tests").is_dir() => match read_suite(&Pack::Dir(dir.clone()), &c.plan) {
+            Ok(_) => (String::new(), 0, BTreeSet::new()),
+            Err(e) => {
+                let (n, found) = match &e {
+                    TestError::Invalid { diagnostics, .. } => (
+                        diagnostics
+                            .iter()
+                            .filter(|d| d.severity == Severity::Error)
+                            .count(),
+                        codes(diagnostics),
+                    ),
+                    _ => (1, BTreeSet::new()),
+                };
+                (e.render(false), n, found)
+            }
+        },
         Ok(c) => (c.sources.render(&c.warnings, false), 0, codes(&c.warnings)),
         Err(e) => {
             let (n, found) = match &e {

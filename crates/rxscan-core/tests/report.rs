@@ -36,10 +36,7 @@ fn results(dates: &[&str], practices: [&str; 2], title: &str, doc: &str) -> Resu
 
 fn write(r: &Results, s: Suppression) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let input = RenderInput {
-        results: r,
-        suppression: s,
-    };
+    let input = RenderInput::of(r, s);
     let opts = OutputOptions {
         suppression: s,
         patient_level: false,

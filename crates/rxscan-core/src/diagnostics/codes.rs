@@ -175,6 +175,24 @@ catalogue! {
     // Warnings: the pack compiles, but something is missing.
     MissingDocHeadings = "RX057", "missing-doc-headings",
         "Warning: a measure's `doc` lacks some of the headings What it flags / Why it matters / Definition / References. Add them.";
+
+    // Test files of a pack (`tests/*.toml`, run by `rxscan test`).
+    TestFileSyntax = "RX058", "test-file-syntax",
+        "A test file (`tests/*.toml`) is not valid TOML. Fix the line shown: strings in double quotes, lists in `[...]`, one `key = value` per line.";
+    TestUnknownKey = "RX059", "test-unknown-key",
+        "A test file has a key the format does not know (the hint suggests the closest). The README's \"Testing rules\" lists the keys.";
+    TestBadValue = "RX060", "test-bad-value",
+        "A value in a test file has the wrong shape, e.g. a medication that is not `[date, code]` or an id that is not a whole number. The message says what was expected.";
+    TestBadDate = "RX061", "test-bad-date",
+        "A date in a test file is neither `YYYY-MM-DD` nor relative to the index date (`I`, `I-3m`, `I-1d`), is no calendar day, or an index date is not the 1st of a month.";
+    TestMissingKey = "RX062", "test-missing-key",
+        "A test file lacks something it needs: an index date, patients, a patient's `id`, `sex` or `born` (unless `[defaults]` gives it), or any expectation.";
+    TestUnknownMeasure = "RX063", "test-unknown-measure",
+        "A test's `expect` names a measure the pack does not have. Fix the id (the hint suggests the closest).";
+    TestBadOutcome = "RX064", "test-bad-outcome",
+        "An expected outcome other than `numerator`, `denominator` (in the denominator, not the numerator) or `excluded` (not in the denominator).";
+    TestDuplicatePatient = "RX065", "test-duplicate-patient",
+        "Two patients of one test file share an `id`. Give each its own.";
 }
 
 impl fmt::Display for Code {

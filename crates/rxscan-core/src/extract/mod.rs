@@ -59,3 +59,4 @@ mod values;
 pub use error::{BadValue, ExtractError, Location};
 pub use model::{Comparator, EventTable, Extract, ReadPaths, Registrations, Sex, NO_DATE};
 pub use options::{KeepCode, LoadOptions};
+pub(crate) use patients::practice_order;

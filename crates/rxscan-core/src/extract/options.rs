@@ -24,6 +24,10 @@ pub struct LoadOptions {
     /// (`None`: 256 MiB and 2 MiB). Results do not depend on them; tests set them small so that
     /// small files cross many window and chunk boundaries.
     pub csv_window_and_chunk: Option<(usize, usize)>,
+    /// The practice of every registration when the registrations table has no
+    /// `practice_pseudo_id` column (a batch scan gives each practice folder's name); `None`:
+    /// the column is required.
+    pub practice_if_no_column: Option<String>,
 }
 
 /// A code worth keeping, and the inclusive span of dates in which a row with it can change a

@@ -25,12 +25,6 @@ pub(super) fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex
         &["patient_id", "date_of_birth", "sex"],
         &["date_of_death"],
     )?;
-    if src.n_rows() == 0 {
-        return Err(ExtractError::Invalid {
-            path: src.path.clone(),
-            message: "the patients table has no rows".into(),
-        });
-    }
     let ids = src.ids("patient_id")?;
     let dob = src.dates("date_of_birth", false)?;
     let death = if src.has("date_of_death") {
@@ -87,7 +81,7 @@ pub(super) fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex
 }
 
 /// Sort practice ids numerically when every id is digits, otherwise as text.
-fn practice_order(names: &[String]) -> Vec<usize> {
+pub(crate) fn practice_order(names: &[String]) -> Vec<usize> {
     let numeric = names
         .iter()
         .all(|n| !n.is_empty() && n.len() < 19 && n.bytes().all(|b| b.is_ascii_digit()));
@@ -105,6 +99,23 @@ fn practice_order(names: &[String]) -> Vec<usize> {
     order
 }
 
+/// `practice_pseudo_id` is required unless the caller names the practice of a table without
+/// it ([`LoadOptions::practice_if_no_column`]).
+fn required_registration_columns(opts: &LoadOptions) -> Vec<&'static str> {
+    let mut cols = vec!["patient_id", "start_date", "end_date"];
+    if opts.practice_if_no_column.is_none() {
+        cols.push("practice_pseudo_id");
+    }
+    cols
+}
+
+fn optional_registration_columns(opts: &LoadOptions) -> &'static [&'static str] {
+    match opts.practice_if_no_column {
+        Some(_) => &["practice_pseudo_id"],
+        None => &[],
+    }
+}
+
 pub(super) fn load_registrations(
     dir: &Path,
     index: &PatientIndex,
@@ -114,13 +125,21 @@ pub(super) fn load_registrations(
     let src = read_source(
         dir,
         "practice_registrations",
-        &["patient_id", "start_date", "end_date", "practice_pseudo_id"],
-        &[],
+        &required_registration_columns(opts),
+        optional_registration_columns(opts),
     )?;
     let ids = src.ids("patient_id")?;
     let start = src.dates("start_date", false)?;
     let end = src.dates("end_date", true)?;
-    let practice_col = {
+    let practice_col = if !src.has("practice_pseudo_id") {
+        // Only reachable with a practice for the missing column (it is required otherwise).
+        let name = opts.practice_if_no_column.clone().unwrap_or_default();
+        StrCol(StringChunked::full(
+            "practice_pseudo_id".into(),
+            &name,
+            ids.len(),
+        ))
+    } else {
         let col = src.col("practice_pseudo_id")?;
         if col.dtype().is_integer() {
             let cast = col.cast(&DataType::String).map_err(|e| src.polars(e))?;

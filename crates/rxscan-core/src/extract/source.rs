@@ -99,10 +99,6 @@ impl Source {
         self.header.iter().any(|h| h == name)
     }
 
-    pub(super) fn n_rows(&self) -> usize {
-        self.frame.height()
-    }
-
     pub(super) fn wrong_type(&self, name: &str, found: &DataType, expected: &str) -> ExtractError {
         ExtractError::BadColumnType {
             path: self.path.clone(),

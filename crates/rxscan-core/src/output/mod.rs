@@ -11,6 +11,7 @@
 
 mod charts;
 mod composites;
+mod errors;
 pub mod folder;
 mod html;
 pub mod pack;
@@ -27,6 +28,7 @@ use std::path::PathBuf;
 pub use folder::{abandon_all, OutputError};
 
 use crate::results::{Results, Suppression};
+use crate::scan::FolderError;
 
 /// What every renderer reads: the results, the suppression in force, and whatever else a
 /// scan produced for its outputs. A new output that needs more than [`Results`] adds a field
@@ -35,12 +37,27 @@ use crate::results::{Results, Suppression};
 pub struct RenderInput<'a> {
     pub results: &'a Results,
     pub suppression: Suppression,
+    /// Practice folders of a batch scan that failed (`--keep-going`); empty otherwise.
+    pub failed_folders: &'a [FolderError],
 }
 
-/// One output file: its name, whether it names patients, and how it is rendered.
+impl<'a> RenderInput<'a> {
+    /// The input of a scan that produced only results.
+    pub fn of(results: &'a Results, suppression: Suppression) -> RenderInput<'a> {
+        RenderInput {
+            results,
+            suppression,
+            failed_folders: &[],
+        }
+    }
+}
+
+/// One output file: its name, whether it names patients, whether this scan writes it, and
+/// how it is rendered.
 struct OutputFile {
     name: &'static str,
     patient_level: bool,
+    when: fn(&RenderInput) -> bool,
     render: fn(&RenderInput, &mut dyn Write) -> std::io::Result<()>,
 }
 
@@ -49,29 +66,44 @@ const FILES: &[OutputFile] = &[
     OutputFile {
         name: "summary.csv",
         patient_level: false,
+        when: always,
         render: |i, w| summary::write(i.results, w, i.suppression),
     },
     OutputFile {
         name: "composites.csv",
         patient_level: false,
+        when: always,
         render: |i, w| composites::write(i.results, w, i.suppression),
     },
     OutputFile {
         name: "practices.csv",
         patient_level: false,
+        when: always,
         render: |i, w| practices::write(i.results, w, i.suppression),
     },
     OutputFile {
         name: "report.html",
         patient_level: false,
+        when: always,
         render: report::write,
     },
     OutputFile {
         name: "patients.csv",
         patient_level: true,
+        when: always,
         render: |i, w| patients::write(i.results, w),
     },
+    OutputFile {
+        name: "errors.txt",
+        patient_level: false,
+        when: |i| !i.failed_folders.is_empty(),
+        render: errors::write,
+    },
 ];
+
+fn always(_: &RenderInput) -> bool {
+    true
+}
 
 /// What to write.
 #[derive(Debug, Clone, Copy, Default)]
@@ -104,7 +136,7 @@ pub fn write_folder(
     let mut obsolete = Vec::new();
     for output in FILES {
         let name = output.name;
-        if output.patient_level && !patient_level {
+        if (output.patient_level && !patient_level) || !(output.when)(input) {
             obsolete.push(name);
             continue;
         }

@@ -3,43 +3,10 @@
 //! Under suppression the totals follow the same rule as the files.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::dates;
-use crate::extract::Extract;
 use crate::results::{Results, Suppression};
-
-/// What the summary says about the run besides the results.
-#[derive(Debug, Clone)]
-pub struct RunFacts {
-    pub patients: usize,
-    pub practices: usize,
-    /// Medication rows read, and kept (matched a codelist in some window).
-    pub medications: (usize, usize),
-    /// Clinical-event rows read, and kept.
-    pub clinical_events: (usize, usize),
-    pub written: Vec<PathBuf>,
-    pub load: Duration,
-    pub evaluate: Duration,
-    pub total: Duration,
-}
-
-impl RunFacts {
-    /// The extract's counts; timings and files to be filled in by the caller.
-    pub fn of(ex: &Extract) -> RunFacts {
-        RunFacts {
-            patients: ex.n_patients(),
-            practices: ex.practices.len(),
-            medications: (ex.medications.rows_read, ex.medications.len()),
-            clinical_events: (ex.clinical_events.rows_read, ex.clinical_events.len()),
-            written: Vec::new(),
-            load: Duration::ZERO,
-            evaluate: Duration::ZERO,
-            total: Duration::ZERO,
-        }
-    }
-}
+pub use crate::scan::RunFacts;
 
 /// The summary as text.
 pub fn render(r: &Results, s: Suppression, facts: &RunFacts) -> String {
@@ -114,47 +81,29 @@ fn write_summary(
             shown.rate_text()
         )?;
     }
-    writeln!(
-        out,
-        "{} index date(s); load {:.2}s, evaluate {:.2}s, total {:.2}s",
-        n_dates,
-        facts.load.as_secs_f64(),
-        facts.evaluate.as_secs_f64(),
-        facts.total.as_secs_f64()
-    )?;
+    if facts.folders > 0 {
+        writeln!(
+            out,
+            "{} index date(s); {} practice folders scanned in {:.2}s, total {:.2}s",
+            n_dates,
+            facts.folders,
+            facts.load.as_secs_f64(),
+            facts.total.as_secs_f64()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} index date(s); load {:.2}s, evaluate {:.2}s, total {:.2}s",
+            n_dates,
+            facts.load.as_secs_f64(),
+            facts.evaluate.as_secs_f64(),
+            facts.total.as_secs_f64()
+        )?;
+    }
     for w in &facts.written {
         writeln!(out, "wrote {}", w.display())?;
     }
     Ok(())
-}
-
-/// How the extract was read: rows read and kept per table, the loader's paths, the time of
-/// each step (`rxscan scan --verbose`).
-pub fn load_report(ex: &Extract) -> String {
-    let mut out = format!(
-        "load: patients and registrations in {:.2}s\n",
-        ex.patients_time.as_secs_f64()
-    );
-    for (name, t) in [
-        ("medications", &ex.medications),
-        ("clinical_events", &ex.clinical_events),
-    ] {
-        let p = t.read_by;
-        out.push_str(&format!(
-            "load: {name}: {} rows read and validated in {:.2}s, {} kept, grouped in {:.2}s (Parquet row groups {}, dictionary pages {}, plain pages {}; CSV chunks {}; polars batches: fast tasks {}, exact tasks {})\n",
-            t.rows_read,
-            t.read_time.as_secs_f64(),
-            t.len(),
-            t.group_time.as_secs_f64(),
-            p.row_groups,
-            p.dictionary_pages,
-            p.plain_pages,
-            p.csv_chunks,
-            p.fast_tasks,
-            p.exact_tasks
-        ));
-    }
-    out
 }
 
 /// A monthly trend at a glance: one bar per date scaled between the lowest and highest rate

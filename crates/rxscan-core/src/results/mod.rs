@@ -8,6 +8,10 @@
 
 pub mod compare;
 
+mod merge;
+
+pub use merge::merge;
+
 use crate::dates::Day;
 
 /// One patient in one measure's denominator at one index date.

@@ -18,12 +18,16 @@
 //! planned once ([`rows`]), and the loader and the evaluator both take them from here, so the
 //! extract can never be evaluated at a date it was not loaded for.
 
+mod batch;
 mod dates;
+mod facts;
 pub mod rows;
 
 use std::path::Path;
 
+pub use batch::{Batch, Data, ExtractScan, FolderError, PracticeFolder};
 pub use dates::{DateError, IndexDates};
+pub use facts::RunFacts;
 
 use crate::error::Error;
 use crate::eval::{self, EvalOptions};

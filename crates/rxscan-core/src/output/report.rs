@@ -159,7 +159,7 @@ fn dates_scanned(r: &Results) -> String {
     }
 }
 
-/// What was scanned, under which rule, and how to read the page.
+/// What was scanned, the suppression in force, and how to read the page.
 fn intro(page: &Page) -> String {
     let r = page.results();
     let listed = (0..r.practices.len())
@@ -182,9 +182,8 @@ fn intro(page: &Page) -> String {
             within which 95% and 99.8% of practices would fall by chance alone if every practice \
             had the total's rate (normal approximation to the binomial). A practice outside the \
             limits is flagged: &#9650;&#9650; above the 99.8% limit, &#9650; above the 95% limit, \
-            &#9660; below the 95% limit, &#9660;&#9660; below the 99.8% limit. For these measures \
-            a higher rate means more potentially hazardous prescribing. Intervals beside rates are \
-            Wilson 95% intervals.</p>\n";
+            &#9660; below the 95% limit, &#9660;&#9660; below the 99.8% limit. Intervals beside \
+            rates are Wilson 95% intervals.</p>\n";
     out
 }
 

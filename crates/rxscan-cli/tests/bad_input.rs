@@ -322,6 +322,8 @@ fn run_case(case: &Case) {
                     "composites.csv",
                     "earlier.txt",
                     "patients.csv",
+                    "practices.csv",
+                    "report.html",
                     "summary.csv"
                 ]
             );

@@ -58,8 +58,48 @@ fn scan_writes_the_three_reviewed_files() {
         .collect();
     assert_eq!(
         leftovers.len(),
-        3,
-        "only the three files, no temporaries: {leftovers:?}"
+        5,
+        "only the three files, practices.csv and report.html, no temporaries: {leftovers:?}"
+    );
+
+    // practices.csv repeats summary.csv's counts and rates for each practice, and its total
+    // rows are the sums over the practices (the reviewed file's rows, added up here).
+    let summary = std::fs::read_to_string(out.path().join("summary.csv")).expect("summary");
+    let practices = std::fs::read_to_string(out.path().join("practices.csv")).expect("practices");
+    let rows: Vec<Vec<&str>> = practices
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let practice_rows: Vec<String> = rows
+        .iter()
+        .filter(|r| r[1] == "practice")
+        .map(|r| [r[0], r[2], r[3], r[4], r[5], r[6]].join(","))
+        .collect();
+    assert_eq!(practice_rows, summary.lines().skip(1).collect::<Vec<_>>());
+    let mut totals = 0;
+    for t in rows.iter().filter(|r| r[1] == "total") {
+        let (mut n, mut d) = (0u64, 0u64);
+        for line in summary.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            if f[0] == t[0] && f[2] == t[3] {
+                n += f[3].parse::<u64>().expect("n");
+                d += f[4].parse::<u64>().expect("d");
+            }
+        }
+        assert_eq!(
+            (t[4], t[5]),
+            (n.to_string().as_str(), d.to_string().as_str()),
+            "{t:?}"
+        );
+        totals += 1;
+    }
+    let mut dates: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    dates.dedup();
+    assert_eq!(
+        totals,
+        14 * dates.len(),
+        "one total row per date and measure"
     );
 }
 

@@ -250,5 +250,202 @@ fn a_suppressed_run_removes_an_earlier_patient_list() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
         .collect();
     names.sort();
-    assert_eq!(names, ["composites.csv", "summary.csv"]);
+    assert_eq!(
+        names,
+        [
+            "composites.csv",
+            "practices.csv",
+            "report.html",
+            "summary.csv"
+        ]
+    );
+}
+
+/// Why a count field breaks the rule, if it does: it must be `[REDACTED]` or a multiple of 5
+/// of at least 10.
+fn count_problem(field: &str, file: &str) -> Option<String> {
+    if field == "[REDACTED]" {
+        return None;
+    }
+    match field.parse::<u64>() {
+        Ok(n) if n >= 8 && n % 5 == 0 => None,
+        _ => Some(format!("{file}: count {field:?}")),
+    }
+}
+
+/// Every count in every file of an output folder that breaks the rule. A file of a kind this
+/// test does not know how to read is itself a problem: a new output must be checked here.
+/// - CSV: every column named `numerator`, `denominator` or `patients`.
+/// - HTML: every `<span class="count">`, and, independently of that markup, both sides of
+///   every `A / B` in the page's text (how the report shows numerator / denominator).
+fn small_counts(dir: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).expect("read");
+        if name.ends_with(".csv") {
+            let mut lines = text.lines();
+            let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+            let counts: Vec<usize> = (0..header.len())
+                .filter(|&i| ["numerator", "denominator", "patients"].contains(&header[i]))
+                .collect();
+            assert!(!counts.is_empty(), "{name}: no count column found");
+            for line in lines {
+                let f: Vec<&str> = line.split(',').collect();
+                problems.extend(counts.iter().filter_map(|&i| count_problem(f[i], &name)));
+            }
+        } else if name.ends_with(".html") {
+            let spans: Vec<&str> = text
+                .split("<span class=\"count\">")
+                .skip(1)
+                .map(|s| s.split('<').next().expect("text"))
+                .collect();
+            assert!(spans.len() > 100, "{name}: {} count spans", spans.len());
+            problems.extend(spans.iter().filter_map(|c| count_problem(c, &name)));
+            // The page's text, each tag read as a space (charts dropped: they hold
+            // coordinates, not counts).
+            let mut visible = String::new();
+            for (i, part) in text.split("<svg").enumerate() {
+                let part = if i == 0 {
+                    part
+                } else {
+                    part.split_once("</svg>").map_or("", |p| p.1)
+                };
+                for piece in part.split('<') {
+                    visible += " ";
+                    visible += piece.split_once('>').map_or(piece, |p| p.1);
+                }
+            }
+            let words: Vec<&str> = visible.split_whitespace().collect();
+            let mut pairs = 0;
+            for w in words.windows(3).filter(|w| w[1] == "/") {
+                pairs += 1;
+                problems.extend([w[0], w[2]].iter().filter_map(|c| count_problem(c, &name)));
+            }
+            assert_eq!(
+                pairs,
+                spans.len() / 2,
+                "{name}: every count pair found in the text"
+            );
+        } else {
+            problems.push(format!("{name}: an output this test cannot read"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn no_count_from_1_to_7_in_any_output_file_under_suppress() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    scan_demo(dir.path(), &["--suppress", "--quiet"]);
+    let problems = small_counts(dir.path());
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // The same check on the unsuppressed files finds small counts in each aggregate file,
+    // so it would find one that leaked.
+    let exact = tempfile::tempdir().expect("tempdir");
+    scan_demo(exact.path(), &["--quiet", "--no-patients"]);
+    let problems = small_counts(exact.path());
+    for file in [
+        "summary.csv",
+        "composites.csv",
+        "practices.csv",
+        "report.html",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.starts_with(file)),
+            "the check finds no small count in the exact {file}"
+        );
+    }
+}
+
+/// The Wilson 95% interval of k/n, in percent: this file's own arithmetic.
+fn wilson(k: f64, n: f64) -> (f64, f64) {
+    let z = 1.959964f64;
+    let p = k / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    (
+        100.0 * (centre - half).max(0.0),
+        100.0 * (centre + half).min(1.0),
+    )
+}
+
+#[test]
+fn suppressed_intervals_and_funnel_positions_come_from_the_shown_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    scan_demo(dir.path(), &["--suppress", "--quiet"]);
+    let text = std::fs::read_to_string(dir.path().join("practices.csv")).expect("practices");
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // The total's shown counts for each date and measure.
+    let total = |date: &str, measure: &str| -> Option<(f64, f64)> {
+        let t = rows
+            .iter()
+            .find(|r| r[0] == date && r[1] == "total" && r[3] == measure)
+            .expect("a total row");
+        Some((t[4].parse().ok()?, t[5].parse().ok()?))
+    };
+    let near =
+        |field: &str, want: f64| (field.parse::<f64>().expect("number") - want).abs() <= 0.006;
+    let (mut intervals, mut positions) = (0, 0);
+    for r in &rows {
+        let shown = (r[4].parse::<f64>(), r[5].parse::<f64>());
+        let (Ok(n), Ok(d)) = shown else {
+            assert_eq!(
+                r[7..9],
+                ["", ""],
+                "an interval beside a redacted count: {r:?}"
+            );
+            assert_eq!(
+                r[14], "",
+                "a funnel position beside a redacted count: {r:?}"
+            );
+            continue;
+        };
+        if d == 0.0 {
+            continue;
+        }
+        let (low, high) = wilson(n, d);
+        assert!(
+            near(r[7], low) && near(r[8], high),
+            "Wilson of the shown counts: {r:?}"
+        );
+        intervals += 1;
+        if r[1] == "total" {
+            continue;
+        }
+        let Some((tn, td)) = total(r[0], r[3]) else {
+            assert_eq!(r[14], "", "a position without a shown total: {r:?}");
+            continue;
+        };
+        let p0 = tn / td;
+        let se = (p0 * (1.0 - p0) / d).sqrt();
+        let (p, z95, z998) = (n / d, 1.959964 * se, 3.090232 * se);
+        let want = if p > p0 + z998 {
+            "above_99.8"
+        } else if p > p0 + z95 {
+            "above_95"
+        } else if p < p0 - z998 {
+            "below_99.8"
+        } else if p < p0 - z95 {
+            "below_95"
+        } else {
+            "inside"
+        };
+        assert!(
+            near(r[9], 100.0 * p0),
+            "total rate of the shown total: {r:?}"
+        );
+        assert_eq!(r[14], want, "funnel position from the shown counts: {r:?}");
+        positions += 1;
+    }
+    assert!(
+        intervals > 100 && positions > 50,
+        "{intervals} intervals, {positions} positions"
+    );
 }

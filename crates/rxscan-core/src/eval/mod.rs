@@ -160,6 +160,7 @@ pub fn evaluate(
                 id: m.id.clone(),
                 primis: m.primis.clone(),
                 title: m.title.clone(),
+                doc: m.doc.clone(),
             })
             .collect(),
         composites: plan

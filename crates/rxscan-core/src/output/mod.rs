@@ -1,6 +1,6 @@
 //! Stage: output. Renders [`Results`] (one renderer per format, one file each: `summary.rs`,
-//! `patients.rs`, `composites.rs`, `terminal.rs`) and writes a scan's files as a folder,
-//! atomically. A new output (evidence, JSON, a report) is a new renderer beside these and one
+//! `patients.rs`, `composites.rs`, `practices.rs`, `report.rs` with its helpers `charts.rs` and
+//! `html.rs`, `terminal.rs`) and writes a scan's files as a folder, atomically. A new output (evidence, JSON, a report) is a new renderer beside these and one
 //! more entry in the file set below.
 //!
 //! This module owns the set of files a scan writes and the privacy rule that goes with it:
@@ -9,11 +9,15 @@
 //! suppressed aggregates. Files are staged beside the output folder and moved into place
 //! together ([`folder`]).
 
+mod charts;
 mod composites;
 mod errors;
 pub mod folder;
+mod html;
 pub mod pack;
 mod patients;
+mod practices;
+mod report;
 mod summary;
 pub mod terminal;
 
@@ -70,6 +74,18 @@ const FILES: &[OutputFile] = &[
         patient_level: false,
         when: always,
         render: |i, w| composites::write(i.results, w, i.suppression),
+    },
+    OutputFile {
+        name: "practices.csv",
+        patient_level: false,
+        when: always,
+        render: |i, w| practices::write(i.results, w, i.suppression),
+    },
+    OutputFile {
+        name: "report.html",
+        patient_level: false,
+        when: always,
+        render: report::write,
     },
     OutputFile {
         name: "patients.csv",

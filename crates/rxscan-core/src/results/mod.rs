@@ -3,7 +3,10 @@
 //! things (each measure's id, PRIMIS code and title). Every output format renders from it
 //! (`crate::output`), so the files cannot disagree with each other. Rates are computed with
 //! integer arithmetic (round half up to 2 decimals) so they are the same on every platform,
-//! and suppression ([`Suppression`]) is applied in one place.
+//! and suppression ([`Suppression`]) is applied in one place. The comparison of practices
+//! with the total (Wilson intervals, funnel limits) is [`compare`].
+
+pub mod compare;
 
 mod merge;
 
@@ -31,6 +34,9 @@ pub struct MeasureInfo {
     pub id: String,
     pub primis: String,
     pub title: String,
+    /// The measure's documentation as written in its rule (What it flags / Why it matters /
+    /// Definition / References), for the report.
+    pub doc: String,
 }
 
 #[derive(Debug, Clone)]

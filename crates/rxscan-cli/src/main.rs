@@ -34,6 +34,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Result};
 use clap::{Parser, Subcommand};
 use rxscan_core::compile::CompileError;
+use rxscan_core::extract::ExtractError;
 use rxscan_core::output::pack as pack_text;
 
 use rules::{compile_rules, pack, RulesArgs};
@@ -86,9 +87,10 @@ fn main() -> ExitCode {
             // Rules that do not compile come with their own `file:line:col: error[RX..]:` lines;
             // every other error is one line behind `error: `.
             let text = match e.downcast_ref::<rxscan_core::Error>() {
-                Some(core @ rxscan_core::Error::Rules(CompileError::Invalid { .. })) => {
-                    core.render(colour())
-                }
+                Some(
+                    core @ (rxscan_core::Error::Rules(CompileError::Invalid { .. })
+                    | rxscan_core::Error::Data(ExtractError::Mapping(_))),
+                ) => core.render(colour()),
                 _ => format!("error: {e:#}\n"),
             };
             errout!("{text}");

@@ -1,26 +1,58 @@
 //! `rxscan scan`: load an extract, evaluate the pack, write the output folder.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use rxscan_core::diagnostics::Severity;
 use rxscan_core::eval::EvalOptions;
-use rxscan_core::output::{terminal, OutputOptions, RenderInput};
+use rxscan_core::extract::Mapping;
+use rxscan_core::output::{run::RunRecord, terminal, OutputOptions, RenderInput};
 use rxscan_core::results::Suppression;
 use rxscan_core::{IndexDates, Scan};
 
 use crate::rules::{check_folder, compile_rules, RulesArgs};
 use crate::{colour, interrupts, output};
 
+/// The arguments of every command that reads an extract.
+#[derive(Args)]
+pub struct ExtractArgs {
+    /// Extract folder: patients, practice_registrations, medications, clinical_events (.csv,
+    /// .csv.gz, .csv.zst or .parquet).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Column mapping of an export not shaped like the contract (TOML; see the README's "Real
+    /// exports").
+    #[arg(long, value_name = "FILE.toml")]
+    pub mapping: Option<PathBuf>,
+    /// A column the export does not have, declared absent: patients.date_of_death or
+    /// clinical_events.comparator (repeatable).
+    #[arg(long, value_name = "TABLE.FIELD")]
+    pub absent: Vec<String>,
+}
+
+impl ExtractArgs {
+    /// `scan` set to read the extract as these arguments say (the mapping read and checked).
+    pub fn apply(&self, scan: Scan) -> Result<Scan> {
+        check_folder("--data", &self.data)?;
+        let mapping = match &self.mapping {
+            Some(path) => Some(Arc::new(
+                Mapping::read(path).map_err(rxscan_core::Error::from)?,
+            )),
+            None => None,
+        };
+        Ok(scan.mapping(mapping).absent(self.absent.clone()))
+    }
+}
+
 #[derive(Args)]
 pub struct ScanArgs {
     #[command(flatten)]
     rules: RulesArgs,
-    /// Extract folder: patients, practice_registrations, medications, clinical_events (.csv or .parquet).
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    extract: ExtractArgs,
     /// Index date: the 1st of a month, as YYYY-MM-DD (the measures are monthly); repeat for
     /// several.
     #[arg(long = "index-date", value_name = "DATE")]
@@ -94,7 +126,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
             .context("cannot start the thread pool")?;
     }
     let dates = index_dates(&args)?;
-    check_folder("--data", &args.data)?;
+    check_folder("--data", &args.extract.data)?;
     if args.out.exists() && !args.out.is_dir() {
         bail!("--out {}: exists and is not a folder", args.out.display());
     }
@@ -109,27 +141,35 @@ pub fn run(args: ScanArgs) -> Result<()> {
         .all(|w| w.severity == Severity::Warning));
     let n_dates = dates.len();
     let scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
+    let scan = args.extract.apply(scan)?;
     let plan = scan.plan();
     let progress = output::Progress::new(args.quiet);
-    progress.stage(&format!("loading {}", args.data.display()));
-    let extract = scan.load(&args.data)?;
+    progress.stage(&format!("loading {}", args.extract.data.display()));
+    let extract = scan.load(&args.extract.data)?;
     if args.verbose {
         errout!("{}", terminal::load_report(&extract));
     }
-    for (file, n) in &extract.orphans_skipped {
-        errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
+    let suppression = if args.suppress {
+        Suppression::Redact7Round5
+    } else {
+        Suppression::None
+    };
+    let warnings = scan.warnings(&extract, suppression);
+    for note in &extract.report.notes {
+        errout!("note: {note}\n");
     }
+    for w in &warnings {
+        errout!("warning: {w}\n");
+    }
+    let pack = crate::rules::pack(&args.rules);
+    let run = RunRecord::new(&pack, &scan, &extract, &warnings)
+        .with_context(|| format!("cannot hash the rule pack {}", pack.name()))?;
     let loaded = started.elapsed();
     progress.stage(&format!(
         "evaluating {} measures at {} index date(s)",
         plan.measures.len(),
         n_dates
     ));
-    let suppression = if args.suppress {
-        Suppression::Redact7Round5
-    } else {
-        Suppression::None
-    };
     let out_opts = OutputOptions {
         suppression,
         patient_level: !args.no_patients,
@@ -145,6 +185,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
     let input = RenderInput {
         results: &results,
         suppression,
+        run: Some(&run),
     };
     let written = rxscan_core::output::write_folder(&args.out, &input, &out_opts, &mut |name| {
         progress.stage(&format!("writing results ({name} done)"));

@@ -33,6 +33,7 @@ impl Error {
     pub fn render(&self, color: bool) -> String {
         match self {
             Error::Rules(e) => e.render(color),
+            Error::Data(ExtractError::Mapping(m)) => m.render(color),
             other => format!("error: {other}\n"),
         }
     }

@@ -45,17 +45,24 @@
 //! the readers stay leaves that know nothing of pieces or keep sets, and polars' batch path is
 //! three files (reading and tasks, the fast pass, the exact path) rather than one of 800 lines.
 
+mod columns;
 mod csv_diagnose;
+mod date_format;
 mod error;
 mod events;
 mod files;
 mod load;
+mod mapping;
 mod model;
 mod options;
 mod patients;
 mod source;
 mod values;
 
+pub use date_format::DateFormat;
 pub use error::{BadValue, ExtractError, Location};
-pub use model::{Comparator, EventTable, Extract, ReadPaths, Registrations, Sex, NO_DATE};
+pub use mapping::{Mapping, MappingError};
+pub use model::{
+    Comparator, EventTable, Extract, InputFile, LoadReport, ReadPaths, Registrations, Sex, NO_DATE,
+};
 pub use options::{KeepCode, LoadOptions};

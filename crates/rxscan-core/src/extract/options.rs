@@ -24,6 +24,10 @@ pub struct LoadOptions {
     /// (`None`: 256 MiB and 2 MiB). Results do not depend on them; tests set them small so that
     /// small files cross many window and chunk boundaries.
     pub csv_window_and_chunk: Option<(usize, usize)>,
+    /// The export's column mapping (`--mapping`), if it is not shaped like the contract.
+    pub mapping: Option<std::sync::Arc<super::mapping::Mapping>>,
+    /// Fields declared absent on the command line, as `table.field` (`--absent`).
+    pub absent: Vec<String>,
 }
 
 /// A code worth keeping, and the inclusive span of dates in which a row with it can change a

@@ -12,18 +12,24 @@ use rustc_hash::FxHashMap;
 
 use super::error::ExtractError;
 use super::files::read_source;
-use super::model::{Extract, Registrations, Sex, NO_DATE};
+use super::model::{Extract, InputFile, LoadReport, Registrations, Sex, NO_DATE};
 use super::options::LoadOptions;
 use super::source::{Orphans, StrCol};
 use super::values::PatientIndex;
 use crate::dates;
 
-pub(super) fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex, ExtractError> {
-    let src = read_source(
+pub(super) fn load_patients(
+    dir: &Path,
+    opts: &LoadOptions,
+    ex: &mut Extract,
+) -> Result<PatientIndex, ExtractError> {
+    let (src, columns) = read_source(
         dir,
         "patients",
-        &["patient_id", "date_of_birth", "sex"],
-        &["date_of_death"],
+        &["patient_id", "date_of_birth", "sex", "date_of_death"],
+        &[],
+        opts,
+        &mut ex.report,
     )?;
     if src.n_rows() == 0 {
         return Err(ExtractError::Invalid {
@@ -33,27 +39,14 @@ pub(super) fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex
     }
     let ids = src.ids("patient_id")?;
     let dob = src.dates("date_of_birth", false)?;
-    let death = if src.has("date_of_death") {
+    // Present unless declared absent (`columns.rs` refuses it missing undeclared).
+    let death = if columns.wanted.iter().any(|c| c == "date_of_death") {
         src.dates("date_of_death", true)?
     } else {
         vec![NO_DATE; ids.len()]
     };
     let sex_col = src.strings("sex")?;
-    let mut sex = Vec::with_capacity(ids.len());
-    for (i, s) in sex_col.iter().enumerate() {
-        match Sex::parse(s) {
-            Some(v) => sex.push(v),
-            None => {
-                return Err(src.bad(
-                    i,
-                    "sex",
-                    "unknown sex",
-                    s,
-                    "male, female, intersex, unknown (or M, F, I, U)",
-                ))
-            }
-        }
-    }
+    let sex = read_sex(&sex_col, columns.sex_values.as_deref(), &mut ex.report);
     for (i, (&b, &d)) in dob.iter().zip(&death).enumerate() {
         if d != NO_DATE && d < b {
             return Err(src.bad(
@@ -83,7 +76,44 @@ pub(super) fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex
     ex.date_of_birth = order.iter().map(|&i| dob[i]).collect();
     ex.sex = order.iter().map(|&i| sex[i]).collect();
     ex.date_of_death = order.iter().map(|&i| death[i]).collect();
+    ex.report.inputs.push(input_file("patients", &src.path, ids.len(), ids.len()));
     Ok(PatientIndex::new(&ex.patient_ids))
+}
+
+/// Each patient's sex, by the mapping's spellings (trimmed, ignoring case) or the contract's.
+/// A value outside them, or empty, is [`Sex::Unrecognised`] (INDICATORS.md §7.12: in no
+/// population), and counted by value in the report.
+fn read_sex(col: &StrCol, spellings: Option<&[(String, Sex)]>, report: &mut LoadReport) -> Vec<Sex> {
+    let mut unrecognised: std::collections::BTreeMap<String, usize> = Default::default();
+    let out = col
+        .iter()
+        .map(|s| {
+            let known = match spellings {
+                Some(list) => list
+                    .iter()
+                    .find(|(spelt, _)| spelt.eq_ignore_ascii_case(s.trim()))
+                    .map(|(_, sex)| *sex),
+                None => Sex::parse(s),
+            };
+            known.unwrap_or_else(|| {
+                *unrecognised.entry(s.trim().to_string()).or_default() += 1;
+                Sex::Unrecognised
+            })
+        })
+        .collect();
+    report.unrecognised_sex = unrecognised.into_iter().collect();
+    out
+}
+
+/// The report's entry for a file read.
+pub(super) fn input_file(table: &str, path: &Path, rows_read: usize, rows_kept: usize) -> InputFile {
+    InputFile {
+        table: table.to_string(),
+        path: path.to_path_buf(),
+        bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
+        rows_read,
+        rows_kept,
+    }
 }
 
 /// Sort practice ids numerically when every id is digits, otherwise as text.
@@ -111,11 +141,13 @@ pub(super) fn load_registrations(
     opts: &LoadOptions,
     ex: &mut Extract,
 ) -> Result<(), ExtractError> {
-    let src = read_source(
+    let (src, _) = read_source(
         dir,
         "practice_registrations",
         &["patient_id", "start_date", "end_date", "practice_pseudo_id"],
         &[],
+        opts,
+        &mut ex.report,
     )?;
     let ids = src.ids("patient_id")?;
     let start = src.dates("start_date", false)?;
@@ -180,7 +212,14 @@ pub(super) fn load_registrations(
             }
         }
     }
+    let n_orphans = orphans.count;
     orphans.settle(&src, opts, &mut ex.orphans_skipped)?;
+    ex.report.inputs.push(input_file(
+        "practice_registrations",
+        &src.path,
+        ids.len(),
+        ids.len() - n_orphans,
+    ));
     let (offsets, perm) = group_by_patient(&patient, ex.n_patients());
     ex.registrations = Registrations {
         offsets,

@@ -1,5 +1,5 @@
 //! Stage: output. Renders [`Results`] (one renderer per format, one file each: `summary.rs`,
-//! `patients.rs`, `composites.rs`, `terminal.rs`) and writes a scan's files as a folder,
+//! `patients.rs`, `composites.rs`, `run.rs`, `terminal.rs`) and writes a scan's files as a folder,
 //! atomically. A new output (evidence, JSON, a report) is a new renderer beside these and one
 //! more entry in the file set below.
 //!
@@ -13,6 +13,7 @@ mod composites;
 pub mod folder;
 pub mod pack;
 mod patients;
+pub mod run;
 mod summary;
 pub mod terminal;
 
@@ -31,12 +32,16 @@ use crate::results::{Results, Suppression};
 pub struct RenderInput<'a> {
     pub results: &'a Results,
     pub suppression: Suppression,
+    /// What produced the results (`run.json`; not written without it).
+    pub run: Option<&'a run::RunRecord>,
 }
 
 /// One output file: its name, whether it names patients, and how it is rendered.
 struct OutputFile {
     name: &'static str,
     patient_level: bool,
+    /// Whether this scan has what the file needs.
+    written: fn(&RenderInput) -> bool,
     render: fn(&RenderInput, &mut dyn Write) -> std::io::Result<()>,
 }
 
@@ -45,17 +50,29 @@ const FILES: &[OutputFile] = &[
     OutputFile {
         name: "summary.csv",
         patient_level: false,
+        written: |_| true,
         render: |i, w| summary::write(i.results, w, i.suppression),
     },
     OutputFile {
         name: "composites.csv",
         patient_level: false,
+        written: |_| true,
         render: |i, w| composites::write(i.results, w, i.suppression),
     },
     OutputFile {
         name: "patients.csv",
         patient_level: true,
+        written: |_| true,
         render: |i, w| patients::write(i.results, w),
+    },
+    OutputFile {
+        name: "run.json",
+        patient_level: false,
+        written: |i| i.run.is_some(),
+        render: |i, w| match i.run {
+            Some(r) => run::write(r, w),
+            None => Ok(()),
+        },
     },
 ];
 
@@ -90,7 +107,7 @@ pub fn write_folder(
     let mut obsolete = Vec::new();
     for output in FILES {
         let name = output.name;
-        if output.patient_level && !patient_level {
+        if (output.patient_level && !patient_level) || !(output.written)(input) {
             obsolete.push(name);
             continue;
         }

@@ -65,6 +65,6 @@ fn spans(plan: &Plan, range: Option<(Day, Day)>) -> LoadOptions {
         keep_medication_codes: Some(meds),
         keep_event_codes: Some(events),
         index_date_range: range,
-        csv_window_and_chunk: None,
+        ..LoadOptions::default()
     }
 }

@@ -6,6 +6,7 @@
 //! end, so a cut at a line end is no longer a cut between records).
 
 use std::cell::RefCell;
+use std::io::{Read, Seek, SeekFrom};
 
 use rayon::prelude::*;
 
@@ -13,7 +14,9 @@ use super::batches::{frame_pieces, read_csv_block, string_schema, CsvText};
 use super::csv_lines;
 use super::piece::{Piece, TablePieces};
 use super::table::{FrameCtx, KeepSet, RowShape, NOT_KEPT};
+use crate::extract::date_format::DateFormat;
 use crate::extract::error::ExtractError;
+use crate::extract::files::{open_text, Compression};
 use crate::extract::model::ReadPaths;
 use crate::extract::values::PatientIndex;
 
@@ -43,10 +46,10 @@ pub(super) fn load_csv_lines(
     (window_bytes, chunk_bytes): (usize, usize),
 ) -> Result<TablePieces, ExtractError> {
     let (window_bytes, chunk_bytes) = (window_bytes.max(1), chunk_bytes.max(1));
-    use std::io::{Read, Seek, SeekFrom};
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(ctx.path, e);
     let shape = ctx.shape;
     let roles: Vec<csv_lines::Role> = ctx
+        .columns
         .header
         .iter()
         .map(|h| match h.as_str() {
@@ -58,10 +61,10 @@ pub(super) fn load_csv_lines(
             _ => csv_lines::Role::Skip,
         })
         .collect();
-    let schema = string_schema(ctx.header);
+    let schema = string_schema(&ctx.columns.header);
     let csv_text = CsvText {
         path: ctx.path,
-        header: ctx.header,
+        header: &ctx.columns.header,
         schema: &schema,
         wanted,
     };
@@ -79,51 +82,14 @@ pub(super) fn load_csv_lines(
     };
     let code_of = |c: &str| keep.lookup.get(c).unwrap_or(NOT_KEPT);
 
-    let mut file = std::fs::File::open(ctx.path).map_err(|e| unreadable(&e))?;
-    let len = file.metadata().map_err(|e| unreadable(&e))?.len() as usize;
     let mut out = TablePieces {
         pieces: Vec::new(),
         rows: 0,
         read_by: ReadPaths::default(),
     };
-    // The data starts after the header line.
-    let mut pos = {
-        let mut head = Vec::new();
-        (&mut file)
-            .take(1 << 20)
-            .read_to_end(&mut head)
-            .map_err(|e| unreadable(&e))?;
-        match memchr::memchr(b'\n', &head) {
-            Some(i) => i + 1,
-            None if head.len() < 1 << 20 => len, // a header and no rows
-            None => return Err(unreadable(&"the header line is longer than 1 MiB")),
-        }
-    };
-    while pos < len {
-        // A window of whole lines: grown until it holds a line end (or reaches the end).
-        let mut size = window_bytes;
-        let (map, cut) = loop {
-            // SAFETY: the map is read-only and dropped before the next; rxscan does not write
-            // the file, and a file changed by another process while it is scanned is outside
-            // what any reader can promise.
-            let map = unsafe {
-                memmap2::MmapOptions::new()
-                    .offset(pos as u64)
-                    .len(size.min(len - pos))
-                    .map(&file)
-            }
-            .map_err(|e| unreadable(&e))?;
-            if pos + map.len() == len {
-                let n = map.len();
-                break (map, n);
-            }
-            if let Some(i) = memchr::memrchr(b'\n', &map) {
-                break (map, i + 1);
-            }
-            size = size.saturating_mul(2);
-        };
+    let mut text = Text::open(ctx.path).map_err(|e| unreadable(&e))?;
+    while let Some((map, cut)) = text.window(window_bytes).map_err(|e| unreadable(&e))? {
         let window = &map[..cut];
-        pos += window.len();
         if window.iter().all(|b| b.is_ascii_whitespace()) {
             continue; // as a batch of blank lines at the end of the file
         }
@@ -144,10 +110,11 @@ pub(super) fn load_csv_lines(
             .par_windows(2)
             .map(|c| {
                 let text = &window[c[0]..c[1]];
+                let dates = &ctx.columns.date_format;
                 if memchr::memchr(b'"', text).is_some() {
                     return Scanned::Quoted;
                 }
-                scan_chunk(text, &roles, shape, ctx.index, keep, &code_of)
+                scan_chunk(text, &roles, shape, ctx.index, keep, &code_of, dates)
                     .map_or(Scanned::Doubt, |(p, n)| Scanned::Rows(p, n))
             })
             .collect();
@@ -168,11 +135,8 @@ pub(super) fn load_csv_lines(
                     out.rows += h;
                 }
                 Scanned::Quoted => {
-                    let from = pos - window.len() + cuts[k];
-                    drop(map);
-                    let mut rest = Vec::with_capacity(len - from);
-                    file.seek(SeekFrom::Start(from as u64))
-                        .and_then(|_| file.read_to_end(&mut rest))
+                    let rest = text
+                        .rest(&window[cuts[k]..])
                         .map_err(|e| unreadable(&e))?;
                     let (p, paths, h) = by_polars(&rest, true, out.rows)?;
                     out.pieces.extend(p);
@@ -184,6 +148,151 @@ pub(super) fn load_csv_lines(
         }
     }
     Ok(out)
+}
+
+/// A CSV file's text after its header, a window of whole lines at a time: memory-mapped for a
+/// plain file, decompressed into a buffer for a compressed one (streamed: only a window of
+/// text is in memory at once).
+enum Text {
+    Mapped {
+        file: std::fs::File,
+        pos: usize,
+        len: usize,
+    },
+    Stream {
+        reader: Box<dyn Read + Send>,
+        /// Bytes read past the last window's cut.
+        carry: Vec<u8>,
+        eof: bool,
+    },
+}
+
+/// One window's bytes (whole lines from 0 to the cut).
+enum Window {
+    Map(memmap2::Mmap),
+    Buf(Vec<u8>),
+}
+
+impl std::ops::Deref for Window {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Window::Map(m) => m,
+            Window::Buf(b) => b,
+        }
+    }
+}
+
+impl Text {
+    fn open(path: &std::path::Path) -> std::io::Result<Text> {
+        if Compression::of(path) != Compression::None {
+            let mut reader = open_text(path)?;
+            // Skip the header line, through its newline.
+            let mut byte = [0u8; 1];
+            let mut header = 0usize;
+            while reader.read(&mut byte)? == 1 && byte[0] != b'\n' {
+                header += 1;
+                if header > 1 << 20 {
+                    return Err(std::io::Error::other("the header line is longer than 1 MiB"));
+                }
+            }
+            return Ok(Text::Stream {
+                reader,
+                carry: Vec::new(),
+                eof: false,
+            });
+        }
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len() as usize;
+        // The data starts after the header line.
+        let pos = {
+            let mut head = Vec::new();
+            (&mut file).take(1 << 20).read_to_end(&mut head)?;
+            match memchr::memchr(b'\n', &head) {
+                Some(i) => i + 1,
+                None if head.len() < 1 << 20 => len, // a header and no rows
+                None => return Err(std::io::Error::other("the header line is longer than 1 MiB")),
+            }
+        };
+        Ok(Text::Mapped { file, pos, len })
+    }
+
+    /// The next window of about `size` bytes, grown until it holds a line end (or reaches the
+    /// end), and where its last whole line ends; `None` at the end.
+    fn window(&mut self, size: usize) -> std::io::Result<Option<(Window, usize)>> {
+        match self {
+            Text::Mapped { file, pos, len } => {
+                if *pos >= *len {
+                    return Ok(None);
+                }
+                let mut size = size;
+                loop {
+                    // SAFETY: the map is read-only and dropped before the next; rxscan does not
+                    // write the file, and a file changed by another process while it is scanned
+                    // is outside what any reader can promise.
+                    let map = unsafe {
+                        memmap2::MmapOptions::new()
+                            .offset(*pos as u64)
+                            .len(size.min(*len - *pos))
+                            .map(&*file)
+                    }?;
+                    let cut = if *pos + map.len() == *len {
+                        Some(map.len())
+                    } else {
+                        memchr::memrchr(b'\n', &map).map(|i| i + 1)
+                    };
+                    if let Some(cut) = cut {
+                        *pos += cut;
+                        return Ok(Some((Window::Map(map), cut)));
+                    }
+                    size = size.saturating_mul(2);
+                }
+            }
+            Text::Stream { reader, carry, eof } => {
+                let mut buf = std::mem::take(carry);
+                loop {
+                    if *eof {
+                        if buf.is_empty() {
+                            return Ok(None);
+                        }
+                        let n = buf.len();
+                        return Ok(Some((Window::Buf(buf), n)));
+                    }
+                    let want = size.saturating_sub(buf.len()).max(1 << 16) as u64;
+                    let got = (&mut *reader).take(want).read_to_end(&mut buf)?;
+                    *eof = (got as u64) < want;
+                    if !*eof {
+                        if let Some(i) = memchr::memrchr(b'\n', &buf) {
+                            *carry = buf[i + 1..].to_vec();
+                            buf.truncate(i + 1);
+                            let n = buf.len();
+                            return Ok(Some((Window::Buf(buf), n)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// All the text from `tail` (the end of the current window) to the end of the file (a
+    /// quoted field may hold a line end: the rest is parsed whole).
+    fn rest(&mut self, tail: &[u8]) -> std::io::Result<Vec<u8>> {
+        match self {
+            Text::Mapped { file, pos, len } => {
+                let start = *pos - tail.len();
+                let mut rest = Vec::with_capacity(*len - start);
+                file.seek(SeekFrom::Start(start as u64))?;
+                file.read_to_end(&mut rest)?;
+                Ok(rest)
+            }
+            Text::Stream { reader, carry, .. } => {
+                let mut rest = tail.to_vec();
+                rest.append(carry);
+                reader.read_to_end(&mut rest)?;
+                Ok(rest)
+            }
+        }
+    }
 }
 
 thread_local! {
@@ -200,6 +309,7 @@ fn scan_chunk(
     index: &PatientIndex,
     keep: &KeepSet,
     code_of: &dyn Fn(&str) -> u32,
+    dates: &DateFormat,
 ) -> Option<(Piece, usize)> {
     SCANNED.with(|k| {
         let kept = &mut *k.borrow_mut();
@@ -210,7 +320,7 @@ fn scan_chunk(
         kept.comparator.clear();
         let mut orphans = 0;
         let mut first_orphan = None;
-        let n = csv_lines::scan(text, roles, code_of, |i, r| {
+        let n = csv_lines::scan(text, roles, code_of, dates, |i, r| {
             if !index.contains(r.id) {
                 orphans += 1;
                 first_orphan.get_or_insert((r.id, i));

@@ -10,13 +10,15 @@
 //!
 //! Like the page reader for Parquet (`parquet_pages.rs`), this is a fast path and nothing more. It
 //! accepts only what is plainly valid: every line with exactly the header's number of fields,
-//! ids of 1 to 18 digits, dates as `YYYY-MM-DD`, a code with no surrounding space, a number
+//! ids of 1 to 18 digits, dates as the table's format reads them (`YYYY-MM-DD` by default, a
+//! time of day after it dropped), a code with no surrounding space, a number
 //! `parse_number` accepts or nothing, a comparator or nothing; a `\r` before a newline is a
 //! line ending, as for polars. On anything else (a blank line, a stray space, a bad value, a
 //! short or long line) it returns `None`, and the caller parses that part with polars and the
 //! exact validators, which accept the same rows or name the problem.
 
-use crate::dates::{self, Day};
+use crate::dates::Day;
+use crate::extract::date_format::DateFormat;
 use crate::extract::model::Comparator;
 use crate::extract::values::{digits, parse_number};
 
@@ -49,6 +51,7 @@ pub(super) fn scan(
     text: &[u8],
     roles: &[Role],
     code_of: &dyn Fn(&str) -> u32,
+    dates: &DateFormat,
     mut record: impl FnMut(usize, &ScannedLine),
 ) -> Option<usize> {
     if !text.is_ascii() {
@@ -75,7 +78,7 @@ pub(super) fn scan(
                 f = rest;
             }
         }
-        take(f, *roles.get(field)?, &mut r, &mut memo, code_of)?;
+        take(f, *roles.get(field)?, &mut r, &mut memo, code_of, dates)?;
         if end_of_line {
             if field + 1 != roles.len() {
                 return None;
@@ -93,7 +96,7 @@ pub(super) fn scan(
         if let [rest @ .., b'\r'] = f {
             f = rest;
         }
-        take(f, *roles.get(field)?, &mut r, &mut memo, code_of)?;
+        take(f, *roles.get(field)?, &mut r, &mut memo, code_of, dates)?;
         if field + 1 != roles.len() {
             return None;
         }
@@ -119,6 +122,7 @@ fn take<'t>(
     r: &mut ScannedLine,
     memo: &mut DateMemo<'t>,
     code_of: &dyn Fn(&str) -> u32,
+    dates: &DateFormat,
 ) -> Option<()> {
     let text = |f: &'t [u8]| std::str::from_utf8(f).ok();
     match role {
@@ -126,7 +130,7 @@ fn take<'t>(
         Role::Id => r.id = digits(text(f)?)? as i64,
         Role::Date => {
             if memo.text != Some(f) {
-                memo.day = dates::parse_iso(text(f)?)?;
+                memo.day = dates.parse(text(f)?)?;
                 memo.text = Some(f);
             }
             r.day = memo.day;
@@ -153,6 +157,7 @@ fn take<'t>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dates;
 
     const ROLES: [Role; 5] = [
         Role::Id,
@@ -168,7 +173,7 @@ mod tests {
     fn run(text: &str) -> Option<Vec<Line>> {
         let code_of = |c: &str| if c == "5" { 0 } else { 9 };
         let mut out = Vec::new();
-        let n = scan(text.as_bytes(), &ROLES, &code_of, |i, r| {
+        let n = scan(text.as_bytes(), &ROLES, &code_of, &DateFormat::Iso, |i, r| {
             out.push((
                 i,
                 r.id,
@@ -201,6 +206,15 @@ mod tests {
             ])
         );
         assert_eq!(run(""), Some(vec![]));
+    }
+
+    #[test]
+    fn a_time_of_day_is_read_as_its_day() {
+        let d = dates::parse_iso("2020-01-01").expect("date");
+        assert_eq!(
+            run("1,2020-01-01 09:30,5,,\n2,2020-01-01T09:30:00Z,5,,\n"),
+            Some(vec![(0, 1, d, 0, None, 0), (1, 2, d, 0, None, 0)])
+        );
     }
 
     #[test]

@@ -70,10 +70,11 @@ use piece::{group, Piece};
 use table::{FrameCtx, KeepSet, RowShape};
 
 use super::error::ExtractError;
-use super::files::open_table;
-use super::model::{EventTable, ReadPaths};
+use super::files::{open_table, Opened};
+use super::model::{EventTable, LoadReport, ReadPaths};
+use super::patients::input_file;
 use super::options::LoadOptions;
-use super::source::{Format, Orphans, Source};
+use super::source::{Format, Orphans};
 use super::values::{CodeDict, PatientIndex};
 use crate::plan::Table;
 
@@ -83,6 +84,7 @@ pub(super) fn load_events(
     index: &PatientIndex,
     opts: &LoadOptions,
     skipped: &mut Vec<(String, usize)>,
+    report: &mut LoadReport,
 ) -> Result<EventTable, ExtractError> {
     let (code_col, extra): (&str, &[&str]) = match table {
         Table::Medications => ("dmd_code", &[]),
@@ -95,13 +97,17 @@ pub(super) fn load_events(
         .copied()
         .collect();
     let optional: &[&str] = if is_events { &["comparator"] } else { &[] };
-    let (path, format, header, wanted) = open_table(dir, table.name(), &required, optional)?;
+    let Opened {
+        path,
+        format,
+        columns,
+    } = open_table(dir, table.name(), &required, optional, opts, report)?;
     let keep = match table {
         Table::Medications => opts.keep_medication_codes.as_deref(),
         Table::ClinicalEvents => opts.keep_event_codes.as_deref(),
     }
     .map(KeepSet::new);
-    let has_comparator = header.iter().any(|h| h == "comparator");
+    let has_comparator = columns.wanted.iter().any(|h| h == "comparator");
     let shape = RowShape {
         code_col,
         is_events,
@@ -115,15 +121,20 @@ pub(super) fn load_events(
     let frame_ctx = FrameCtx {
         path: &path,
         format,
-        header: &header,
+        columns: &columns,
         shape: &shape,
         index,
     };
+    let wanted = &columns.wanted;
     let direct = match (&keep, format) {
-        (Some(keep), Format::Parquet) => load_row_groups(&frame_ctx, &wanted, keep)?,
+        // The page reader finds columns by their names in the file: a renamed one is read by
+        // polars' batches, which rename it.
+        (Some(keep), Format::Parquet) if !columns.renamed() => {
+            load_row_groups(&frame_ctx, keep)?
+        }
         (Some(keep), Format::Csv) => {
             let sizes = opts.csv_window_and_chunk.unwrap_or((CSV_WINDOW, CSV_CHUNK));
-            Some(load_csv_lines(&frame_ctx, &wanted, keep, sizes)?)
+            Some(load_csv_lines(&frame_ctx, wanted, keep, sizes)?)
         }
         _ => None,
     };
@@ -132,7 +143,7 @@ pub(super) fn load_events(
         read_by = d.read_by;
         d.rows
     } else {
-        for_each_batch(&path, format, &header, &wanted, |frame, offset| {
+        for_each_batch(&path, format, &columns, |frame, offset| {
             let Some(keep) = &keep else {
                 // Interning every code needs the dictionary mutably: one task per batch.
                 let n = frame.height();
@@ -151,13 +162,7 @@ pub(super) fn load_events(
         count: pieces.iter().map(|p| p.orphans).sum(),
         first: pieces.iter().find_map(|p| p.first_orphan),
     };
-    let anchor = Source {
-        path: path.clone(),
-        format,
-        header: header.clone(),
-        frame: DataFrame::empty(),
-        row_offset: 0,
-    };
+    let anchor = frame_ctx.source(0, 0, &DataFrame::empty(), 0);
     orphans.settle(&anchor, opts, skipped)?;
     let read_time = timer.elapsed();
     let mut grouped = group(&pieces, index.len, is_events);
@@ -166,6 +171,12 @@ pub(super) fn load_events(
         None => dict.codes,
     };
     grouped.rows_read = rows_read;
+    report.inputs.push(input_file(
+        table.name(),
+        &path,
+        rows_read,
+        grouped.len(),
+    ));
     grouped.read_by = read_by;
     grouped.read_time = read_time;
     grouped.group_time = timer.elapsed() - read_time;

@@ -196,15 +196,15 @@ impl Parser {
         self.diags.last_mut().expect("just pushed")
     }
 
-    fn unknown_key(&mut self, t: &dyn TableLike, key: &str, what: &str, known: &[&str]) {
+    /// A key not known in `place` (e.g. "[patients]", "patients.columns").
+    fn unknown_key(&mut self, t: &dyn TableLike, key: &str, place: &str, known: &[&str]) {
         let span = self.key_span(t, key);
-        let hint = did_you_mean_hint(key, known.iter().copied()).unwrap_or_else(|| {
-            format!("{what} are: {}", known.join(", "))
-        });
+        let hint = did_you_mean_hint(key, known.iter().copied())
+            .unwrap_or_else(|| format!("the keys of {place} are: {}", known.join(", ")));
         self.error(
             Code::MappingUnknownField,
             span,
-            format!("unknown {} `{key}`", what.trim_end_matches('s')),
+            format!("unknown key `{key}` in {place}"),
             "not known here",
         )
         .hint = Some(hint);
@@ -243,7 +243,18 @@ impl Parser {
         let doc = match toml_edit::Document::parse(text) {
             Ok(d) => d,
             Err(e) => {
-                let span = self.span(e.span());
+                // A point (an empty span, e.g. at the end of a line) is widened to the text
+                // before it on its line, so the carets have something to stand under.
+                let span = match e.span() {
+                    Some(r) if r.is_empty() => {
+                        let line = text[..r.start].rfind('\n').map_or(0, |i| i + 1);
+                        let first = text[line..r.start]
+                            .find(|c: char| !c.is_whitespace())
+                            .map_or(r.start.saturating_sub(1), |i| line + i);
+                        self.span(Some(first..r.start))
+                    }
+                    r => self.span(r),
+                };
                 let message = format!("the mapping is not valid TOML: {}", e.message().trim());
                 self.error(Code::MappingInvalid, span, message, "here");
                 return Vec::new();
@@ -345,7 +356,7 @@ impl Parser {
                 _ => self.unknown_key(
                     t,
                     &key,
-                    &format!("keys of [{table}]"),
+                    &format!("[{table}]"),
                     &["file", "date_format", "columns", "values"],
                 ),
             }
@@ -364,7 +375,7 @@ impl Parser {
         for key in key_names(cols) {
             let item = cols.get(&key).expect("listed");
             let Some(&field) = fields.iter().find(|f| **f == key) else {
-                self.unknown_key(cols, &key, &format!("fields of {table}"), fields);
+                self.unknown_key(cols, &key, &format!("[{table}.columns]"), fields);
                 continue;
             };
             let span = self.value_span(item);
@@ -389,9 +400,10 @@ impl Parser {
                     None
                 }
                 _ => {
+                    let whole = self.key_span(cols, &key).to(span);
                     self.error(
                         Code::MappingInvalid,
-                        span,
+                        whole,
                         format!("`{field}` must be a column name (a string), or false"),
                         "neither a string nor false",
                     );

@@ -322,6 +322,7 @@ fn run_case(case: &Case) {
                     "composites.csv",
                     "earlier.txt",
                     "patients.csv",
+                    "run.json",
                     "summary.csv"
                 ]
             );

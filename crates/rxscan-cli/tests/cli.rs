@@ -58,8 +58,8 @@ fn scan_writes_the_three_reviewed_files() {
         .collect();
     assert_eq!(
         leftovers.len(),
-        3,
-        "only the three files, no temporaries: {leftovers:?}"
+        4,
+        "only the three files and run.json, no temporaries: {leftovers:?}"
     );
 }
 

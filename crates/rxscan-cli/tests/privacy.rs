@@ -250,5 +250,5 @@ fn a_suppressed_run_removes_an_earlier_patient_list() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
         .collect();
     names.sort();
-    assert_eq!(names, ["composites.csv", "summary.csv"]);
+    assert_eq!(names, ["composites.csv", "run.json", "summary.csv"]);
 }

@@ -220,7 +220,7 @@ fn every_mapping_fixture_matches_its_snapshot_with_a_caret() {
 #[test]
 fn a_mapping_column_not_in_the_header_names_the_closest_column() {
     let o = mapping_case("column_not_in_header");
-    assert!(o.text.contains("mapping.toml:7:17: error[RX073]: column `Date of Brith` is not in the header of testdata/mappings/emis-like/Patient Details.csv"), "{}", o.text);
+    assert!(o.text.contains("mapping.toml:7:17: error[RX061]: column `Date of Brith` is not in the header of testdata/mappings/emis-like/Patient Details.csv"), "{}", o.text);
     assert!(o.text.contains("did you mean `Date of Birth`?"), "{}", o.text);
 }
 

@@ -75,7 +75,7 @@ measure ever {
 fn extract(dir: &Path, medications: &str) {
     std::fs::write(
         dir.join("patients.csv"),
-        "patient_id,date_of_birth,sex\n1,1950-01-01,F\n2,1960-01-01,M\n",
+        "patient_id,date_of_birth,sex,date_of_death\n1,1950-01-01,F,\n2,1960-01-01,M,\n",
     )
     .expect("write");
     std::fs::write(
@@ -297,10 +297,10 @@ fn event_row(i: usize) -> Row {
 
 /// Patients 1..=50, registered; no medications.
 fn fifty_patients(dir: &Path) {
-    let mut p = String::from("patient_id,date_of_birth,sex\n");
+    let mut p = String::from("patient_id,date_of_birth,sex,date_of_death\n");
     let mut r = String::from("patient_id,start_date,end_date,practice_pseudo_id\n");
     for id in 1..=50 {
-        p.push_str(&format!("{id},1950-01-01,F\n"));
+        p.push_str(&format!("{id},1950-01-01,F,\n"));
         r.push_str(&format!("{id},2000-01-01,,7\n"));
     }
     std::fs::write(dir.join("patients.csv"), p).expect("write");

@@ -104,7 +104,11 @@ fn a_date_not_in_the_declared_format_names_file_line_column_value_and_format() {
     let meds = dir.path().join("Medication Issues.csv");
     let text = std::fs::read_to_string(&meds).expect("read");
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    lines[4] = lines[4].replacen(&lines[4].split(',').nth(1).expect("date").to_string(), "2020-02-01", 1);
+    lines[4] = lines[4].replacen(
+        &lines[4].split(',').nth(1).expect("date").to_string(),
+        "2020-02-01",
+        1,
+    );
     std::fs::write(&meds, lines.join("\r\n") + "\r\n").expect("write");
     let (run, _out) = scan(dir.path(), &["--mapping", "docs/mappings/emis-like.toml"]);
     assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
@@ -167,7 +171,10 @@ fn a_missing_date_of_death_is_an_error_until_declared_absent() {
 
 #[test]
 fn an_unknown_absent_field_is_refused() {
-    let (run, _out) = scan(&repo().join("testdata/e2e"), &["--absent", "medications.dmd_code"]);
+    let (run, _out) = scan(
+        &repo().join("testdata/e2e"),
+        &["--absent", "medications.dmd_code"],
+    );
     assert_eq!(run.status.code(), Some(2));
     assert!(
         stderr(&run).contains("--absent medications.dmd_code: only patients.date_of_death and clinical_events.comparator may be declared absent"),
@@ -210,7 +217,8 @@ fn dates_with_a_time_of_day_load_as_their_calendar_day() {
             let fields: Vec<String> = line
                 .split(',')
                 .map(|f| {
-                    let is_date = f.len() == 10 && f.as_bytes()[4] == b'-' && f.as_bytes()[7] == b'-';
+                    let is_date =
+                        f.len() == 10 && f.as_bytes()[4] == b'-' && f.as_bytes()[7] == b'-';
                     match (is_date, times[i % 3]) {
                         (true, t) if t.starts_with('T') => format!("{f}{t}"),
                         (true, t) => format!("{f} {t}"),
@@ -241,7 +249,10 @@ fn sex_values_outside_the_known_spellings_are_in_no_population_and_counted() {
     assert!(run.status.success(), "{}", stderr(&run));
     let err = stderr(&run);
     assert!(err.contains("warning: 1 patient(s) with sex \"X\", not a known spelling: in no population (INDICATORS.md §7.12)"), "{err}");
-    assert!(err.contains("warning: 1 patient(s) with sex \"\", not a known spelling"), "{err}");
+    assert!(
+        err.contains("warning: 1 patient(s) with sex \"\", not a known spelling"),
+        "{err}"
+    );
     // The X patient was in no population before either: the counts change only by the patient
     // who was `male`. Unchanged: every output row not about that patient.
     let male = std::fs::read_to_string(repo().join("testdata/e2e/patients.csv"))
@@ -250,17 +261,25 @@ fn sex_values_outside_the_known_spellings_are_in_no_population_and_counted() {
         .find(|l| l.contains(",male,"))
         .map(|l| l.split(',').next().expect("id").to_string())
         .expect("a patient written `male`");
-    let want_patients: String = std::fs::read_to_string(repo().join("testdata/e2e/expected/patients.csv"))
-        .expect("expected")
-        .lines()
-        .filter(|l| l.split(',').nth(1) != Some(male.as_str()))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let want_patients: String =
+        std::fs::read_to_string(repo().join("testdata/e2e/expected/patients.csv"))
+            .expect("expected")
+            .lines()
+            .filter(|l| l.split(',').nth(1) != Some(male.as_str()))
+            .map(|l| format!("{l}\n"))
+            .collect();
     let got = std::fs::read_to_string(out.path().join("patients.csv")).expect("patients");
-    assert_eq!(got, want_patients, "the patient with an empty sex is in no denominator");
+    assert_eq!(
+        got, want_patients,
+        "the patient with an empty sex is in no denominator"
+    );
     // Under --suppress, the count of such patients is shown as every count is.
     let (run, out) = scan(dir.path(), &["--suppress"]);
-    assert!(stderr(&run).contains("warning: [REDACTED] patient(s) with sex \"X\""), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("warning: [REDACTED] patient(s) with sex \"X\""),
+        "{}",
+        stderr(&run)
+    );
     let json = std::fs::read_to_string(out.path().join("run.json")).expect("run.json");
     assert!(json.contains("[REDACTED] patient(s) with sex"), "{json}");
     assert!(!json.contains("1 patient(s)"), "{json}");
@@ -276,8 +295,14 @@ fn a_column_with_another_case_or_spaces_is_matched_with_a_note() {
     let (run, out) = scan(dir.path(), &[]);
     assert_e2e_outputs(&run, out.path());
     let err = stderr(&run);
-    assert!(err.contains("medications.csv: column `DMD_CODE` read as `dmd_code`"), "{err}");
-    assert!(err.contains("clinical_events.csv: column ` snomedct_code ` read as `snomedct_code`"), "{err}");
+    assert!(
+        err.contains("medications.csv: column `DMD_CODE` read as `dmd_code`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("clinical_events.csv: column ` snomedct_code ` read as `snomedct_code`"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 2, "{err}");
 }
 
@@ -307,23 +332,38 @@ fn gzip_and_zstd_extracts_scan_as_the_plain_one() {
         assert_e2e_outputs(&run, out.path());
         let json = run_json(out.path());
         let inputs = json["inputs"].as_array().expect("inputs");
-        assert!(inputs[0]["path"].as_str().expect("path").ends_with(&format!("patients.csv.{ext}")));
+        assert!(inputs[0]["path"]
+            .as_str()
+            .expect("path")
+            .ends_with(&format!("patients.csv.{ext}")));
         assert_eq!(inputs[2]["rows_read"], 54, "every medication row of e2e");
     }
 }
 
 #[test]
 fn run_json_records_what_produced_the_results() {
-    let (run, out) = scan(&repo().join("testdata/e2e"), &["--param", "egfr_threshold=45"]);
+    let (run, out) = scan(
+        &repo().join("testdata/e2e"),
+        &["--param", "egfr_threshold=45"],
+    );
     assert!(run.status.success(), "{}", stderr(&run));
     let json = run_json(out.path());
     assert_eq!(json["rxscan_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(json["rule_pack"]["source"], "built-in");
-    assert_eq!(json["rule_pack"]["sha256"].as_str().expect("hash").len(), 64);
+    assert_eq!(
+        json["rule_pack"]["sha256"].as_str().expect("hash").len(),
+        64
+    );
     assert_eq!(json["parameters"]["egfr_threshold"], "45");
-    assert_eq!(json["index_dates"], serde_json::json!(["2020-03-01", "2020-04-01"]));
+    assert_eq!(
+        json["index_dates"],
+        serde_json::json!(["2020-03-01", "2020-04-01"])
+    );
     let inputs = json["inputs"].as_array().expect("inputs");
-    let tables: Vec<&str> = inputs.iter().map(|i| i["table"].as_str().expect("table")).collect();
+    let tables: Vec<&str> = inputs
+        .iter()
+        .map(|i| i["table"].as_str().expect("table"))
+        .collect();
     assert_eq!(tables, TABLES);
     // testdata/e2e: 29 patients, 32 registrations, 54 medication rows and 24 clinical events
     // (its files' lines less the header). Patients and registrations are kept whole; of the
@@ -332,7 +372,12 @@ fn run_json_records_what_produced_the_results() {
     // 329653008 in clinical_events) are never kept, and rows outside every window may not be.
     let counts: Vec<(u64, u64)> = inputs
         .iter()
-        .map(|i| (i["rows_read"].as_u64().expect("n"), i["rows_kept"].as_u64().expect("n")))
+        .map(|i| {
+            (
+                i["rows_read"].as_u64().expect("n"),
+                i["rows_kept"].as_u64().expect("n"),
+            )
+        })
         .collect();
     assert_eq!(counts[..2], [(29, 29), (32, 32)]);
     assert_eq!((counts[2].0, counts[3].0), (54, 24));
@@ -340,7 +385,11 @@ fn run_json_records_what_produced_the_results() {
     assert!(counts[3].1 > 0 && counts[3].1 <= 24 - 3, "{counts:?}");
     assert_eq!(
         inputs[0]["bytes"].as_u64(),
-        Some(std::fs::metadata(repo().join("testdata/e2e/patients.csv")).expect("size").len())
+        Some(
+            std::fs::metadata(repo().join("testdata/e2e/patients.csv"))
+                .expect("size")
+                .len()
+        )
     );
     // A pack on disk is named by its path; the same files hash the same.
     let (run, out2) = scan(&repo().join("testdata/e2e"), &["--rules", "rules/pincer"]);

@@ -170,7 +170,10 @@ fn mapping_fixtures() -> Vec<String> {
 fn mapping_case(case: &str) -> Outcome {
     use rxscan_core::extract::{Extract, ExtractError, LoadOptions, Mapping, MappingError};
     let repo = common::repo();
-    let path = repo.join("testdata/mappings-broken").join(case).join("mapping.toml");
+    let path = repo
+        .join("testdata/mappings-broken")
+        .join(case)
+        .join("mapping.toml");
     let error: MappingError = match Mapping::read(&path) {
         Err(e) => e,
         Ok(mapping) => {
@@ -190,11 +193,19 @@ fn mapping_case(case: &str) -> Outcome {
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
-    let codes = error.diagnostics.iter().map(|d| d.code.code().to_string()).collect();
+    let codes = error
+        .diagnostics
+        .iter()
+        .map(|d| d.code.code().to_string())
+        .collect();
     let text = error
         .render(false)
         .replace(&format!("{}/", repo.display()), "");
-    Outcome { text, errors, codes }
+    Outcome {
+        text,
+        errors,
+        codes,
+    }
 }
 
 #[test]
@@ -221,7 +232,11 @@ fn every_mapping_fixture_matches_its_snapshot_with_a_caret() {
 fn a_mapping_column_not_in_the_header_names_the_closest_column() {
     let o = mapping_case("column_not_in_header");
     assert!(o.text.contains("mapping.toml:7:17: error[RX061]: column `Date of Brith` is not in the header of testdata/mappings/emis-like/Patient Details.csv"), "{}", o.text);
-    assert!(o.text.contains("did you mean `Date of Birth`?"), "{}", o.text);
+    assert!(
+        o.text.contains("did you mean `Date of Birth`?"),
+        "{}",
+        o.text
+    );
 }
 
 #[test]

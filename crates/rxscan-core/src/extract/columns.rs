@@ -129,10 +129,7 @@ pub(super) fn resolve(
                         let mut diag = Diagnostic::error(
                             Code::MappingColumnNotFound,
                             d.span,
-                            format!(
-                                "column `{name}` is not in the header of {}",
-                                path.display()
-                            ),
+                            format!("column `{name}` is not in the header of {}", path.display()),
                             "not in the header",
                         );
                         let near = did_you_mean_hint(name, file_header.iter().map(String::as_str));
@@ -148,7 +145,14 @@ pub(super) fn resolve(
                         report.absent_found.push(format!("{table}.{field}"));
                         continue;
                     }
-                    return Err(missing(path, table, field, &file_header, absentable, map.is_some()));
+                    return Err(missing(
+                        path,
+                        table,
+                        field,
+                        &file_header,
+                        absentable,
+                        map.is_some(),
+                    ));
                 }
                 _ => return Err(repeated(path, format, name, &loose)),
             }
@@ -215,7 +219,8 @@ fn missing(
     } else if let Some(near) = did_you_mean(field, header.iter().map(String::as_str)) {
         hint = format!("; did you mean `{near}`?");
     } else if mapped {
-        hint = format!("; name its column in the mapping (`[{table}.columns]` `{field} = \"...\"`)");
+        hint =
+            format!("; name its column in the mapping (`[{table}.columns]` `{field} = \"...\"`)");
     }
     if absentable.contains(&field) {
         hint.push_str(&format!(

@@ -75,13 +75,17 @@ fn locate(dir: &Path, table: &str, opts: &LoadOptions) -> Result<(PathBuf, Forma
         });
     }
     let mapping = opts.mapping.as_deref();
-    if let Some((m, (file, span))) =
-        mapping.and_then(|m| Some((m, m.table(table)?.file.as_ref()?)))
+    if let Some((m, (file, span))) = mapping.and_then(|m| Some((m, m.table(table)?.file.as_ref()?)))
     {
         let pattern = dir.join(file);
         let found: Vec<PathBuf> = if file.contains(['*', '?', '[']) {
             glob::glob(&pattern.to_string_lossy())
-                .map(|paths| paths.filter_map(Result::ok).filter(|p| p.is_file()).collect())
+                .map(|paths| {
+                    paths
+                        .filter_map(Result::ok)
+                        .filter(|p| p.is_file())
+                        .collect()
+                })
                 .unwrap_or_default()
         } else {
             [pattern].into_iter().filter(|p| p.is_file()).collect()
@@ -99,7 +103,11 @@ fn locate(dir: &Path, table: &str, opts: &LoadOptions) -> Result<(PathBuf, Forma
         } else {
             let names: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
             (
-                format!("`{file}` matches {} files: {}", found.len(), names.join(", ")),
+                format!(
+                    "`{file}` matches {} files: {}",
+                    found.len(),
+                    names.join(", ")
+                ),
                 "rxscan reads one file per table: name one, or join the files first".to_string(),
             )
         };
@@ -113,10 +121,8 @@ fn locate(dir: &Path, table: &str, opts: &LoadOptions) -> Result<(PathBuf, Forma
         (dir.join(format!("{table}.csv.zst")), Format::Csv),
         (dir.join(format!("{table}.parquet")), Format::Parquet),
     ];
-    let found: Vec<(PathBuf, Format)> = candidates
-        .into_iter()
-        .filter(|(p, _)| p.exists())
-        .collect();
+    let found: Vec<(PathBuf, Format)> =
+        candidates.into_iter().filter(|(p, _)| p.exists()).collect();
     match found.len() {
         0 => Err(ExtractError::MissingTable {
             dir: dir.to_path_buf(),
@@ -166,8 +172,11 @@ pub(super) fn read_source(
                 Compression::None => None,
                 _ => {
                     let mut b = Vec::new();
-                    std::io::Read::read_to_end(&mut open_text(&path).map_err(|e| unreadable(&e))?, &mut b)
-                        .map_err(|e| unreadable(&e))?;
+                    std::io::Read::read_to_end(
+                        &mut open_text(&path).map_err(|e| unreadable(&e))?,
+                        &mut b,
+                    )
+                    .map_err(|e| unreadable(&e))?;
                     Some(b)
                 }
             };
@@ -176,7 +185,9 @@ pub(super) fn read_source(
                 Err(e) => return Err(diagnose_csv(&path, &columns.header, &e)),
             }
         }
-        Format::Parquet => read_parquet_slice(&path, &columns, None, None).map_err(|e| unreadable(&e))?,
+        Format::Parquet => {
+            read_parquet_slice(&path, &columns, None, None).map_err(|e| unreadable(&e))?
+        }
     };
     let src = Source {
         path,

@@ -192,7 +192,8 @@ impl Parser {
     }
 
     fn error(&mut self, code: Code, span: Span, message: String, label: &str) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::error(code, span, message, label));
+        self.diags
+            .push(Diagnostic::error(code, span, message, label));
         self.diags.last_mut().expect("just pushed")
     }
 
@@ -440,7 +441,8 @@ impl Parser {
                     format!("{what}: only `patients.sex` takes `values`"),
                     "no values to map here",
                 )
-                .hint = Some("remove this table; rxscan reads this field as the contract says".into());
+                .hint =
+                    Some("remove this table; rxscan reads this field as the contract says".into());
                 continue;
             }
             let Some(letters) = item.as_table_like() else {
@@ -479,7 +481,9 @@ impl Parser {
                         self.error(
                             Code::MappingInvalid,
                             span,
-                            format!("`{letter}` must be a list of spellings, e.g. [\"Male\", \"M\"]"),
+                            format!(
+                                "`{letter}` must be a list of spellings, e.g. [\"Male\", \"M\"]"
+                            ),
                             "not a list of strings",
                         );
                     }

@@ -76,14 +76,20 @@ pub(super) fn load_patients(
     ex.date_of_birth = order.iter().map(|&i| dob[i]).collect();
     ex.sex = order.iter().map(|&i| sex[i]).collect();
     ex.date_of_death = order.iter().map(|&i| death[i]).collect();
-    ex.report.inputs.push(input_file("patients", &src.path, ids.len(), ids.len()));
+    ex.report
+        .inputs
+        .push(input_file("patients", &src.path, ids.len(), ids.len()));
     Ok(PatientIndex::new(&ex.patient_ids))
 }
 
 /// Each patient's sex, by the mapping's spellings (trimmed, ignoring case) or the contract's.
 /// A value outside them, or empty, is [`Sex::Unrecognised`] (INDICATORS.md §7.12: in no
 /// population), and counted by value in the report.
-fn read_sex(col: &StrCol, spellings: Option<&[(String, Sex)]>, report: &mut LoadReport) -> Vec<Sex> {
+fn read_sex(
+    col: &StrCol,
+    spellings: Option<&[(String, Sex)]>,
+    report: &mut LoadReport,
+) -> Vec<Sex> {
     let mut unrecognised: std::collections::BTreeMap<String, usize> = Default::default();
     let out = col
         .iter()
@@ -106,7 +112,12 @@ fn read_sex(col: &StrCol, spellings: Option<&[(String, Sex)]>, report: &mut Load
 }
 
 /// The report's entry for a file read.
-pub(super) fn input_file(table: &str, path: &Path, rows_read: usize, rows_kept: usize) -> InputFile {
+pub(super) fn input_file(
+    table: &str,
+    path: &Path,
+    rows_read: usize,
+    rows_kept: usize,
+) -> InputFile {
     InputFile {
         table: table.to_string(),
         path: path.to_path_buf(),

@@ -19,9 +19,9 @@ use super::batch_exact::exact;
 use super::batch_fast::{fast, task_list, BatchArrays, SCRATCH};
 use super::piece::Piece;
 use super::table::{FrameCtx, KeepSet};
+use crate::extract::columns::Columns;
 use crate::extract::csv_diagnose::diagnose_csv;
 use crate::extract::error::{ExtractError, Location};
-use crate::extract::columns::Columns;
 use crate::extract::files::{open_text, read_parquet_slice};
 use crate::extract::model::ReadPaths;
 use crate::extract::source::Format;
@@ -55,7 +55,15 @@ pub(super) fn frame_pieces(
             let fast = arrays.as_ref().and_then(|a| {
                 SCRATCH.with(|s| {
                     let dates = &ctx.columns.date_format;
-                    fast(a, task, ctx.shape, ctx.index, keep, dates, &mut s.borrow_mut())
+                    fast(
+                        a,
+                        task,
+                        ctx.shape,
+                        ctx.index,
+                        keep,
+                        dates,
+                        &mut s.borrow_mut(),
+                    )
                 })
             });
             let r = match fast {

@@ -135,9 +135,7 @@ pub(super) fn load_csv_lines(
                     out.rows += h;
                 }
                 Scanned::Quoted => {
-                    let rest = text
-                        .rest(&window[cuts[k]..])
-                        .map_err(|e| unreadable(&e))?;
+                    let rest = text.rest(&window[cuts[k]..]).map_err(|e| unreadable(&e))?;
                     let (p, paths, h) = by_polars(&rest, true, out.rows)?;
                     out.pieces.extend(p);
                     out.read_by += paths;
@@ -193,7 +191,9 @@ impl Text {
             while reader.read(&mut byte)? == 1 && byte[0] != b'\n' {
                 header += 1;
                 if header > 1 << 20 {
-                    return Err(std::io::Error::other("the header line is longer than 1 MiB"));
+                    return Err(std::io::Error::other(
+                        "the header line is longer than 1 MiB",
+                    ));
                 }
             }
             return Ok(Text::Stream {
@@ -211,7 +211,11 @@ impl Text {
             match memchr::memchr(b'\n', &head) {
                 Some(i) => i + 1,
                 None if head.len() < 1 << 20 => len, // a header and no rows
-                None => return Err(std::io::Error::other("the header line is longer than 1 MiB")),
+                None => {
+                    return Err(std::io::Error::other(
+                        "the header line is longer than 1 MiB",
+                    ))
+                }
             }
         };
         Ok(Text::Mapped { file, pos, len })

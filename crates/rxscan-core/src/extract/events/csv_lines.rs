@@ -173,16 +173,22 @@ mod tests {
     fn run(text: &str) -> Option<Vec<Line>> {
         let code_of = |c: &str| if c == "5" { 0 } else { 9 };
         let mut out = Vec::new();
-        let n = scan(text.as_bytes(), &ROLES, &code_of, &DateFormat::Iso, |i, r| {
-            out.push((
-                i,
-                r.id,
-                r.day,
-                r.code,
-                (!r.value.is_nan()).then_some(r.value),
-                r.comparator,
-            ))
-        })?;
+        let n = scan(
+            text.as_bytes(),
+            &ROLES,
+            &code_of,
+            &DateFormat::Iso,
+            |i, r| {
+                out.push((
+                    i,
+                    r.id,
+                    r.day,
+                    r.code,
+                    (!r.value.is_nan()).then_some(r.value),
+                    r.comparator,
+                ))
+            },
+        )?;
         assert_eq!(n, out.len());
         Some(out)
     }

@@ -72,8 +72,8 @@ use table::{FrameCtx, KeepSet, RowShape};
 use super::error::ExtractError;
 use super::files::{open_table, Opened};
 use super::model::{EventTable, LoadReport, ReadPaths};
-use super::patients::input_file;
 use super::options::LoadOptions;
+use super::patients::input_file;
 use super::source::{Format, Orphans};
 use super::values::{CodeDict, PatientIndex};
 use crate::plan::Table;
@@ -129,9 +129,7 @@ pub(super) fn load_events(
     let direct = match (&keep, format) {
         // The page reader finds columns by their names in the file: a renamed one is read by
         // polars' batches, which rename it.
-        (Some(keep), Format::Parquet) if !columns.renamed() => {
-            load_row_groups(&frame_ctx, keep)?
-        }
+        (Some(keep), Format::Parquet) if !columns.renamed() => load_row_groups(&frame_ctx, keep)?,
         (Some(keep), Format::Csv) => {
             let sizes = opts.csv_window_and_chunk.unwrap_or((CSV_WINDOW, CSV_CHUNK));
             Some(load_csv_lines(&frame_ctx, wanted, keep, sizes)?)
@@ -171,12 +169,9 @@ pub(super) fn load_events(
         None => dict.codes,
     };
     grouped.rows_read = rows_read;
-    report.inputs.push(input_file(
-        table.name(),
-        &path,
-        rows_read,
-        grouped.len(),
-    ));
+    report
+        .inputs
+        .push(input_file(table.name(), &path, rows_read, grouped.len()));
     grouped.read_by = read_by;
     grouped.read_time = read_time;
     grouped.group_time = timer.elapsed() - read_time;

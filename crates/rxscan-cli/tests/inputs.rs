@@ -209,6 +209,30 @@ fn a_missing_comparator_warns_once_naming_k_and_run_json_records_it() {
 }
 
 #[test]
+fn the_measures_named_are_those_whose_formulas_read_comparators() {
+    // With the literal-precedence switch on, ac's denominator reads k's (§4 ac), so ac reads
+    // comparators too; declared absent, the warning says so.
+    let (run, out) = scan(
+        &repo().join("testdata/e2e"),
+        &[
+            "--absent",
+            "clinical_events.comparator",
+            "--param",
+            "ac_literal_precedence=true",
+        ],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(
+        stderr(&run),
+        "warning: clinical_events.comparator is declared absent: every numeric value is read without a comparator, which changes what measure(s) k, ac find (they read comparators)\n"
+    );
+    assert_eq!(
+        run_json(out.path())["columns_declared_absent"],
+        serde_json::json!(["clinical_events.comparator"])
+    );
+}
+
+#[test]
 fn dates_with_a_time_of_day_load_as_their_calendar_day() {
     let times = ["09:30", "T09:30:00", "T23:59:59Z"];
     let dir = e2e_with(|_, text| {

@@ -91,6 +91,7 @@ pub(super) fn load_csv_lines(
     while let Some((map, cut)) = text.window(window_bytes).map_err(|e| unreadable(&e))? {
         let window = &map[..cut];
         if window.iter().all(|b| b.is_ascii_whitespace()) {
+            text.recycle(map);
             continue; // as a batch of blank lines at the end of the file
         }
         // Chunks cut at line ends; a tail of blank lines stays with the chunk before it.
@@ -144,6 +145,7 @@ pub(super) fn load_csv_lines(
                 }
             }
         }
+        text.recycle(map);
     }
     Ok(out)
 }
@@ -161,9 +163,15 @@ enum Text {
         reader: Box<dyn Read + Send>,
         /// Bytes read past the last window's cut.
         carry: Vec<u8>,
+        /// The last window's buffer, handed back for the next ([`Text::recycle`]): a window is
+        /// decompressed into memory already faulted in, not a fresh allocation each time.
+        spare: Vec<u8>,
         eof: bool,
     },
 }
+
+/// Decompressed text per window: smaller than a memory-mapped window (this one is resident).
+const STREAM_WINDOW: usize = 64 << 20;
 
 /// One window's bytes (whole lines from 0 to the cut).
 enum Window {
@@ -199,6 +207,7 @@ impl Text {
             return Ok(Text::Stream {
                 reader,
                 carry: Vec::new(),
+                spare: Vec::new(),
                 eof: false,
             });
         }
@@ -252,8 +261,17 @@ impl Text {
                     size = size.saturating_mul(2);
                 }
             }
-            Text::Stream { reader, carry, eof } => {
-                let mut buf = std::mem::take(carry);
+            Text::Stream {
+                reader,
+                carry,
+                spare,
+                eof,
+            } => {
+                let size = size.min(STREAM_WINDOW);
+                let mut buf = std::mem::take(spare);
+                buf.clear();
+                buf.reserve(size + (1 << 16));
+                buf.append(carry);
                 loop {
                     if *eof {
                         if buf.is_empty() {
@@ -267,7 +285,7 @@ impl Text {
                     *eof = (got as u64) < want;
                     if !*eof {
                         if let Some(i) = memchr::memrchr(b'\n', &buf) {
-                            *carry = buf[i + 1..].to_vec();
+                            carry.extend_from_slice(&buf[i + 1..]);
                             buf.truncate(i + 1);
                             let n = buf.len();
                             return Ok(Some((Window::Buf(buf), n)));
@@ -275,6 +293,13 @@ impl Text {
                     }
                 }
             }
+        }
+    }
+
+    /// Take back a window's buffer for the next window.
+    fn recycle(&mut self, window: Window) {
+        if let (Text::Stream { spare, .. }, Window::Buf(buf)) = (self, window) {
+            *spare = buf;
         }
     }
 

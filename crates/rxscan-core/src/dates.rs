@@ -130,6 +130,13 @@ pub fn parse_iso_day(s: &str) -> Option<Day> {
     if s.len() == 10 {
         return parse_iso(s);
     }
+    parse_iso_with_time(s)
+}
+
+/// [`parse_iso_day`]'s rarer half, kept out of line so the loaders' loops stay small.
+#[cold]
+#[inline(never)]
+fn parse_iso_with_time(s: &str) -> Option<Day> {
     let b = s.as_bytes();
     if b.len() > 10 && is_time_suffix(&b[10..]) {
         return parse_iso(&s[..10]);

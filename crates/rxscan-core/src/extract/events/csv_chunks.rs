@@ -14,6 +14,7 @@ use super::batches::{frame_pieces, read_csv_block, string_schema, CsvText};
 use super::csv_lines;
 use super::piece::{Piece, TablePieces};
 use super::table::{FrameCtx, KeepSet, RowShape, NOT_KEPT};
+use crate::dates::parse_iso_day;
 use crate::extract::date_format::DateFormat;
 use crate::extract::error::ExtractError;
 use crate::extract::files::{open_text, Compression};
@@ -349,7 +350,7 @@ fn scan_chunk(
         kept.comparator.clear();
         let mut orphans = 0;
         let mut first_orphan = None;
-        let n = csv_lines::scan(text, roles, code_of, dates, |i, r| {
+        let mut record = |i: usize, r: &csv_lines::ScannedLine| {
             if !index.contains(r.id) {
                 orphans += 1;
                 first_orphan.get_or_insert((r.id, i));
@@ -366,7 +367,11 @@ fn scan_chunk(
                 kept.value.push(r.value);
                 kept.comparator.push(r.comparator);
             }
-        })?;
+        };
+        let n = match dates {
+            DateFormat::Iso => csv_lines::scan(text, roles, code_of, &parse_iso_day, &mut record),
+            other => csv_lines::scan(text, roles, code_of, &|s| other.parse(s), &mut record),
+        }?;
         let piece = Piece {
             patient: kept.patient.clone(),
             day: kept.day.clone(),

@@ -18,7 +18,6 @@
 //! exact validators, which accept the same rows or name the problem.
 
 use crate::dates::Day;
-use crate::extract::date_format::DateFormat;
 use crate::extract::model::Comparator;
 use crate::extract::values::{digits, parse_number};
 
@@ -44,14 +43,15 @@ pub(super) struct ScannedLine {
 }
 
 /// Scan `text`, whole lines of a header-less, quote-free CSV (the last may lack its newline),
-/// whose fields have the given roles. `code_of` gives a non-empty, unpadded code's keep id;
+/// whose fields have the given roles. `dates` reads a date (generic, so that the default ISO
+/// parser is inlined into the loop); `code_of` gives a non-empty, unpadded code's keep id;
 /// `record(i, r)` is called for line `i` (from 0). Returns the number of lines, or `None` on
 /// doubt (see the module docs), possibly after some calls to `record`.
 pub(super) fn scan(
     text: &[u8],
     roles: &[Role],
     code_of: &dyn Fn(&str) -> u32,
-    dates: &DateFormat,
+    dates: &impl Fn(&str) -> Option<Day>,
     mut record: impl FnMut(usize, &ScannedLine),
 ) -> Option<usize> {
     if !text.is_ascii() {
@@ -122,7 +122,7 @@ fn take<'t>(
     r: &mut ScannedLine,
     memo: &mut DateMemo<'t>,
     code_of: &dyn Fn(&str) -> u32,
-    dates: &DateFormat,
+    dates: &impl Fn(&str) -> Option<Day>,
 ) -> Option<()> {
     let text = |f: &'t [u8]| std::str::from_utf8(f).ok();
     match role {
@@ -130,7 +130,7 @@ fn take<'t>(
         Role::Id => r.id = digits(text(f)?)? as i64,
         Role::Date => {
             if memo.text != Some(f) {
-                memo.day = dates.parse(text(f)?)?;
+                memo.day = dates(text(f)?)?;
                 memo.text = Some(f);
             }
             r.day = memo.day;

@@ -177,7 +177,7 @@ mod tests {
             text.as_bytes(),
             &ROLES,
             &code_of,
-            &DateFormat::Iso,
+            &dates::parse_iso_day,
             |i, r| {
                 out.push((
                     i,

@@ -115,27 +115,47 @@ fn a_renamed_parquet_extract_reads_through_a_mapping_as_the_contract_does() {
 }
 
 #[test]
-fn a_glob_that_names_one_file_reads_it_and_one_that_names_two_is_refused() {
+fn a_glob_concatenates_its_files_in_path_order() {
+    // testdata/e2e with patients, registrations and medications each split in two files
+    // (`part-1.csv`, `part-2.csv` under a folder per table): the same counts as the whole.
     let dir = tempfile::tempdir().expect("tempdir");
-    renamed_parquet(dir.path());
-    let text = mapping_text(|t| format!("export_{t}.*"));
-    let mapping = Mapping::parse(dir.path().join("m.toml"), text).expect("mapping");
+    let mut text = String::new();
+    for t in TABLES {
+        let whole = std::fs::read_to_string(common::repo().join(format!("testdata/e2e/{t}.csv")))
+            .expect("read");
+        let (header, rows) = whole.split_once('\n').expect("header");
+        let rows: Vec<&str> = rows.lines().collect();
+        let half = rows.len() / 2;
+        std::fs::create_dir(dir.path().join(t)).expect("mkdir");
+        for (k, part) in [&rows[..half], &rows[half..]].iter().enumerate() {
+            let body: String = part.iter().map(|r| format!("{r}\n")).collect();
+            let path = dir.path().join(t).join(format!("part-{}.csv", k + 1));
+            std::fs::write(path, format!("{header}\n{body}")).expect("write");
+        }
+        text.push_str(&format!("[{t}]\nfile = \"{t}/part-*.csv\"\n"));
+    }
+    let mapping = Mapping::parse(dir.path().join("m.toml"), text.clone()).expect("mapping");
     assert_eq!(
         counts(dir.path(), Some(mapping)),
         counts(&common::repo().join("testdata/e2e"), None)
     );
-    let text = mapping_text(|_| "export_*.parquet".to_string());
+    // A patient in both files is a duplicate, named with the file of its first row.
+    let p1 = dir.path().join("patients/part-1.csv");
+    let first = std::fs::read_to_string(&p1).expect("read");
+    let row = first.lines().nth(1).expect("a row").to_string();
+    let p2 = dir.path().join("patients/part-2.csv");
+    let second = std::fs::read_to_string(&p2).expect("read");
+    std::fs::write(&p2, format!("{second}{row}\n")).expect("write");
     let mapping = Mapping::parse(dir.path().join("m.toml"), text).expect("mapping");
-    let plan = common::pincer();
     let dates = IndexDates::of([IndexDates::parse("2020-03-01").expect("date")]).expect("dates");
-    let scan = Scan::new(plan, dates).mapping(Some(Arc::new(mapping)));
+    let scan = Scan::new(common::pincer(), dates).mapping(Some(Arc::new(mapping)));
     let err = scan
         .load(dir.path())
-        .expect_err("four files for one table")
+        .expect_err("a duplicate")
         .render(false);
+    let lines = second.lines().count() + 1;
     assert!(
-        err.contains("error[RX065]: `export_*.parquet` matches 4 files"),
+        err.contains(&format!("patients/part-2.csv:line {lines}: column 1 `patient_id`: duplicate patient (first at {}:line 2)", p1.display())),
         "{err}"
     );
-    assert!(err.contains("rxscan reads one file per table"), "{err}");
 }

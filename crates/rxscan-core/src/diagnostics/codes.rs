@@ -193,7 +193,7 @@ catalogue! {
     MappingRequiredField = "RX064", "mapping-required-field",
         "A field declared absent (`= false`) that rxscan needs: only `patients.date_of_death` and `clinical_events.comparator` may be absent. Map it to the export's column.";
     MappingFileNotFound = "RX065", "mapping-file-not-found",
-        "The `file` a table's mapping names is not in the extract folder (or, for a glob, matches no file, or more than one: rxscan reads one file per table). Fix the name; it is relative to `--data`.";
+        "The `file` a table's mapping names is not in the extract folder (or, for a glob, matches no file). Fix the name; it is relative to `--data`.";
 }
 
 impl fmt::Display for Code {

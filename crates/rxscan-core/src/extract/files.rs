@@ -60,9 +60,13 @@ fn format_of(path: &Path) -> Format {
     }
 }
 
-/// Find a table's file in `dir`: the mapping's `file` (a glob must match one file), or
-/// `table.csv` (also `.csv.gz`, `.csv.zst`) or `table.parquet`.
-fn locate(dir: &Path, table: &str, opts: &LoadOptions) -> Result<(PathBuf, Format), ExtractError> {
+/// Find a table's files in `dir`: the mapping's `file` (a glob: every file it matches, in
+/// path order), or `table.csv` (also `.csv.gz`, `.csv.zst`) or `table.parquet`.
+fn locate(
+    dir: &Path,
+    table: &str,
+    opts: &LoadOptions,
+) -> Result<Vec<(PathBuf, Format)>, ExtractError> {
     if !dir.is_dir() {
         let message = if dir.exists() {
             "not a directory".to_string()
@@ -78,7 +82,7 @@ fn locate(dir: &Path, table: &str, opts: &LoadOptions) -> Result<(PathBuf, Forma
     if let Some((m, (file, span))) = mapping.and_then(|m| Some((m, m.table(table)?.file.as_ref()?)))
     {
         let pattern = dir.join(file);
-        let found: Vec<PathBuf> = if file.contains(['*', '?', '[']) {
+        let mut found: Vec<PathBuf> = if file.contains(['*', '?', '[']) {
             glob::glob(&pattern.to_string_lossy())
                 .map(|paths| {
                     paths
@@ -90,30 +94,24 @@ fn locate(dir: &Path, table: &str, opts: &LoadOptions) -> Result<(PathBuf, Forma
         } else {
             [pattern].into_iter().filter(|p| p.is_file()).collect()
         };
-        if found.len() == 1 {
-            let p = found.into_iter().next().expect("one");
-            let f = format_of(&p);
-            return Ok((p, f));
-        }
-        let (message, hint) = if found.is_empty() {
-            (
+        found.sort();
+        if found.is_empty() {
+            let d = Diagnostic::error(
+                Code::MappingFileNotFound,
+                *span,
                 format!("no file `{file}` in {}", dir.display()),
-                "the file is named relative to --data".to_string(),
+                "this file",
             )
-        } else {
-            let names: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
-            (
-                format!(
-                    "`{file}` matches {} files: {}",
-                    found.len(),
-                    names.join(", ")
-                ),
-                "rxscan reads one file per table: name one, or join the files first".to_string(),
-            )
-        };
-        let d = Diagnostic::error(Code::MappingFileNotFound, *span, message, "this file")
-            .with_hint(hint);
-        return Err(ExtractError::Mapping(Box::new(m.error(vec![d]))));
+            .with_hint("the file is named relative to --data");
+            return Err(ExtractError::Mapping(Box::new(m.error(vec![d]))));
+        }
+        return Ok(found
+            .into_iter()
+            .map(|p| {
+                let f = format_of(&p);
+                (p, f)
+            })
+            .collect());
     }
     let candidates = [
         (dir.join(format!("{table}.csv")), Format::Csv),
@@ -136,7 +134,7 @@ fn locate(dir: &Path, table: &str, opts: &LoadOptions) -> Result<(PathBuf, Forma
                     message: "is a directory, expected a file".into(),
                 });
             }
-            Ok((p, f))
+            Ok(vec![(p, f)])
         }
         _ => Err(ExtractError::AmbiguousTable {
             dir: dir.to_path_buf(),
@@ -159,12 +157,21 @@ pub(super) fn read_source(
     optional: &[&str],
     opts: &LoadOptions,
     report: &mut LoadReport,
-) -> Result<(Source, Columns), ExtractError> {
+) -> Result<Vec<(Source, Columns)>, ExtractError> {
+    let mut out = Vec::new();
+    for opened in open_table(dir, table, required, optional, opts, report)? {
+        out.push(read_file(opened)?);
+    }
+    Ok(out)
+}
+
+/// One file of a small table, read whole.
+fn read_file(opened: Opened) -> Result<(Source, Columns), ExtractError> {
     let Opened {
         path,
         format,
         columns,
-    } = open_table(dir, table, required, optional, opts, report)?;
+    } = opened;
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(&path, e);
     let frame = match format {
         Format::Csv => {
@@ -259,7 +266,7 @@ pub(super) fn read_parquet_slice(
     Ok(frame)
 }
 
-/// Locate a table, read its header and check the required columns. Returns the columns to read.
+/// Locate a table's files, read each header and resolve its columns.
 pub(super) fn open_table(
     dir: &Path,
     table: &str,
@@ -267,8 +274,26 @@ pub(super) fn open_table(
     optional: &[&str],
     opts: &LoadOptions,
     report: &mut LoadReport,
+) -> Result<Vec<Opened>, ExtractError> {
+    let mut out = Vec::new();
+    for (path, format) in locate(dir, table, opts)? {
+        out.push(open_file(
+            path, format, table, required, optional, opts, report,
+        )?);
+    }
+    Ok(out)
+}
+
+/// Open one file of a table: read its header and resolve its columns.
+fn open_file(
+    path: PathBuf,
+    format: Format,
+    table: &str,
+    required: &[&str],
+    optional: &[&str],
+    opts: &LoadOptions,
+    report: &mut LoadReport,
 ) -> Result<Opened, ExtractError> {
-    let (path, format) = locate(dir, table, opts)?;
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(&path, e);
     let header: Vec<String> = match format {
         Format::Csv => {

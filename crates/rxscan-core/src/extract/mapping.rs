@@ -59,7 +59,8 @@ pub struct Mapping {
 #[derive(Debug, Clone)]
 pub(crate) struct TableMap {
     pub(crate) table: &'static str,
-    /// The file (relative to the extract folder) and the span of its value.
+    /// The file (relative to the extract folder; a glob: its files in path order, as one
+    /// table) and the span of its value.
     pub(crate) file: Option<(String, Span)>,
     pub(crate) date_format: DateFormat,
     pub(crate) columns: Vec<FieldMap>,

@@ -1,4 +1,5 @@
-//! The CSV path: the file memory-mapped a window at a time, each window cut at line ends into
+//! The CSV path: the file memory-mapped a window at a time (a compressed file: decompressed a
+//! window at a time into a reused buffer, never to disk), each window cut at line ends into
 //! chunks that `csv_lines.rs` scans in parallel.
 //!
 //! A chunk the scanner doubts is parsed by polars and read as a batch (`batches.rs`); from the

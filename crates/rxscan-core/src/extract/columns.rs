@@ -125,7 +125,7 @@ pub(super) fn resolve(
                     loose[0]
                 }
                 0 => {
-                    if let (Some(d), Some(m)) = (decl, mapping) {
+                    if let Some(d) = decl {
                         let mut diag = Diagnostic::error(
                             Code::MappingColumnNotFound,
                             d.span,
@@ -137,7 +137,6 @@ pub(super) fn resolve(
                             Some(h) => h,
                             None => format!("the header has: {}", file_header.join(", ")),
                         });
-                        let _ = m;
                         diagnostics.push(diag);
                         continue;
                     }

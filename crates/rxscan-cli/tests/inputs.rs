@@ -422,3 +422,74 @@ fn run_json_records_what_produced_the_results() {
     assert_eq!(json2["rule_pack"]["source"], "rules/pincer");
     assert_eq!(json2["rule_pack"]["sha256"], json["rule_pack"]["sha256"]);
 }
+
+fn gzip(path: &Path, text: &[u8]) {
+    use std::io::Write;
+    let file = std::fs::File::create(path).expect("create");
+    let mut w = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    w.write_all(text).expect("gzip");
+    w.finish().expect("gzip");
+}
+
+#[test]
+fn problems_inside_a_compressed_table_are_named_as_in_a_plain_one() {
+    // A bad date on line 7 of medications, gzipped: the same message as the plain file's.
+    let dir = e2e_with(|t, text| match t {
+        "medications" => text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| match i {
+                6 => {
+                    let (id, rest) = l.split_once(',').expect("fields");
+                    let (_, code) = rest.split_once(',').expect("fields");
+                    format!("{id},2020-02-30,{code}\n")
+                }
+                _ => format!("{l}\n"),
+            })
+            .collect(),
+        _ => text,
+    });
+    let (plain, _out) = scan(dir.path(), &[]);
+    assert_eq!(plain.status.code(), Some(2));
+    let meds = dir.path().join("medications.csv");
+    let text = std::fs::read(&meds).expect("read");
+    std::fs::remove_file(&meds).expect("remove");
+    gzip(&dir.path().join("medications.csv.gz"), &text);
+    let (run, _out) = scan(dir.path(), &[]);
+    assert_eq!(run.status.code(), Some(2));
+    let (plain_err, err) = (stderr(&plain), stderr(&run));
+    assert!(
+        err.contains("medications.csv.gz:line 7: column 2 `date`: invalid date: \"2020-02-30\""),
+        "{err}"
+    );
+    assert_eq!(err.replace("medications.csv.gz", "medications.csv"), plain_err);
+
+    // A stream cut short is an error naming the file, not fewer rows.
+    let events = dir.path().join("clinical_events.csv");
+    let text = std::fs::read(&events).expect("read");
+    std::fs::write(&meds, "patient_id,date,dmd_code\n").expect("write");
+    std::fs::remove_file(dir.path().join("medications.csv.gz")).expect("remove");
+    let whole = dir.path().join("whole.gz");
+    gzip(&whole, &text);
+    let bytes = std::fs::read(&whole).expect("read");
+    std::fs::remove_file(&whole).expect("remove");
+    std::fs::write(dir.path().join("clinical_events.csv.gz"), &bytes[..bytes.len() / 2])
+        .expect("write");
+    // Both the plain and the compressed copy: which is read is unclear.
+    let (run, _out) = scan(dir.path(), &[]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        stderr(&run).contains("the `clinical_events` table is in 2 files (clinical_events.csv, clinical_events.csv.gz); keep one"),
+        "{}",
+        stderr(&run)
+    );
+    std::fs::remove_file(&events).expect("remove");
+    let (run, out) = scan(dir.path(), &[]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("clinical_events.csv.gz"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(std::fs::read_dir(out.path()).expect("dir").count(), 0);
+}

@@ -136,10 +136,29 @@ fn locate(
             }
             Ok(vec![(p, f)])
         }
-        _ => Err(ExtractError::AmbiguousTable {
-            dir: dir.to_path_buf(),
-            table: table.to_string(),
-        }),
+        2 if found
+            .iter()
+            .all(|(p, _)| Compression::of(p) == Compression::None) =>
+        {
+            Err(ExtractError::AmbiguousTable {
+                dir: dir.to_path_buf(),
+                table: table.to_string(),
+            })
+        }
+        _ => {
+            let names: Vec<String> = found
+                .iter()
+                .filter_map(|(p, _)| Some(p.file_name()?.to_string_lossy().into_owned()))
+                .collect();
+            Err(ExtractError::Invalid {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "the `{table}` table is in {} files ({}); keep one so it is clear which is read",
+                    names.len(),
+                    names.join(", ")
+                ),
+            })
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! The CSV path: the file memory-mapped a window at a time (a compressed file: decompressed a
-//! window at a time into a reused buffer, never to disk), each window cut at line ends into
+//! The CSV path: the file a window of whole lines at a time (`csv_text.rs`: memory-mapped, or
+//! decompressed on a thread of its own, never to disk), each window cut at line ends into
 //! chunks that `csv_lines.rs` scans in parallel.
 //!
 //! A chunk the scanner doubts is parsed by polars and read as a batch (`batches.rs`); from the
@@ -7,18 +7,17 @@
 //! end, so a cut at a line end is no longer a cut between records).
 
 use std::cell::RefCell;
-use std::io::{Read, Seek, SeekFrom};
 
 use rayon::prelude::*;
 
 use super::batches::{frame_pieces, read_csv_block, string_schema, CsvText};
 use super::csv_lines;
+use super::csv_text::Text;
 use super::piece::{Piece, TablePieces};
 use super::table::{FrameCtx, KeepSet, RowShape, NOT_KEPT};
 use crate::dates::parse_iso_day;
 use crate::extract::date_format::DateFormat;
 use crate::extract::error::ExtractError;
-use crate::extract::files::{open_text, Compression};
 use crate::extract::model::ReadPaths;
 use crate::extract::values::PatientIndex;
 
@@ -89,8 +88,8 @@ pub(super) fn load_csv_lines(
         rows: 0,
         read_by: ReadPaths::default(),
     };
-    let mut text = Text::open(ctx.path).map_err(|e| unreadable(&e))?;
-    while let Some((map, cut)) = text.window(window_bytes).map_err(|e| unreadable(&e))? {
+    let mut text = Text::open(ctx.path, window_bytes).map_err(|e| unreadable(&e))?;
+    while let Some((map, cut)) = text.window().map_err(|e| unreadable(&e))? {
         let window = &map[..cut];
         if window.iter().all(|b| b.is_ascii_whitespace()) {
             text.recycle(map);
@@ -150,180 +149,6 @@ pub(super) fn load_csv_lines(
         text.recycle(map);
     }
     Ok(out)
-}
-
-/// A CSV file's text after its header, a window of whole lines at a time: memory-mapped for a
-/// plain file, decompressed into a buffer for a compressed one (streamed: only a window of
-/// text is in memory at once).
-enum Text {
-    Mapped {
-        file: std::fs::File,
-        pos: usize,
-        len: usize,
-    },
-    Stream {
-        reader: Box<dyn Read + Send>,
-        /// Bytes read past the last window's cut.
-        carry: Vec<u8>,
-        /// The last window's buffer, handed back for the next ([`Text::recycle`]): a window is
-        /// decompressed into memory already faulted in, not a fresh allocation each time.
-        spare: Vec<u8>,
-        eof: bool,
-    },
-}
-
-/// Decompressed text per window: smaller than a memory-mapped window (this one is resident).
-const STREAM_WINDOW: usize = 64 << 20;
-
-/// One window's bytes (whole lines from 0 to the cut).
-enum Window {
-    Map(memmap2::Mmap),
-    Buf(Vec<u8>),
-}
-
-impl std::ops::Deref for Window {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Window::Map(m) => m,
-            Window::Buf(b) => b,
-        }
-    }
-}
-
-impl Text {
-    fn open(path: &std::path::Path) -> std::io::Result<Text> {
-        if Compression::of(path) != Compression::None {
-            let mut reader = open_text(path)?;
-            // Skip the header line, through its newline.
-            let mut byte = [0u8; 1];
-            let mut header = 0usize;
-            while reader.read(&mut byte)? == 1 && byte[0] != b'\n' {
-                header += 1;
-                if header > 1 << 20 {
-                    return Err(std::io::Error::other(
-                        "the header line is longer than 1 MiB",
-                    ));
-                }
-            }
-            return Ok(Text::Stream {
-                reader,
-                carry: Vec::new(),
-                spare: Vec::new(),
-                eof: false,
-            });
-        }
-        let mut file = std::fs::File::open(path)?;
-        let len = file.metadata()?.len() as usize;
-        // The data starts after the header line.
-        let pos = {
-            let mut head = Vec::new();
-            (&mut file).take(1 << 20).read_to_end(&mut head)?;
-            match memchr::memchr(b'\n', &head) {
-                Some(i) => i + 1,
-                None if head.len() < 1 << 20 => len, // a header and no rows
-                None => {
-                    return Err(std::io::Error::other(
-                        "the header line is longer than 1 MiB",
-                    ))
-                }
-            }
-        };
-        Ok(Text::Mapped { file, pos, len })
-    }
-
-    /// The next window of about `size` bytes, grown until it holds a line end (or reaches the
-    /// end), and where its last whole line ends; `None` at the end.
-    fn window(&mut self, size: usize) -> std::io::Result<Option<(Window, usize)>> {
-        match self {
-            Text::Mapped { file, pos, len } => {
-                if *pos >= *len {
-                    return Ok(None);
-                }
-                let mut size = size;
-                loop {
-                    // SAFETY: the map is read-only and dropped before the next; rxscan does not
-                    // write the file, and a file changed by another process while it is scanned
-                    // is outside what any reader can promise.
-                    let map = unsafe {
-                        memmap2::MmapOptions::new()
-                            .offset(*pos as u64)
-                            .len(size.min(*len - *pos))
-                            .map(&*file)
-                    }?;
-                    let cut = if *pos + map.len() == *len {
-                        Some(map.len())
-                    } else {
-                        memchr::memrchr(b'\n', &map).map(|i| i + 1)
-                    };
-                    if let Some(cut) = cut {
-                        *pos += cut;
-                        return Ok(Some((Window::Map(map), cut)));
-                    }
-                    size = size.saturating_mul(2);
-                }
-            }
-            Text::Stream {
-                reader,
-                carry,
-                spare,
-                eof,
-            } => {
-                let size = size.min(STREAM_WINDOW);
-                let mut buf = std::mem::take(spare);
-                buf.clear();
-                buf.reserve(size + (1 << 16));
-                buf.append(carry);
-                loop {
-                    if *eof {
-                        if buf.is_empty() {
-                            return Ok(None);
-                        }
-                        let n = buf.len();
-                        return Ok(Some((Window::Buf(buf), n)));
-                    }
-                    let want = size.saturating_sub(buf.len()).max(1 << 16) as u64;
-                    let got = (&mut *reader).take(want).read_to_end(&mut buf)?;
-                    *eof = (got as u64) < want;
-                    if !*eof {
-                        if let Some(i) = memchr::memrchr(b'\n', &buf) {
-                            carry.extend_from_slice(&buf[i + 1..]);
-                            buf.truncate(i + 1);
-                            let n = buf.len();
-                            return Ok(Some((Window::Buf(buf), n)));
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Take back a window's buffer for the next window.
-    fn recycle(&mut self, window: Window) {
-        if let (Text::Stream { spare, .. }, Window::Buf(buf)) = (self, window) {
-            *spare = buf;
-        }
-    }
-
-    /// All the text from `tail` (the end of the current window) to the end of the file (a
-    /// quoted field may hold a line end: the rest is parsed whole).
-    fn rest(&mut self, tail: &[u8]) -> std::io::Result<Vec<u8>> {
-        match self {
-            Text::Mapped { file, pos, len } => {
-                let start = *pos - tail.len();
-                let mut rest = Vec::with_capacity(*len - start);
-                file.seek(SeekFrom::Start(start as u64))?;
-                file.read_to_end(&mut rest)?;
-                Ok(rest)
-            }
-            Text::Stream { reader, carry, .. } => {
-                let mut rest = tail.to_vec();
-                rest.append(carry);
-                reader.read_to_end(&mut rest)?;
-                Ok(rest)
-            }
-        }
-    }
 }
 
 thread_local! {

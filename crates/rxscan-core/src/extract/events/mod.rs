@@ -46,6 +46,7 @@
 //! table.rs                 the table's columns, keep set and origin
 //! parquet_pages.rs         decodes one row group's pages (leaf)
 //! csv_lines.rs             scans quote-free CSV lines (leaf)
+//! csv_text.rs              a CSV file's text a window at a time: mapped, or decompressed (leaf)
 //! ```
 
 mod batch_exact;
@@ -53,6 +54,7 @@ mod batch_fast;
 mod batches;
 mod csv_chunks;
 mod csv_lines;
+mod csv_text;
 mod parquet_pages;
 mod parquet_row_groups;
 mod piece;

@@ -462,7 +462,10 @@ fn problems_inside_a_compressed_table_are_named_as_in_a_plain_one() {
         err.contains("medications.csv.gz:line 7: column 2 `date`: invalid date: \"2020-02-30\""),
         "{err}"
     );
-    assert_eq!(err.replace("medications.csv.gz", "medications.csv"), plain_err);
+    assert_eq!(
+        err.replace("medications.csv.gz", "medications.csv"),
+        plain_err
+    );
 
     // A stream cut short is an error naming the file, not fewer rows.
     let events = dir.path().join("clinical_events.csv");
@@ -473,8 +476,11 @@ fn problems_inside_a_compressed_table_are_named_as_in_a_plain_one() {
     gzip(&whole, &text);
     let bytes = std::fs::read(&whole).expect("read");
     std::fs::remove_file(&whole).expect("remove");
-    std::fs::write(dir.path().join("clinical_events.csv.gz"), &bytes[..bytes.len() / 2])
-        .expect("write");
+    std::fs::write(
+        dir.path().join("clinical_events.csv.gz"),
+        &bytes[..bytes.len() / 2],
+    )
+    .expect("write");
     // Both the plain and the compressed copy: which is read is unclear.
     let (run, _out) = scan(dir.path(), &[]);
     assert_eq!(run.status.code(), Some(2));

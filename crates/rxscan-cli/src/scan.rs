@@ -38,6 +38,7 @@ impl ExtractArgs {
     pub fn apply(&self, scan: Scan) -> Result<Scan> {
         check_folder("--data", &self.data)?;
         let mapping = match &self.mapping {
+            Some(path) if !path.is_file() => bail!("--mapping {}: no such file", path.display()),
             Some(path) => Some(Arc::new(
                 Mapping::read(path).map_err(rxscan_core::Error::from)?,
             )),

@@ -170,6 +170,16 @@ fn a_missing_date_of_death_is_an_error_until_declared_absent() {
 }
 
 #[test]
+fn a_missing_mapping_file_names_the_flag() {
+    let (run, _out) = scan(&repo().join("testdata/e2e"), &["--mapping", "no/such.toml"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert_eq!(
+        stderr(&run),
+        "error: --mapping no/such.toml: no such file\n"
+    );
+}
+
+#[test]
 fn an_unknown_absent_field_is_refused() {
     let (run, _out) = scan(
         &repo().join("testdata/e2e"),

@@ -104,6 +104,7 @@ fuzz_target!(|data: &[u8]| {
         // Bit 5: the CSV scanner maps the file 40 bytes at a time, in 8-byte chunks, so that
         // window and chunk ends fall everywhere in the input.
         csv_window_and_chunk: (selector & 32 != 0).then_some((40, 8)),
+        ..LoadOptions::default()
     };
     let fast = Extract::load(dir, &opts);
     if let Err(e) = &fast {

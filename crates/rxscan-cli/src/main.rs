@@ -35,6 +35,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Result};
 use clap::{Parser, Subcommand};
 use rxscan_core::compile::CompileError;
+use rxscan_core::extract::ExtractError;
 use rxscan_core::output::pack as pack_text;
 use rxscan_core::ruletest::TestError;
 
@@ -95,7 +96,8 @@ fn main() -> ExitCode {
             let text = match e.downcast_ref::<rxscan_core::Error>() {
                 Some(
                     core @ (rxscan_core::Error::Rules(CompileError::Invalid { .. })
-                    | rxscan_core::Error::Tests(TestError::Invalid { .. })),
+                    | rxscan_core::Error::Tests(TestError::Invalid { .. })
+                    | rxscan_core::Error::Data(ExtractError::Mapping(_))),
                 ) => core.render(colour()),
                 _ => format!("error: {e:#}\n"),
             };

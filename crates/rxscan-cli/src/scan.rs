@@ -1,12 +1,14 @@
 //! `rxscan scan`: load an extract, evaluate the pack, write the output folder.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use rxscan_core::eval::EvalOptions;
-use rxscan_core::output::{terminal, OutputOptions, RenderInput};
+use rxscan_core::extract::Mapping;
+use rxscan_core::output::{run::RunRecord, terminal, OutputOptions, RenderInput};
 use rxscan_core::results::Suppression;
 use rxscan_core::scan::Data;
 use rxscan_core::{IndexDates, Scan};
@@ -14,14 +16,45 @@ use rxscan_core::{IndexDates, Scan};
 use crate::rules::{check_folder, compile_rules, RulesArgs};
 use crate::{colour, interrupts, output};
 
+/// The arguments of every command that reads an extract.
+#[derive(Args)]
+pub struct ExtractArgs {
+    /// Extract folder: patients, practice_registrations, medications, clinical_events (.csv,
+    /// .csv.gz, .csv.zst or .parquet); for `scan`, also a folder of practice folders, each one
+    /// extract, scanned together.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Column mapping of an export not shaped like the contract (TOML; see the README's "Real
+    /// exports").
+    #[arg(long, value_name = "FILE.toml")]
+    pub mapping: Option<PathBuf>,
+    /// A column the export does not have, declared absent: patients.date_of_death or
+    /// clinical_events.comparator (repeatable).
+    #[arg(long, value_name = "TABLE.FIELD")]
+    pub absent: Vec<String>,
+}
+
+impl ExtractArgs {
+    /// `scan` set to read the extract as these arguments say (the mapping read and checked).
+    pub fn apply(&self, scan: Scan) -> Result<Scan> {
+        check_folder("--data", &self.data)?;
+        let mapping = match &self.mapping {
+            Some(path) if !path.is_file() => bail!("--mapping {}: no such file", path.display()),
+            Some(path) => Some(Arc::new(
+                Mapping::read(path).map_err(rxscan_core::Error::from)?,
+            )),
+            None => None,
+        };
+        Ok(scan.mapping(mapping).absent(self.absent.clone()))
+    }
+}
+
 #[derive(Args)]
 pub struct ScanArgs {
     #[command(flatten)]
     rules: RulesArgs,
-    /// Extract folder: patients, practice_registrations, medications, clinical_events (.csv or
-    /// .parquet); or a folder of practice folders, each one extract, scanned together.
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    extract: ExtractArgs,
     /// With a folder of practice folders: when one fails, write the other practices' results
     /// and list the failures in OUTDIR/errors.txt (and exit 2).
     #[arg(long)]
@@ -99,7 +132,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
             .context("cannot start the thread pool")?;
     }
     let dates = index_dates(&args)?;
-    check_folder("--data", &args.data)?;
+    check_folder("--data", &args.extract.data)?;
     if args.out.exists() && !args.out.is_dir() {
         bail!("--out {}: exists and is not a folder", args.out.display());
     }
@@ -109,6 +142,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
         errout!("{}", compiled.sources.render(&compiled.warnings, colour()));
     }
     let scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
+    let scan = args.extract.apply(scan)?;
     let suppression = if args.suppress {
         Suppression::Redact7Round5
     } else {
@@ -122,7 +156,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
         patient_rows: out_opts.writes_patient_level(),
     };
     let progress = output::Progress::new(args.quiet);
-    let data = Data::find(&args.data)?;
+    let data = Data::find(&args.extract.data)?;
     match &data {
         Data::Extract(dir) => progress.stage(&format!("scanning {}", dir.display())),
         Data::Practices(f) => progress.count(f.len() as u64, "practice folders scanned"),
@@ -131,10 +165,12 @@ pub fn run(args: ScanArgs) -> Result<()> {
     if args.verbose {
         errout!("{}", batch.load_report);
     }
-    for (file, n) in &batch.orphans_skipped {
-        errout!("warning: {file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)\n");
+    for note in &batch.report.notes {
+        errout!("note: {note}\n");
     }
-    for warning in &batch.warnings {
+    let mut warnings = scan.warnings(&batch.report, &batch.orphans_skipped, suppression);
+    warnings.extend(batch.warnings);
+    for warning in &warnings {
         errout!("warning: {warning}\n");
     }
     if let Some(first) = batch.failed.first().filter(|_| !args.keep_going) {
@@ -143,6 +179,9 @@ pub fn run(args: ScanArgs) -> Result<()> {
     for failed in &batch.failed {
         errout!("error: {failed}\n");
     }
+    let pack = crate::rules::pack(&args.rules);
+    let run = RunRecord::new(&pack, &scan, &batch.report, &warnings)
+        .with_context(|| format!("cannot hash the rule pack {}", pack.name()))?;
     let (failed, mut facts) = (batch.failed, batch.facts);
     let results = batch
         .results
@@ -150,6 +189,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
     progress.stage("writing results");
     let input = RenderInput {
         failed_folders: &failed,
+        run: Some(&run),
         ..RenderInput::of(&results, suppression)
     };
     facts.written = rxscan_core::output::write_folder(&args.out, &input, &out_opts, &mut |name| {

@@ -324,6 +324,7 @@ fn run_case(case: &Case) {
                     "patients.csv",
                     "practices.csv",
                     "report.html",
+                    "run.json",
                     "summary.csv"
                 ]
             );

@@ -58,8 +58,8 @@ fn scan_writes_the_three_reviewed_files() {
         .collect();
     assert_eq!(
         leftovers.len(),
-        5,
-        "only the three files, practices.csv and report.html, no temporaries: {leftovers:?}"
+        6,
+        "only the three files, practices.csv, report.html and run.json, no temporaries: {leftovers:?}"
     );
 
     // practices.csv repeats summary.csv's counts and rates for each practice, and its total

@@ -256,6 +256,7 @@ fn a_suppressed_run_removes_an_earlier_patient_list() {
             "composites.csv",
             "practices.csv",
             "report.html",
+            "run.json",
             "summary.csv"
         ]
     );

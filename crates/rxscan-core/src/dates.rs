@@ -79,6 +79,71 @@ pub fn parse_iso(s: &str) -> Option<Day> {
     from_ymd(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
 
+/// Whether `s` is a time of day after a date, as exports write it (INDICATORS.md §1: dates are
+/// compared as calendar days, any time of day is dropped): a space or `T`, then `HH:MM`,
+/// optionally `:SS` and a fraction, optionally `Z` or an offset `±HH:MM` (or `±HHMM`). The
+/// day is the one written: an offset does not move it.
+pub fn is_time_suffix(s: &[u8]) -> bool {
+    let two = |b: &[u8], at: usize, max: u8| {
+        b.len() >= at + 2
+            && b[at].is_ascii_digit()
+            && b[at + 1].is_ascii_digit()
+            && (b[at] - b'0') * 10 + (b[at + 1] - b'0') <= max
+    };
+    if s.len() < 6 || !(s[0] == b' ' || s[0] == b'T') || !two(s, 1, 23) || s[3] != b':' {
+        return false;
+    }
+    if !two(s, 4, 59) {
+        return false;
+    }
+    let mut at = 6;
+    if s.get(at) == Some(&b':') {
+        if !two(s, at + 1, 60) {
+            return false;
+        }
+        at += 3;
+        if s.get(at) == Some(&b'.') {
+            at += 1;
+            let digits = s[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits == 0 {
+                return false;
+            }
+            at += digits;
+        }
+    }
+    match &s[at..] {
+        [] | [b'Z'] => true,
+        [b'+' | b'-', rest @ ..] => match rest.len() {
+            5 => two(rest, 0, 23) && rest[2] == b':' && two(rest, 3, 59),
+            4 => two(rest, 0, 23) && two(rest, 2, 59),
+            2 => two(rest, 0, 23),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Parse a date as an extract writes it: [`parse_iso`], or an ISO date followed by a time of
+/// day ([`is_time_suffix`]), which is dropped.
+#[inline]
+pub fn parse_iso_day(s: &str) -> Option<Day> {
+    if s.len() == 10 {
+        return parse_iso(s);
+    }
+    parse_iso_with_time(s)
+}
+
+/// [`parse_iso_day`]'s rarer half, kept out of line so the loaders' loops stay small.
+#[cold]
+#[inline(never)]
+fn parse_iso_with_time(s: &str) -> Option<Day> {
+    let b = s.as_bytes();
+    if b.len() > 10 && is_time_suffix(&b[10..]) {
+        return parse_iso(&s[..10]);
+    }
+    None
+}
+
 /// Format a day as `YYYY-MM-DD`.
 pub fn format_iso(day: Day) -> String {
     let (y, m, d) = to_ymd(day);
@@ -200,5 +265,35 @@ mod tests {
         let s = monthly_series(d("2019-09-01"), d("2021-09-01"));
         assert_eq!(s.len(), 25);
         assert_eq!(format_iso(s[24]), "2021-09-01");
+    }
+
+    #[test]
+    fn a_time_of_day_is_dropped() {
+        let day = parse_iso("2021-08-14");
+        for ok in [
+            "2021-08-14",
+            "2021-08-14 09:30",
+            "2021-08-14T09:30:00",
+            "2021-08-14T09:30:00Z",
+            "2021-08-14T23:59:59.123",
+            "2021-08-14T09:30:00+01:00",
+            "2021-08-14 00:00:00-0500",
+        ] {
+            assert_eq!(parse_iso_day(ok), day, "{ok:?}");
+        }
+        for bad in [
+            "2021-08-14 ",
+            "2021-08-14T",
+            "2021-08-14 9:30",
+            "2021-08-14 24:00",
+            "2021-08-14 09:60",
+            "2021-08-14T09:30:00ZZ",
+            "2021-08-14T09:30:00.",
+            "2021-08-14x09:30",
+            "2021-08-1409:30",
+            "2021-02-30 09:30",
+        ] {
+            assert_eq!(parse_iso_day(bad), None, "{bad:?}");
+        }
     }
 }

@@ -39,6 +39,7 @@ impl Error {
         match self {
             Error::Rules(e) => e.render(color),
             Error::Tests(e) => e.render(color),
+            Error::Data(ExtractError::Mapping(m)) => m.render(color),
             other => format!("error: {other}\n"),
         }
     }

@@ -35,6 +35,27 @@ impl Pack {
     }
 
     /// Compile the pack.
+    /// A SHA-256 over every file of the pack (rules, codelists and anything else in its
+    /// folder), each as its path relative to the pack and its bytes, in path order: the same
+    /// pack on another machine gives the same hash, and any edit changes it.
+    pub fn fingerprint(&self) -> std::io::Result<String> {
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        match self {
+            Pack::BuiltinPincer => all_files(&PINCER, &mut files),
+            Pack::Dir(dir) => walk(dir, dir, &mut files)?,
+        }
+        files.sort();
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        for (path, bytes) in &files {
+            h.update((path.len() as u64).to_le_bytes());
+            h.update(path.as_bytes());
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        }
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     pub fn compile(&self, opts: &CompileOptions) -> Result<Compiled, CompileError> {
         match self {
             Pack::BuiltinPincer => compile::compile_pack(Builtin::rule_files(), &Builtin, opts),
@@ -116,6 +137,35 @@ impl Builtin {
     }
 }
 
+/// Every file of the built-in pack, by its path in the pack.
+fn all_files(dir: &Dir<'static>, out: &mut Vec<(String, Vec<u8>)>) {
+    for f in dir.files() {
+        let path = f.path().to_string_lossy().replace('\\', "/");
+        out.push((path, f.contents().to_vec()));
+    }
+    for d in dir.dirs() {
+        all_files(d, out);
+    }
+}
+
+/// Every file under `dir`, by its path relative to `root` (`/`-separated).
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(root, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push((rel.join("/"), std::fs::read(&path)?));
+        }
+    }
+    Ok(())
+}
+
 fn collect(dir: &Dir<'static>, out: &mut Vec<(PathBuf, String)>) {
     for f in dir.files() {
         if f.path().extension().is_some_and(|e| e == "rx") {
@@ -161,6 +211,34 @@ impl PackFiles for Builtin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_built_in_pack_hashes_as_its_folder_does() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/pincer");
+        let built_in = Pack::BuiltinPincer.fingerprint().expect("hash");
+        assert_eq!(built_in.len(), 64);
+        assert_eq!(Pack::Dir(dir).fingerprint().expect("hash"), built_in);
+        let copy = tempfile_copy();
+        let before = Pack::Dir(copy.clone()).fingerprint().expect("hash");
+        assert_eq!(before, built_in, "the same files elsewhere hash the same");
+        std::fs::write(copy.join("common.rx"), "# edited\n").expect("write");
+        assert_ne!(Pack::Dir(copy.clone()).fingerprint().expect("hash"), before);
+        let _ = std::fs::remove_dir_all(copy);
+    }
+
+    /// A copy of the built-in pack in a fresh folder.
+    fn tempfile_copy() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rxscan-pack-hash-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut files = Vec::new();
+        all_files(&PINCER, &mut files);
+        for (path, bytes) in files {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, bytes).expect("write");
+        }
+        dir
+    }
 
     #[test]
     fn the_built_in_pack_has_its_rules_and_codelists() {

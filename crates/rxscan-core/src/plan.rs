@@ -208,4 +208,41 @@ impl Plan {
     pub fn measure(&self, id: &str) -> Option<&Measure> {
         self.measures.iter().find(|m| m.id == id)
     }
+
+    /// The ids of the measures whose formulas (or the population's) read `field` of a record:
+    /// e.g. those a missing `comparator` column changes.
+    /// A conjunction with a literal `false` in it (a switch parameter left off, such as
+    /// `ac_literal_precedence`) reads nothing.
+    pub fn measures_reading(&self, field: RecordField) -> Vec<&str> {
+        let reads = |e: &Expr| {
+            e.any(&|x| match x {
+                Expr::Record(_, f) => *f == field,
+                _ => false,
+            })
+        };
+        let all = reads(&self.population);
+        self.measures
+            .iter()
+            .filter(|m| all || reads(&m.denominator) || reads(&m.numerator))
+            .map(|m| m.id.as_str())
+            .collect()
+    }
+}
+
+impl Expr {
+    /// Whether `f` holds for this expression or any inside it that can decide its value (the
+    /// terms of a conjunction with a literal `false` cannot).
+    pub fn any(&self, f: &dyn Fn(&Expr) -> bool) -> bool {
+        if f(self) {
+            return true;
+        }
+        match self {
+            Expr::And(v) if v.contains(&Expr::Bool(false)) => false,
+            Expr::Exists(a) | Expr::Not(a) => a.any(f),
+            Expr::Coalesce(a, b) | Expr::Cmp(_, a, b) => a.any(f) || b.any(f),
+            Expr::And(v) | Expr::Or(v) => v.iter().any(|e| e.any(f)),
+            Expr::In(a, v) => a.any(f) || v.iter().any(|e| e.any(f)),
+            _ => false,
+        }
+    }
 }

@@ -171,11 +171,102 @@ fn every_fixture_matches_its_snapshot_and_produces_the_codes_it_names() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Column mappings with one mistake each, in `testdata/mappings-broken/<case>/mapping.toml`,
+/// read against the EMIS-like example extract (`testdata/mappings/emis-like`): the mistakes
+/// only the export's header can show are found when the extract is loaded.
+fn mapping_fixtures() -> Vec<String> {
+    let root = common::repo().join("testdata/mappings-broken");
+    let mut out: Vec<String> = std::fs::read_dir(&root)
+        .expect("mappings-broken")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| root.join(name).join("mapping.toml").is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+/// What reading a broken mapping and loading the example extract with it gives.
+fn mapping_case(case: &str) -> Outcome {
+    use rxscan_core::extract::{Extract, ExtractError, LoadOptions, Mapping, MappingError};
+    let repo = common::repo();
+    let path = repo
+        .join("testdata/mappings-broken")
+        .join(case)
+        .join("mapping.toml");
+    let error: MappingError = match Mapping::read(&path) {
+        Err(e) => e,
+        Ok(mapping) => {
+            let opts = LoadOptions {
+                mapping: Some(std::sync::Arc::new(mapping)),
+                ..LoadOptions::default()
+            };
+            match Extract::load(&repo.join("testdata/mappings/emis-like"), &opts) {
+                Err(ExtractError::Mapping(e)) => *e,
+                Err(other) => panic!("{case}: not a mapping diagnostic: {other}"),
+                Ok(_) => panic!("{case}: the extract loaded"),
+            }
+        }
+    };
+    let errors = error
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let codes = error
+        .diagnostics
+        .iter()
+        .map(|d| d.code.code().to_string())
+        .collect();
+    let text = error
+        .render(false)
+        .replace(&format!("{}/", repo.display()), "");
+    Outcome {
+        text,
+        errors,
+        codes,
+    }
+}
+
+#[test]
+fn every_mapping_fixture_matches_its_snapshot_with_a_caret() {
+    let mut wrong = Vec::new();
+    for case in mapping_fixtures() {
+        let expect = read_expect(&common::repo().join("testdata/mappings-broken").join(&case));
+        let o = mapping_case(&case);
+        if (&o.codes, o.errors) != (&expect.codes, expect.errors) {
+            wrong.push(format!(
+                "{case}: expected codes {:?} and {} error(s), found {:?} and {}:\n{}",
+                expect.codes, expect.errors, o.codes, o.errors, o.text
+            ));
+        }
+        // Every diagnostic points into the mapping: its file:line:col, the line, a caret.
+        assert!(o.text.contains("mapping.toml:"), "{case}:\n{}", o.text);
+        assert!(o.text.contains('^'), "{case}: no caret:\n{}", o.text);
+        insta::assert_snapshot!(format!("mapping_{case}"), o.text);
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_mapping_column_not_in_the_header_names_the_closest_column() {
+    let o = mapping_case("column_not_in_header");
+    assert!(o.text.contains("mapping.toml:7:17: error[RX069]: column `Date of Brith` is not in the header of testdata/mappings/emis-like/Patient Details.csv"), "{}", o.text);
+    assert!(
+        o.text.contains("did you mean `Date of Birth`?"),
+        "{}",
+        o.text
+    );
+}
+
 #[test]
 fn every_code_has_a_fixture() {
     let mut covered = BTreeSet::new();
     for case in fixtures() {
         covered.extend(read_expect(&fixtures_root().join(case)).codes);
+    }
+    for case in mapping_fixtures() {
+        let dir = common::repo().join("testdata/mappings-broken").join(case);
+        covered.extend(read_expect(&dir).codes);
     }
     let missing: Vec<String> = Code::ALL
         .iter()
@@ -184,7 +275,7 @@ fn every_code_has_a_fixture() {
         .collect();
     assert!(
         missing.is_empty(),
-        "codes without a fixture in testdata/rules-broken/: {missing:?}"
+        "codes without a fixture in testdata/rules-broken/ or testdata/mappings-broken/: {missing:?}"
     );
     for code in &covered {
         assert!(Code::find(code).is_some(), "a fixture names unknown {code}");

@@ -193,6 +193,23 @@ catalogue! {
         "An expected outcome other than `numerator`, `denominator` (in the denominator, not the numerator) or `excluded` (not in the denominator).";
     TestDuplicatePatient = "RX065", "test-duplicate-patient",
         "Two patients of one test file share an `id`. Give each its own.";
+    // Column mappings (`--mapping FILE.toml`): reported against the mapping file.
+    MappingInvalid = "RX066", "mapping-invalid",
+        "The mapping is not valid TOML, or a value has the wrong type (a column must be a string or `false`, `values.sex` a table of M/F/I/U to lists of spellings). Fix the value the caret points at.";
+    MappingUnknownTable = "RX067", "mapping-unknown-table",
+        "The mapping names a table that is not one of `patients`, `practice_registrations`, `medications`, `clinical_events`. Fix the spelling (the hint suggests the closest).";
+    MappingUnknownField = "RX068", "mapping-unknown-field",
+        "A key the mapping does not know: a field that is not in the table's contract (under `columns`), or a table key other than `file`, `date_format`, `columns`, `values`. Fix the spelling.";
+    MappingColumnNotFound = "RX069", "mapping-column-not-found",
+        "A mapped column (or the contract's own name, for a field the mapping does not name) is not in the header of the file actually found. Use the export's spelling (the hint suggests the closest column of the header), or `false` where the contract allows a field to be absent.";
+    MappingBadDateFormat = "RX070", "mapping-bad-date-format",
+        "A `date_format` that is not a chrono strftime format able to write and read back a day (it needs %Y, %m or %b, and %d). Write it like `\"%d/%m/%Y\"`.";
+    MappingValuesWithoutField = "RX071", "mapping-values-without-field",
+        "A `values` table for a field that has no value mapping: only `patients.sex` takes one. Remove it.";
+    MappingRequiredField = "RX072", "mapping-required-field",
+        "A field declared absent (`= false`) that rxscan needs: only `patients.date_of_death` and `clinical_events.comparator` may be absent. Map it to the export's column.";
+    MappingFileNotFound = "RX073", "mapping-file-not-found",
+        "The `file` a table's mapping names is not in the extract folder (or, for a glob, matches no file). Fix the name; it is relative to `--data`.";
 }
 
 impl fmt::Display for Code {

@@ -9,7 +9,6 @@
 //! (The `csv` crate skips blank lines and, with `\r\n` endings, reports the line before the
 //! one a record starts on, so its positions cannot be used to name a line.)
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
@@ -111,7 +110,7 @@ enum State {
 
 /// Call `f(index, record)` for each record in order until it returns false.
 fn walk(path: &Path, mut f: impl FnMut(usize, &DiagnosedRecord) -> bool) -> io::Result<()> {
-    let mut r = BufReader::with_capacity(1 << 16, File::open(path)?);
+    let mut r = BufReader::with_capacity(1 << 16, super::files::open_text(path)?);
     let mut line = 1;
     let mut index = 0;
     let mut rec = DiagnosedRecord::new(1);
@@ -259,7 +258,7 @@ pub(super) fn short_row(
 /// The message for a header that is not UTF-8, recognising a UTF-16 file by its byte order mark.
 pub(super) fn header_not_utf8(path: &Path) -> String {
     let mut start = [0u8; 2];
-    let utf16 = File::open(path)
+    let utf16 = super::files::open_text(path)
         .and_then(|mut f| io::Read::read_exact(&mut f, &mut start))
         .is_ok()
         && matches!(start, [0xFF, 0xFE] | [0xFE, 0xFF]);
@@ -274,7 +273,7 @@ pub(super) fn header_not_utf8(path: &Path) -> String {
 /// Lines end with a lone `\r` (classic Mac): polars would see one long header line and no rows.
 pub(super) fn lone_cr(path: &Path) -> bool {
     let mut head = Vec::new();
-    if File::open(path)
+    if super::files::open_text(path)
         .and_then(|f| io::Read::read_to_end(&mut io::Read::take(f, 1 << 16), &mut head))
         .is_err()
     {

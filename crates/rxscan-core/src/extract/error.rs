@@ -61,6 +61,12 @@ pub enum ExtractError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// A column mapping with mistakes, each a diagnostic against the mapping file.
+    #[error("{0}")]
+    Mapping(Box<super::mapping::MappingError>),
+    /// A load option that cannot be honoured (`--absent` of a field that may not be absent).
+    #[error("{message}")]
+    BadOption { message: String },
     #[error("{path}: {count} row(s) refer to a patient_id that is not in the patients table (first: patient_id {first_id} at {first_at}); fix the extract, or pass --skip-orphans to skip them with a warning")]
     Orphans {
         path: PathBuf,

@@ -10,12 +10,63 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use super::columns::{resolve, Columns};
 use super::csv_diagnose::diagnose_csv;
 use super::error::{ExtractError, Location};
+use super::model::LoadReport;
+use super::options::LoadOptions;
 use super::source::{Format, Source};
+use crate::diagnostics::{Code, Diagnostic};
 
-/// Find `table.csv` or `table.parquet` in `dir`.
-fn locate(dir: &Path, table: &str) -> Result<(PathBuf, Format), ExtractError> {
+/// How a CSV file is compressed, by its name: `.gz` (gzip) and `.zst` (zstd) are read
+/// transparently, streamed through the decoder (never inflated to disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub(super) fn of(path: &Path) -> Compression {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("gz") => Compression::Gzip,
+            Some(e) if e.eq_ignore_ascii_case("zst") => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+}
+
+/// A CSV file's text, decompressed as it is read when its name says it is compressed.
+pub(super) fn open_text(path: &Path) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+    let file = File::open(path)?;
+    Ok(match Compression::of(path) {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+            std::io::BufReader::with_capacity(1 << 20, file),
+        )),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file)?),
+    })
+}
+
+fn format_of(path: &Path) -> Format {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    {
+        Format::Parquet
+    } else {
+        Format::Csv
+    }
+}
+
+/// Find a table's files in `dir`: the mapping's `file` (a glob: every file it matches, in
+/// path order), or `table.csv` (also `.csv.gz`, `.csv.zst`) or `table.parquet`.
+fn locate(
+    dir: &Path,
+    table: &str,
+    opts: &LoadOptions,
+) -> Result<Vec<(PathBuf, Format)>, ExtractError> {
     if !dir.is_dir() {
         let message = if dir.exists() {
             "not a directory".to_string()
@@ -27,12 +78,49 @@ fn locate(dir: &Path, table: &str) -> Result<(PathBuf, Format), ExtractError> {
             message,
         });
     }
-    let csv = dir.join(format!("{table}.csv"));
-    let parquet = dir.join(format!("{table}.parquet"));
-    let found: Vec<(PathBuf, Format)> = [(csv, Format::Csv), (parquet, Format::Parquet)]
-        .into_iter()
-        .filter(|(p, _)| p.exists())
-        .collect();
+    let mapping = opts.mapping.as_deref();
+    if let Some((m, (file, span))) = mapping.and_then(|m| Some((m, m.table(table)?.file.as_ref()?)))
+    {
+        let pattern = dir.join(file);
+        let mut found: Vec<PathBuf> = if file.contains(['*', '?', '[']) {
+            glob::glob(&pattern.to_string_lossy())
+                .map(|paths| {
+                    paths
+                        .filter_map(Result::ok)
+                        .filter(|p| p.is_file())
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            [pattern].into_iter().filter(|p| p.is_file()).collect()
+        };
+        found.sort();
+        if found.is_empty() {
+            let d = Diagnostic::error(
+                Code::MappingFileNotFound,
+                *span,
+                format!("no file `{file}` in {}", dir.display()),
+                "this file",
+            )
+            .with_hint("the file is named relative to --data");
+            return Err(ExtractError::Mapping(Box::new(m.error(vec![d]))));
+        }
+        return Ok(found
+            .into_iter()
+            .map(|p| {
+                let f = format_of(&p);
+                (p, f)
+            })
+            .collect());
+    }
+    let candidates = [
+        (dir.join(format!("{table}.csv")), Format::Csv),
+        (dir.join(format!("{table}.csv.gz")), Format::Csv),
+        (dir.join(format!("{table}.csv.zst")), Format::Csv),
+        (dir.join(format!("{table}.parquet")), Format::Parquet),
+    ];
+    let found: Vec<(PathBuf, Format)> =
+        candidates.into_iter().filter(|(p, _)| p.exists()).collect();
     match found.len() {
         0 => Err(ExtractError::MissingTable {
             dir: dir.to_path_buf(),
@@ -46,13 +134,39 @@ fn locate(dir: &Path, table: &str) -> Result<(PathBuf, Format), ExtractError> {
                     message: "is a directory, expected a file".into(),
                 });
             }
-            Ok((p, f))
+            Ok(vec![(p, f)])
         }
-        _ => Err(ExtractError::AmbiguousTable {
-            dir: dir.to_path_buf(),
-            table: table.to_string(),
-        }),
+        2 if found
+            .iter()
+            .all(|(p, _)| Compression::of(p) == Compression::None) =>
+        {
+            Err(ExtractError::AmbiguousTable {
+                dir: dir.to_path_buf(),
+                table: table.to_string(),
+            })
+        }
+        _ => {
+            let names: Vec<String> = found
+                .iter()
+                .filter_map(|(p, _)| Some(p.file_name()?.to_string_lossy().into_owned()))
+                .collect();
+            Err(ExtractError::Invalid {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "the `{table}` table is in {} files ({}); keep one so it is clear which is read",
+                    names.len(),
+                    names.join(", ")
+                ),
+            })
+        }
     }
+}
+
+/// A table's file, opened: where it is, how it is stored, and its columns resolved.
+pub(super) struct Opened {
+    pub(super) path: PathBuf,
+    pub(super) format: Format,
+    pub(super) columns: Columns,
 }
 
 pub(super) fn read_source(
@@ -60,25 +174,57 @@ pub(super) fn read_source(
     table: &str,
     required: &[&str],
     optional: &[&str],
-) -> Result<Source, ExtractError> {
-    let (path, format, header, wanted) = open_table(dir, table, required, optional)?;
-    let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(&path, e);
-    let frame = match format {
-        Format::Csv => match read_csv_bytes(None, &path, &wanted) {
-            Ok(f) => f,
-            Err(e) => return Err(diagnose_csv(&path, &header, &e)),
-        },
-        Format::Parquet => {
-            read_parquet_slice(&path, &wanted, None, None).map_err(|e| unreadable(&e))?
-        }
-    };
-    Ok(Source {
+    opts: &LoadOptions,
+    report: &mut LoadReport,
+) -> Result<Vec<(Source, Columns)>, ExtractError> {
+    let mut out = Vec::new();
+    for opened in open_table(dir, table, required, optional, opts, report)? {
+        out.push(read_file(opened)?);
+    }
+    Ok(out)
+}
+
+/// One file of a small table, read whole.
+fn read_file(opened: Opened) -> Result<(Source, Columns), ExtractError> {
+    let Opened {
         path,
         format,
-        header,
+        columns,
+    } = opened;
+    let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(&path, e);
+    let frame = match format {
+        Format::Csv => {
+            let bytes = match Compression::of(&path) {
+                Compression::None => None,
+                _ => {
+                    let mut b = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut open_text(&path).map_err(|e| unreadable(&e))?,
+                        &mut b,
+                    )
+                    .map_err(|e| unreadable(&e))?;
+                    Some(b)
+                }
+            };
+            match read_csv_bytes(bytes, &path, &columns) {
+                Ok(f) => f,
+                Err(e) => return Err(diagnose_csv(&path, &columns.header, &e)),
+            }
+        }
+        Format::Parquet => {
+            read_parquet_slice(&path, &columns, None, None).map_err(|e| unreadable(&e))?
+        }
+    };
+    let src = Source {
+        path,
+        format,
+        header: columns.header.clone(),
+        file_header: columns.file_header.clone(),
+        dates: columns.date_format.clone(),
         frame,
         row_offset: 0,
-    })
+    };
+    Ok((src, columns))
 }
 
 /// Read CSV with every column as a string, from memory or from the file, then keep the
@@ -89,7 +235,7 @@ pub(super) fn read_source(
 fn read_csv_bytes(
     bytes: Option<Vec<u8>>,
     path: &Path,
-    wanted: &[String],
+    columns: &Columns,
 ) -> PolarsResult<DataFrame> {
     let opts = CsvReadOptions::default()
         .with_has_header(true)
@@ -103,14 +249,21 @@ fn read_csv_bytes(
             .try_into_reader_with_file_path(Some(path.to_path_buf()))?
             .finish(),
     }?;
-    frame.select(wanted.iter().map(|c| PlSmallStr::from(c.as_str())))
+    let mut frame = frame.select(
+        columns
+            .wanted_in_file
+            .iter()
+            .map(|c| PlSmallStr::from(c.as_str())),
+    )?;
+    frame.set_column_names(&columns.wanted)?;
+    Ok(frame)
 }
 
-/// Read rows of a Parquet file; `metadata` (the footer, as read once by the caller) saves
-/// parsing it again for every batch.
+/// Read rows of a Parquet file, its columns given their contract names; `metadata` (the
+/// footer, as read once by the caller) saves parsing it again for every batch.
 pub(super) fn read_parquet_slice(
     path: &Path,
-    wanted: &[String],
+    columns: &Columns,
     slice: Option<(usize, usize)>,
     metadata: Option<&polars::io::parquet::metadata::FileMetadataRef>,
 ) -> PolarsResult<DataFrame> {
@@ -119,25 +272,51 @@ pub(super) fn read_parquet_slice(
     if let Some(m) = metadata {
         reader.set_metadata(m.clone());
     }
-    reader
-        .with_columns(Some(wanted.to_vec()))
+    let mut frame = reader
+        .with_columns(Some(columns.wanted_in_file.clone()))
         .with_slice(slice)
-        .finish()
+        .finish()?;
+    if columns.renamed() {
+        // The reader returns the columns in the file's order.
+        for (file_name, name) in columns.wanted_in_file.iter().zip(&columns.wanted) {
+            frame.rename(file_name, name.as_str().into())?;
+        }
+    }
+    Ok(frame)
 }
 
-/// Locate a table, read its header and check the required columns. Returns the columns to read.
+/// Locate a table's files, read each header and resolve its columns.
 pub(super) fn open_table(
     dir: &Path,
     table: &str,
     required: &[&str],
     optional: &[&str],
-) -> Result<(PathBuf, Format, Vec<String>, Vec<String>), ExtractError> {
-    let (path, format) = locate(dir, table)?;
+    opts: &LoadOptions,
+    report: &mut LoadReport,
+) -> Result<Vec<Opened>, ExtractError> {
+    let mut out = Vec::new();
+    for (path, format) in locate(dir, table, opts)? {
+        out.push(open_file(
+            path, format, table, required, optional, opts, report,
+        )?);
+    }
+    Ok(out)
+}
+
+/// Open one file of a table: read its header and resolve its columns.
+fn open_file(
+    path: PathBuf,
+    format: Format,
+    table: &str,
+    required: &[&str],
+    optional: &[&str],
+    opts: &LoadOptions,
+    report: &mut LoadReport,
+) -> Result<Opened, ExtractError> {
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(&path, e);
     let header: Vec<String> = match format {
         Format::Csv => {
-            let file = File::open(&path).map_err(|e| unreadable(&e))?;
-            if file.metadata().map_err(|e| unreadable(&e))?.len() == 0 {
+            if std::fs::metadata(&path).map_err(|e| unreadable(&e))?.len() == 0 {
                 return Err(ExtractError::EmptyFile {
                     path,
                     expected: required.join(","),
@@ -146,7 +325,7 @@ pub(super) fn open_table(
             let mut rdr = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
-                .from_reader(file);
+                .from_reader(open_text(&path).map_err(|e| unreadable(&e))?);
             let mut rec = csv::StringRecord::new();
             match rdr.read_record(&mut rec) {
                 Ok(_) if super::csv_diagnose::lone_cr(&path) => {
@@ -201,47 +380,12 @@ pub(super) fn open_table(
             schema.iter_names().map(|n| n.to_string()).collect()
         }
     };
-    for col in required {
-        if !header.iter().any(|h| h == col) {
-            let mut hint = String::new();
-            if header.len() == 1 && [';', '\t', '|'].iter().any(|c| header[0].contains(*c)) {
-                hint = "; the header looks separated by something other than commas: rxscan reads comma-separated files".into();
-            } else if let Some(near) =
-                crate::diagnostics::did_you_mean(col, header.iter().map(String::as_str))
-            {
-                hint = format!("; did you mean `{near}`?");
-            }
-            return Err(ExtractError::MissingColumn {
-                path,
-                column: col.to_string(),
-                found: header.join(", "),
-                hint,
-            });
-        }
-    }
-    let wanted: Vec<String> = required
-        .iter()
-        .chain(optional.iter().filter(|c| header.iter().any(|h| h == *c)))
-        .map(|c| c.to_string())
-        .collect();
-    for col in &wanted {
-        let at: Vec<String> = header
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| *h == col)
-            .map(|(i, _)| (i + 1).to_string())
-            .collect();
-        if at.len() > 1 {
-            let message = format!("column `{col}` appears {} times in the header (columns {}); keep one so it is clear which is read", at.len(), at.join(" and "));
-            return Err(match format {
-                Format::Csv => ExtractError::Malformed {
-                    path,
-                    location: Location::Line(1),
-                    message,
-                },
-                Format::Parquet => ExtractError::Invalid { path, message },
-            });
-        }
-    }
-    Ok((path, format, header, wanted))
+    let columns = resolve(
+        &path, format, table, header, required, optional, opts, report,
+    )?;
+    Ok(Opened {
+        path,
+        format,
+        columns,
+    })
 }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::columns::check_absent;
 use super::error::ExtractError;
 use super::events::load_events;
 use super::model::Extract;
@@ -22,8 +23,9 @@ fn load(dir: &Path, opts: &LoadOptions) -> Result<Extract, ExtractError> {
         index_date_range: opts.index_date_range,
         ..Extract::default()
     };
+    check_absent(opts)?;
     let timer = std::time::Instant::now();
-    let index = load_patients(dir, &mut ex)?;
+    let index = load_patients(dir, opts, &mut ex)?;
     load_registrations(dir, &index, opts, &mut ex)?;
     ex.patients_time = timer.elapsed();
     ex.medications = load_events(
@@ -32,6 +34,7 @@ fn load(dir: &Path, opts: &LoadOptions) -> Result<Extract, ExtractError> {
         &index,
         opts,
         &mut ex.orphans_skipped,
+        &mut ex.report,
     )?;
     ex.clinical_events = load_events(
         dir,
@@ -39,6 +42,7 @@ fn load(dir: &Path, opts: &LoadOptions) -> Result<Extract, ExtractError> {
         &index,
         opts,
         &mut ex.orphans_skipped,
+        &mut ex.report,
     )?;
     Ok(ex)
 }

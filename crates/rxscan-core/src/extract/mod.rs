@@ -13,6 +13,10 @@
 //!   of a real record. Given the index dates too ([`crate::scan::rows::for_dates`]), rows
 //!   dated outside every window that reads their code are dropped as well.
 //!
+//! Real exports are read through the same code: a column mapping renames a table's header to
+//! the contract's names (`columns.rs`), dates are read in the table's format, compressed CSV is
+//! streamed, and what the load read and found comes back in [`LoadReport`].
+//!
 //! Validation is strict and every error names the file, the line (as an editor counts it, the
 //! header being line 1; or the row, for Parquet), the column and the offending value.
 //!
@@ -26,12 +30,18 @@
 //! load.rs          the orchestration: patients, registrations, then the two event tables
 //! patients.rs      the patients and practice_registrations tables
 //! events/          the two event tables, the hot path (its own map is in events/mod.rs)
-//! files.rs         finding a table's file, checking its header, reading it with polars
+//! files.rs         finding a table's files (by name, or by a column mapping; a glob is
+//!                  several), opening them (`.gz`/`.zst` decompressed as read), reading them
+//!                  with polars
+//! columns.rs       a header resolved: the mapping's, the contract's or a loosely matched
+//!                  name for each field, and the fields absent (said, never assumed)
+//! mapping.rs       a column mapping (`--mapping FILE.toml`) parsed with spans; its diagnostics
+//! date_format.rs   ISO or strftime dates, a time of day dropped
 //! source.rs        a table's rows as polars read them, and every exact validator
 //! csv_diagnose.rs  the CSV diagnoser: which line a row is on, what is wrong with a file
 //! values.rs        one value at a time: digits, numbers, ids, code and patient lookups
 //! options.rs       LoadOptions, KeepCode: how a load is asked for
-//! model.rs         Extract, EventTable, Registrations, Sex, Comparator, ReadPaths
+//! model.rs         Extract, EventTable, Registrations, Sex, Comparator, ReadPaths, LoadReport
 //! error.rs         ExtractError and its parts
 //! ```
 //!
@@ -45,18 +55,25 @@
 //! the readers stay leaves that know nothing of pieces or keep sets, and polars' batch path is
 //! three files (reading and tasks, the fast pass, the exact path) rather than one of 800 lines.
 
+mod columns;
 mod csv_diagnose;
+mod date_format;
 mod error;
 mod events;
 mod files;
 mod load;
+mod mapping;
 mod model;
 mod options;
 mod patients;
 mod source;
 mod values;
 
+pub use date_format::DateFormat;
 pub use error::{BadValue, ExtractError, Location};
-pub use model::{Comparator, EventTable, Extract, ReadPaths, Registrations, Sex, NO_DATE};
+pub use mapping::{Mapping, MappingError};
+pub use model::{
+    Comparator, EventTable, Extract, InputFile, LoadReport, ReadPaths, Registrations, Sex, NO_DATE,
+};
 pub use options::{KeepCode, LoadOptions};
 pub(crate) use patients::practice_order;

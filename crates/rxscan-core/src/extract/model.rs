@@ -68,6 +68,10 @@ pub enum Sex {
     Female,
     Intersex,
     Unknown,
+    /// A value outside the known spellings, or empty: not an error; the patient is in no
+    /// population that asks for a sex (INDICATORS.md §7.12), and the load reports how many
+    /// patients had each such value ([`LoadReport::unrecognised_sex`]).
+    Unrecognised,
 }
 
 impl Sex {
@@ -92,6 +96,7 @@ impl Sex {
             Sex::Female => "F",
             Sex::Intersex => "I",
             Sex::Unknown => "U",
+            Sex::Unrecognised => "",
         }
     }
 }
@@ -185,6 +190,64 @@ pub struct Extract {
     pub index_date_range: Option<(Day, Day)>,
     /// Time to load the patients and registrations tables (the event tables keep their own).
     pub patients_time: std::time::Duration,
+    /// What was read, and what was found on the way (for `run.json` and the warnings).
+    pub report: LoadReport,
+}
+
+/// What a load read and found, beside the data: every input file, the columns absent, notes
+/// about columns matched loosely, and sex values outside the known spellings.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    pub inputs: Vec<InputFile>,
+    /// `table.field` declared absent (by the mapping or `--absent`).
+    pub absent: Vec<String>,
+    /// `table.field` of optional columns the export does not have, undeclared
+    /// (`clinical_events.comparator`).
+    pub absent_found: Vec<String>,
+    /// A column matched with another case or surrounding spaces, one line each.
+    pub notes: Vec<String>,
+    /// Each sex value outside the known spellings (empty included, as ""), with its number of
+    /// patients, in order of the value.
+    pub unrecognised_sex: Vec<(String, usize)>,
+}
+
+impl LoadReport {
+    /// Add another extract's report (a batch scan's folders): files appended, absent columns
+    /// and notes once each, counts of each unrecognised sex value summed.
+    pub fn add(&mut self, other: &LoadReport) {
+        self.inputs.extend(other.inputs.iter().cloned());
+        for (mine, theirs) in [
+            (&mut self.absent, &other.absent),
+            (&mut self.absent_found, &other.absent_found),
+            (&mut self.notes, &other.notes),
+        ] {
+            for item in theirs {
+                if !mine.contains(item) {
+                    mine.push(item.clone());
+                }
+            }
+        }
+        for (value, n) in &other.unrecognised_sex {
+            match self.unrecognised_sex.iter_mut().find(|(v, _)| v == value) {
+                Some((_, total)) => *total += n,
+                None => self.unrecognised_sex.push((value.clone(), *n)),
+            }
+        }
+        self.unrecognised_sex.sort();
+    }
+}
+
+/// One input file read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    pub table: String,
+    pub path: std::path::PathBuf,
+    /// Size on disk (compressed, for a compressed file).
+    pub bytes: u64,
+    pub rows_read: usize,
+    /// Rows kept in memory for the scan (every row for patients and registrations, unless
+    /// skipped as orphans).
+    pub rows_kept: usize,
 }
 
 impl Extract {

@@ -28,6 +28,10 @@ pub struct LoadOptions {
     /// `practice_pseudo_id` column (a batch scan gives each practice folder's name); `None`:
     /// the column is required.
     pub practice_if_no_column: Option<String>,
+    /// The export's column mapping (`--mapping`), if it is not shaped like the contract.
+    pub mapping: Option<std::sync::Arc<super::mapping::Mapping>>,
+    /// Fields declared absent on the command line, as `table.field` (`--absent`).
+    pub absent: Vec<String>,
 }
 
 /// A code worth keeping, and the inclusive span of dates in which a row with it can change a

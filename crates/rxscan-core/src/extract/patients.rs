@@ -12,60 +12,81 @@ use rustc_hash::FxHashMap;
 
 use super::error::ExtractError;
 use super::files::read_source;
-use super::model::{Extract, Registrations, Sex, NO_DATE};
+use super::model::{Extract, InputFile, Registrations, Sex, NO_DATE};
 use super::options::LoadOptions;
 use super::source::{Orphans, StrCol};
 use super::values::PatientIndex;
 use crate::dates;
 
-pub(super) fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex, ExtractError> {
-    let src = read_source(
+pub(super) fn load_patients(
+    dir: &Path,
+    opts: &LoadOptions,
+    ex: &mut Extract,
+) -> Result<PatientIndex, ExtractError> {
+    let parts = read_source(
         dir,
         "patients",
-        &["patient_id", "date_of_birth", "sex"],
-        &["date_of_death"],
+        &["patient_id", "date_of_birth", "sex", "date_of_death"],
+        &[],
+        opts,
+        &mut ex.report,
     )?;
-    let ids = src.ids("patient_id")?;
-    let dob = src.dates("date_of_birth", false)?;
-    let death = if src.has("date_of_death") {
-        src.dates("date_of_death", true)?
-    } else {
-        vec![NO_DATE; ids.len()]
-    };
-    let sex_col = src.strings("sex")?;
-    let mut sex = Vec::with_capacity(ids.len());
-    for (i, s) in sex_col.iter().enumerate() {
-        match Sex::parse(s) {
-            Some(v) => sex.push(v),
-            None => {
+    // Each file validated on its own (messages name it), then the rows concatenated; `origin`
+    // says where each row came from, for a duplicate found across files.
+    let (mut ids, mut dob, mut death, mut sex) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut origin: Vec<(usize, usize)> = Vec::new();
+    let mut unrecognised = std::collections::BTreeMap::new();
+    for (k, (src, columns)) in parts.iter().enumerate() {
+        let file_ids = src.ids("patient_id")?;
+        let file_dob = src.dates("date_of_birth", false)?;
+        // Present unless declared absent (`columns.rs` refuses it missing undeclared).
+        let file_death = if columns.wanted.iter().any(|c| c == "date_of_death") {
+            src.dates("date_of_death", true)?
+        } else {
+            vec![NO_DATE; file_ids.len()]
+        };
+        for (i, (&b, &d)) in file_dob.iter().zip(&file_death).enumerate() {
+            if d != NO_DATE && d < b {
                 return Err(src.bad(
                     i,
-                    "sex",
-                    "unknown sex",
-                    s,
-                    "male, female, intersex, unknown (or M, F, I, U)",
-                ))
+                    "date_of_death",
+                    "death before birth",
+                    &dates::format_iso(d),
+                    "a date of death on or after the date of birth",
+                ));
             }
         }
+        let sex_col = src.strings("sex")?;
+        sex.extend(read_sex(
+            &sex_col,
+            columns.sex_values.as_deref(),
+            &mut unrecognised,
+        ));
+        let n = file_ids.len();
+        ex.report
+            .inputs
+            .push(input_file("patients", &src.path, n, n));
+        origin.extend((0..n).map(|r| (k, r)));
+        ids.extend(file_ids);
+        dob.extend(file_dob);
+        death.extend(file_death);
     }
-    for (i, (&b, &d)) in dob.iter().zip(&death).enumerate() {
-        if d != NO_DATE && d < b {
-            return Err(src.bad(
-                i,
-                "date_of_death",
-                "death before birth",
-                &dates::format_iso(d),
-                "a date of death on or after the date of birth",
-            ));
-        }
-    }
+    ex.report.unrecognised_sex = unrecognised.into_iter().collect();
     let mut order: Vec<usize> = (0..ids.len()).collect();
     order.sort_unstable_by_key(|&i| (ids[i], i));
     for w in order.windows(2) {
         if ids[w[0]] == ids[w[1]] {
-            let first = src.location(w[0]);
-            return Err(src.bad(
-                w[1],
+            let ((k0, r0), (k1, r1)) = (origin[w[0]], origin[w[1]]);
+            let first = match k0 == k1 {
+                true => parts[k0].0.location(r0).to_string(),
+                false => format!(
+                    "{}:{}",
+                    parts[k0].0.path.display(),
+                    parts[k0].0.location(r0)
+                ),
+            };
+            return Err(parts[k1].0.bad(
+                r1,
                 "patient_id",
                 &format!("duplicate patient (first at {first})"),
                 &ids[w[1]].to_string(),
@@ -78,6 +99,47 @@ pub(super) fn load_patients(dir: &Path, ex: &mut Extract) -> Result<PatientIndex
     ex.sex = order.iter().map(|&i| sex[i]).collect();
     ex.date_of_death = order.iter().map(|&i| death[i]).collect();
     Ok(PatientIndex::new(&ex.patient_ids))
+}
+
+/// Each patient's sex, by the mapping's spellings (trimmed, ignoring case) or the contract's.
+/// A value outside them, or empty, is [`Sex::Unrecognised`] (INDICATORS.md §7.12: in no
+/// population), and counted by value in the report.
+fn read_sex(
+    col: &StrCol,
+    spellings: Option<&[(String, Sex)]>,
+    unrecognised: &mut std::collections::BTreeMap<String, usize>,
+) -> Vec<Sex> {
+    col.iter()
+        .map(|s| {
+            let known = match spellings {
+                Some(list) => list
+                    .iter()
+                    .find(|(spelt, _)| spelt.eq_ignore_ascii_case(s.trim()))
+                    .map(|(_, sex)| *sex),
+                None => Sex::parse(s),
+            };
+            known.unwrap_or_else(|| {
+                *unrecognised.entry(s.trim().to_string()).or_default() += 1;
+                Sex::Unrecognised
+            })
+        })
+        .collect()
+}
+
+/// The report's entry for a file read.
+pub(super) fn input_file(
+    table: &str,
+    path: &Path,
+    rows_read: usize,
+    rows_kept: usize,
+) -> InputFile {
+    InputFile {
+        table: table.to_string(),
+        path: path.to_path_buf(),
+        bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
+        rows_read,
+        rows_kept,
+    }
 }
 
 /// Sort practice ids numerically when every id is digits, otherwise as text.
@@ -122,63 +184,89 @@ pub(super) fn load_registrations(
     opts: &LoadOptions,
     ex: &mut Extract,
 ) -> Result<(), ExtractError> {
-    let src = read_source(
+    let parts = read_source(
         dir,
         "practice_registrations",
         &required_registration_columns(opts),
         optional_registration_columns(opts),
+        opts,
+        &mut ex.report,
     )?;
-    let ids = src.ids("patient_id")?;
-    let start = src.dates("start_date", false)?;
-    let end = src.dates("end_date", true)?;
-    let practice_col = if !src.has("practice_pseudo_id") {
-        // Only reachable with a practice for the missing column (it is required otherwise).
-        let name = opts.practice_if_no_column.clone().unwrap_or_default();
-        StrCol(StringChunked::full(
-            "practice_pseudo_id".into(),
-            &name,
-            ids.len(),
-        ))
-    } else {
-        let col = src.col("practice_pseudo_id")?;
-        if col.dtype().is_integer() {
-            let cast = col.cast(&DataType::String).map_err(|e| src.polars(e))?;
-            StrCol(cast.str().map_err(|e| src.polars(e))?.clone())
-        } else {
-            src.strings("practice_pseudo_id")?
-        }
-    };
     let mut names: Vec<String> = Vec::new();
     let mut name_ids: FxHashMap<String, u32> = FxHashMap::default();
-    let mut practice = Vec::with_capacity(ids.len());
-    for (i, p) in practice_col.iter().enumerate() {
-        let p = p.trim();
-        if p.is_empty() {
-            return Err(src.bad(i, "practice_pseudo_id", "empty value", "", "a practice id"));
-        }
-        let id = match name_ids.get(p) {
-            Some(&id) => id,
-            None => {
-                names.push(p.to_string());
-                name_ids.insert(p.to_string(), (names.len() - 1) as u32);
-                (names.len() - 1) as u32
+    let (mut patient, mut start, mut end, mut practice) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Each file validated on its own (messages name it), then the rows concatenated.
+    for (src, _) in &parts {
+        let ids = src.ids("patient_id")?;
+        let file_start = src.dates("start_date", false)?;
+        let file_end = src.dates("end_date", true)?;
+        let practice_col = if !src.has("practice_pseudo_id") {
+            // Only reachable with a practice for the missing column (it is required otherwise).
+            let name = opts.practice_if_no_column.clone().unwrap_or_default();
+            StrCol(StringChunked::full(
+                "practice_pseudo_id".into(),
+                &name,
+                ids.len(),
+            ))
+        } else {
+            let col = src.col("practice_pseudo_id")?;
+            if col.dtype().is_integer() {
+                let cast = col.cast(&DataType::String).map_err(|e| src.polars(e))?;
+                StrCol(cast.str().map_err(|e| src.polars(e))?.clone())
+            } else {
+                src.strings("practice_pseudo_id")?
             }
         };
-        practice.push(id);
-    }
-    for i in 0..ids.len() {
-        if end[i] != NO_DATE && end[i] < start[i] {
-            return Err(src.bad(
-                i,
-                "end_date",
-                "registration ends before it starts",
-                &dates::format_iso(end[i]),
-                &format!(
-                    "an end_date on or after the start_date {}",
-                    dates::format_iso(start[i])
-                ),
-            ));
+        for (i, p) in practice_col.iter().enumerate() {
+            let p = p.trim();
+            if p.is_empty() {
+                return Err(src.bad(i, "practice_pseudo_id", "empty value", "", "a practice id"));
+            }
+            let id = match name_ids.get(p) {
+                Some(&id) => id,
+                None => {
+                    names.push(p.to_string());
+                    name_ids.insert(p.to_string(), (names.len() - 1) as u32);
+                    (names.len() - 1) as u32
+                }
+            };
+            practice.push(id);
         }
+        for i in 0..ids.len() {
+            if file_end[i] != NO_DATE && file_end[i] < file_start[i] {
+                return Err(src.bad(
+                    i,
+                    "end_date",
+                    "registration ends before it starts",
+                    &dates::format_iso(file_end[i]),
+                    &format!(
+                        "an end_date on or after the start_date {}",
+                        dates::format_iso(file_start[i])
+                    ),
+                ));
+            }
+        }
+        let mut orphans = Orphans::new();
+        for (i, id) in ids.iter().enumerate() {
+            match index.get(*id) {
+                Some(p) => patient.push(p),
+                None => {
+                    orphans.note(*id, i);
+                    patient.push(u32::MAX);
+                }
+            }
+        }
+        let n_orphans = orphans.count;
+        orphans.settle(src, opts, &mut ex.orphans_skipped)?;
+        ex.report.inputs.push(input_file(
+            "practice_registrations",
+            &src.path,
+            ids.len(),
+            ids.len() - n_orphans,
+        ));
+        start.extend(file_start);
+        end.extend(file_end);
     }
     // Renumber practices in their output order.
     let order = practice_order(&names);
@@ -187,19 +275,6 @@ pub(super) fn load_registrations(
         rank[i] = r as u32;
     }
     ex.practices = order.iter().map(|&i| names[i].clone()).collect();
-
-    let mut orphans = Orphans::new();
-    let mut patient = Vec::with_capacity(ids.len());
-    for (i, id) in ids.iter().enumerate() {
-        match index.get(*id) {
-            Some(p) => patient.push(p),
-            None => {
-                orphans.note(*id, i);
-                patient.push(u32::MAX);
-            }
-        }
-    }
-    orphans.settle(&src, opts, &mut ex.orphans_skipped)?;
     let (offsets, perm) = group_by_patient(&patient, ex.n_patients());
     ex.registrations = Registrations {
         offsets,

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use polars::prelude::*;
 
+use super::date_format::DateFormat;
 use super::error::{BadValue, ExtractError, Location};
 use super::model::NO_DATE;
 use super::options::LoadOptions;
@@ -28,7 +29,12 @@ pub(super) enum Format {
 pub(super) struct Source {
     pub(super) path: PathBuf,
     pub(super) format: Format,
+    /// The header with its resolved columns under their contract names (`columns.rs`).
     pub(super) header: Vec<String>,
+    /// The header as the file writes it: messages name the file's own columns.
+    pub(super) file_header: Vec<String>,
+    /// How the table writes its dates.
+    pub(super) dates: DateFormat,
     pub(super) frame: DataFrame,
     /// Records before this frame's first row (when a table is read in batches).
     pub(super) row_offset: usize,
@@ -77,11 +83,16 @@ impl Source {
                 message,
             };
         }
+        let column_no = self.column_no(column);
+        let column = match self.file_header.get(column_no.wrapping_sub(1)) {
+            Some(name) => name.clone(),
+            None => column.to_string(),
+        };
         ExtractError::BadValue(Box::new(BadValue {
             path: self.path.clone(),
             location: self.location(row),
-            column: column.to_string(),
-            column_no: self.column_no(column),
+            column,
+            column_no,
             problem: problem.to_string(),
             value: value.to_string(),
             expected: expected.to_string(),
@@ -159,11 +170,7 @@ impl Source {
     /// Dates as day numbers; empty values become [`NO_DATE`] when `optional`.
     pub(super) fn dates(&self, name: &str, optional: bool) -> Result<Vec<Day>, ExtractError> {
         let col = self.col(name)?;
-        let expected = if optional {
-            "a date as YYYY-MM-DD, or empty"
-        } else {
-            "a date as YYYY-MM-DD"
-        };
+        let expected = &self.dates.expected(optional);
         match col.dtype() {
             DataType::String => {
                 let ca = col.str().map_err(|e| self.polars(e))?;
@@ -174,7 +181,7 @@ impl Source {
                         None | Some("") => {
                             return Err(self.bad(i, name, "empty value", "", expected))
                         }
-                        Some(s) => match dates::parse_iso(s) {
+                        Some(s) => match self.dates.parse(s) {
                             Some(d) => out.push(d),
                             None => return Err(self.bad(i, name, "invalid date", s, expected)),
                         },

@@ -1,6 +1,7 @@
 //! Stage: output. Renders [`Results`] (one renderer per format, one file each: `summary.rs`,
 //! `patients.rs`, `composites.rs`, `practices.rs`, `report.rs` with its helpers `charts.rs` and
-//! `html.rs`, `terminal.rs`) and writes a scan's files as a folder, atomically. A new output (evidence, JSON, a report) is a new renderer beside these and one
+//! `html.rs`, `run.rs`, `errors.rs`, `terminal.rs`) and writes a scan's files as a folder,
+//! atomically. A new output is a new renderer beside these and one
 //! more entry in the file set below.
 //!
 //! This module owns the set of files a scan writes and the privacy rule that goes with it:
@@ -18,6 +19,7 @@ pub mod pack;
 mod patients;
 mod practices;
 mod report;
+pub mod run;
 mod summary;
 pub mod terminal;
 
@@ -39,6 +41,8 @@ pub struct RenderInput<'a> {
     pub suppression: Suppression,
     /// Practice folders of a batch scan that failed (`--keep-going`); empty otherwise.
     pub failed_folders: &'a [FolderError],
+    /// What produced the results (`run.json`; not written without it).
+    pub run: Option<&'a run::RunRecord>,
 }
 
 impl<'a> RenderInput<'a> {
@@ -48,6 +52,7 @@ impl<'a> RenderInput<'a> {
             results,
             suppression,
             failed_folders: &[],
+            run: None,
         }
     }
 }
@@ -98,6 +103,15 @@ const FILES: &[OutputFile] = &[
         patient_level: false,
         when: |i| !i.failed_folders.is_empty(),
         render: errors::write,
+    },
+    OutputFile {
+        name: "run.json",
+        patient_level: false,
+        when: |i| i.run.is_some(),
+        render: |i, w| match i.run {
+            Some(r) => run::write(r, w),
+            None => Ok(()),
+        },
     },
 ];
 

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::{RunFacts, Scan};
 use crate::error::Error;
 use crate::eval::EvalOptions;
-use crate::extract::ExtractError;
+use crate::extract::{ExtractError, LoadReport};
 use crate::results::Results;
 
 /// What a data folder holds.
@@ -86,6 +86,8 @@ pub struct ExtractScan {
     /// Rows skipped because their patient is not in `patients` ([`Scan::skip_orphans`]): the
     /// file and the count.
     pub orphans_skipped: Vec<(String, usize)>,
+    /// What the load read and found (files, absent columns, notes, sex values).
+    pub report: LoadReport,
 }
 
 /// A practice folder that could not be scanned.
@@ -132,6 +134,7 @@ impl Scan {
         Ok(ExtractScan {
             results,
             orphans_skipped: extract.orphans_skipped.clone(),
+            report: extract.report.clone(),
             facts,
             load_report: super::facts::load_report(&extract),
             warnings,
@@ -158,6 +161,7 @@ impl Scan {
                     load_report: one.load_report,
                     warnings: one.warnings,
                     orphans_skipped: one.orphans_skipped,
+                    report: one.report,
                     failed: Vec::new(),
                 });
             }
@@ -182,6 +186,7 @@ impl Scan {
             load_report: String::new(),
             warnings: Vec::new(),
             orphans_skipped: Vec::new(),
+            report: LoadReport::default(),
             failed: Vec::new(),
         };
         let mut parts = Vec::new();
@@ -191,6 +196,7 @@ impl Scan {
                     let name = &folder.name;
                     batch.facts += &part.facts;
                     batch.orphans_skipped.extend(part.orphans_skipped);
+                    batch.report.add(&part.report);
                     for line in part.load_report.lines() {
                         batch.load_report.push_str(&format!("{name}: {line}\n"));
                     }
@@ -234,5 +240,8 @@ pub struct Batch {
     pub warnings: Vec<String>,
     /// Rows skipped because their patient is not in `patients`: the file and the count.
     pub orphans_skipped: Vec<(String, usize)>,
+    /// What the loads read and found, every folder's together ([`Scan::warnings`] and
+    /// `run.json` read it).
+    pub report: LoadReport,
     pub failed: Vec<FolderError>,
 }

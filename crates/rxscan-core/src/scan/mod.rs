@@ -24,6 +24,7 @@ mod facts;
 pub mod rows;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use batch::{Batch, Data, ExtractScan, FolderError, PracticeFolder};
 pub use dates::{DateError, IndexDates};
@@ -31,9 +32,9 @@ pub use facts::RunFacts;
 
 use crate::error::Error;
 use crate::eval::{self, EvalOptions};
-use crate::extract::{Extract, LoadOptions};
-use crate::plan::Plan;
-use crate::results::Results;
+use crate::extract::{Extract, LoadOptions, LoadReport, Mapping};
+use crate::plan::{Plan, RecordField};
+use crate::results::{Results, Suppression};
 
 /// A plan to run at some index dates.
 #[derive(Debug, Clone)]
@@ -55,6 +56,58 @@ impl Scan {
     pub fn skip_orphans(mut self, skip: bool) -> Scan {
         self.load.skip_orphans = skip;
         self
+    }
+
+    /// Read the extract through a column mapping (`--mapping`).
+    pub fn mapping(mut self, mapping: Option<Arc<Mapping>>) -> Scan {
+        self.load.mapping = mapping;
+        self
+    }
+
+    /// Fields the extract does not have, declared absent (`--absent patients.date_of_death`).
+    pub fn absent(mut self, fields: Vec<String>) -> Scan {
+        self.load.absent = fields;
+        self
+    }
+
+    /// What a scan should warn about, one sentence each, from what its loads read and found
+    /// ([`Batch::report`], [`Batch::orphans_skipped`]; once per run, whatever the number of
+    /// practice folders): rows skipped as orphans, a missing `comparator` column (naming the
+    /// measures that read comparators, from the plan), and sex values outside the known
+    /// spellings with their number of patients (shown under `suppression`, as every count of
+    /// patients is).
+    pub fn warnings(
+        &self,
+        report: &LoadReport,
+        orphans_skipped: &[(String, usize)],
+        suppression: Suppression,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for (file, n) in orphans_skipped {
+            out.push(format!("{file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)"));
+        }
+        let comparator = "clinical_events.comparator";
+        let readers = self.plan.measures_reading(RecordField::Comparator);
+        if !readers.is_empty()
+            && (report.absent.iter().chain(&report.absent_found)).any(|f| f == comparator)
+        {
+            let how = if report.absent_found.iter().any(|f| f == comparator) {
+                "the clinical_events table has no comparator column"
+            } else {
+                "clinical_events.comparator is declared absent"
+            };
+            out.push(format!(
+                "{how}: every numeric value is read without a comparator, which changes what measure(s) {} find (they read comparators)",
+                readers.join(", ")
+            ));
+        }
+        for (value, n) in &report.unrecognised_sex {
+            let shown = crate::results::show(suppression.apply(*n as u64));
+            out.push(format!(
+                "{shown} patient(s) with sex {value:?}, not a known spelling: in no population (INDICATORS.md §7.12)"
+            ));
+        }
+        out
     }
 
     pub fn plan(&self) -> &Plan {

@@ -14,7 +14,7 @@ use crate::reference::{iso, RawExtract};
 pub struct Format {
     pub parquet: bool,
     /// Bits: 1 ids as strings (Parquet), 2 dates as strings (Parquet), 4 an extra column,
-    /// 8 leave out optional columns when they are empty, 16 empty comparators as null
+    /// 8 leave out the optional comparator column when it is empty, 16 empty comparators as null
     /// (Parquet), 32 numbers in exponent notation (CSV), 64 zero-padded patient ids (CSV),
     /// 128 CRLF line ends (CSV), 256 a byte-order mark (CSV), 512 every field quoted (CSV),
     /// 1024 no line end after the last record (CSV), 2048 a line break inside the quoted extra
@@ -135,7 +135,9 @@ fn write_parquet(path: &Path, mut columns: Vec<Column>, extra: bool) {
 
 pub fn write_extract(raw: &RawExtract, dir: &Path, f: Format) {
     let extra = f.bit(4);
-    let with_death = !(f.bit(8) && raw.patients.iter().all(|p| p.date_of_death.is_none()));
+    // Always written: a missing date_of_death is an error unless declared absent (issue 12;
+    // tested in rxscan-cli's tests/inputs.rs).
+    let with_death = true;
     let with_comparator = !(f.bit(8)
         && raw
             .clinical_events

@@ -16,6 +16,7 @@ use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
 use super::piece::{KeptColumns, Piece};
 use super::table::{KeepSet, RowShape, NOT_KEPT};
 use crate::dates::{self, Day};
+use crate::extract::date_format::DateFormat;
 use crate::extract::model::Comparator;
 use crate::extract::values::{digits, parse_number, PatientIndex};
 
@@ -297,6 +298,7 @@ pub(super) fn fast(
     shape: &RowShape<'_>,
     index: &PatientIndex,
     keep: &KeepSet,
+    date_format: &DateFormat,
     s: &mut BatchScratch,
 ) -> Option<Piece> {
     let c = &arrays.chunks[task.chunk];
@@ -362,13 +364,14 @@ pub(super) fn fast(
             let views = a.views();
             for i in start..end {
                 let v = views[i];
+                // SAFETY: `i < len` of the array.
+                let parse = || date_format.parse(unsafe { a.value_unchecked(i) });
                 if !v.is_inline() {
-                    return None;
+                    // Longer than 12 bytes (a date with a time of day): parsed each time.
+                    s.day.push(parse()?);
+                    continue;
                 }
-                let d = s.days.get(v.as_u128(), || {
-                    // SAFETY: `i < len` of the array.
-                    dates::parse_iso(unsafe { a.value_unchecked(i) }).map(|d| d as u32)
-                })?;
+                let d = s.days.get(v.as_u128(), || parse().map(|d| d as u32))?;
                 s.day.push(d as Day);
             }
         }

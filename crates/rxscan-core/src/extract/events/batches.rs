@@ -19,9 +19,10 @@ use super::batch_exact::exact;
 use super::batch_fast::{fast, task_list, BatchArrays, SCRATCH};
 use super::piece::Piece;
 use super::table::{FrameCtx, KeepSet};
+use crate::extract::columns::Columns;
 use crate::extract::csv_diagnose::diagnose_csv;
 use crate::extract::error::{ExtractError, Location};
-use crate::extract::files::read_parquet_slice;
+use crate::extract::files::{open_text, read_parquet_slice};
 use crate::extract::model::ReadPaths;
 use crate::extract::source::Format;
 
@@ -52,7 +53,18 @@ pub(super) fn frame_pieces(
                 return Ok((Piece::default(), false)); // an earlier task's error is reported
             }
             let fast = arrays.as_ref().and_then(|a| {
-                SCRATCH.with(|s| fast(a, task, ctx.shape, ctx.index, keep, &mut s.borrow_mut()))
+                SCRATCH.with(|s| {
+                    let dates = &ctx.columns.date_format;
+                    fast(
+                        a,
+                        task,
+                        ctx.shape,
+                        ctx.index,
+                        keep,
+                        dates,
+                        &mut s.borrow_mut(),
+                    )
+                })
             });
             let r = match fast {
                 Some(p) => Ok((p, true)),
@@ -167,13 +179,13 @@ impl CsvText<'_> {
 pub(super) fn for_each_batch(
     path: &Path,
     format: Format,
-    header: &[String],
-    wanted: &[String],
+    columns: &Columns,
     mut f: impl FnMut(DataFrame, usize) -> Result<(), ExtractError>,
 ) -> Result<usize, ExtractError> {
     use std::fs::File;
     use std::io::Read;
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(path, e);
+    let (header, wanted) = (&columns.header, &columns.wanted);
     let mut rows = 0;
     match format {
         Format::Parquet => {
@@ -184,7 +196,7 @@ pub(super) fn for_each_batch(
             let mut offset = 0;
             while offset < n {
                 let frame =
-                    read_parquet_slice(path, wanted, Some((offset, BATCH_ROWS)), Some(&metadata))
+                    read_parquet_slice(path, columns, Some((offset, BATCH_ROWS)), Some(&metadata))
                         .map_err(|e| unreadable(&e))?;
                 let h = frame.height();
                 f(frame, offset)?;
@@ -193,7 +205,7 @@ pub(super) fn for_each_batch(
             }
         }
         Format::Csv => {
-            let mut file = File::open(path).map_err(|e| unreadable(&e))?;
+            let mut file = open_text(path).map_err(|e| unreadable(&e))?;
             // Skip the header line (through its newline); blocks are parsed without one, with
             // the header's names as an all-string schema.
             let mut byte = [0u8; 1];

@@ -1,4 +1,5 @@
-//! The CSV path: the file memory-mapped a window at a time, each window cut at line ends into
+//! The CSV path: the file a window of whole lines at a time (`csv_text.rs`: memory-mapped, or
+//! decompressed on a thread of its own, never to disk), each window cut at line ends into
 //! chunks that `csv_lines.rs` scans in parallel.
 //!
 //! A chunk the scanner doubts is parsed by polars and read as a batch (`batches.rs`); from the
@@ -11,8 +12,11 @@ use rayon::prelude::*;
 
 use super::batches::{frame_pieces, read_csv_block, string_schema, CsvText};
 use super::csv_lines;
+use super::csv_text::Text;
 use super::piece::{Piece, TablePieces};
 use super::table::{FrameCtx, KeepSet, RowShape, NOT_KEPT};
+use crate::dates::parse_iso_day;
+use crate::extract::date_format::DateFormat;
 use crate::extract::error::ExtractError;
 use crate::extract::model::ReadPaths;
 use crate::extract::values::PatientIndex;
@@ -43,10 +47,10 @@ pub(super) fn load_csv_lines(
     (window_bytes, chunk_bytes): (usize, usize),
 ) -> Result<TablePieces, ExtractError> {
     let (window_bytes, chunk_bytes) = (window_bytes.max(1), chunk_bytes.max(1));
-    use std::io::{Read, Seek, SeekFrom};
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(ctx.path, e);
     let shape = ctx.shape;
     let roles: Vec<csv_lines::Role> = ctx
+        .columns
         .header
         .iter()
         .map(|h| match h.as_str() {
@@ -58,10 +62,10 @@ pub(super) fn load_csv_lines(
             _ => csv_lines::Role::Skip,
         })
         .collect();
-    let schema = string_schema(ctx.header);
+    let schema = string_schema(&ctx.columns.header);
     let csv_text = CsvText {
         path: ctx.path,
-        header: ctx.header,
+        header: &ctx.columns.header,
         schema: &schema,
         wanted,
     };
@@ -79,52 +83,16 @@ pub(super) fn load_csv_lines(
     };
     let code_of = |c: &str| keep.lookup.get(c).unwrap_or(NOT_KEPT);
 
-    let mut file = std::fs::File::open(ctx.path).map_err(|e| unreadable(&e))?;
-    let len = file.metadata().map_err(|e| unreadable(&e))?.len() as usize;
     let mut out = TablePieces {
         pieces: Vec::new(),
         rows: 0,
         read_by: ReadPaths::default(),
     };
-    // The data starts after the header line.
-    let mut pos = {
-        let mut head = Vec::new();
-        (&mut file)
-            .take(1 << 20)
-            .read_to_end(&mut head)
-            .map_err(|e| unreadable(&e))?;
-        match memchr::memchr(b'\n', &head) {
-            Some(i) => i + 1,
-            None if head.len() < 1 << 20 => len, // a header and no rows
-            None => return Err(unreadable(&"the header line is longer than 1 MiB")),
-        }
-    };
-    while pos < len {
-        // A window of whole lines: grown until it holds a line end (or reaches the end).
-        let mut size = window_bytes;
-        let (map, cut) = loop {
-            // SAFETY: the map is read-only and dropped before the next; rxscan does not write
-            // the file, and a file changed by another process while it is scanned is outside
-            // what any reader can promise.
-            let map = unsafe {
-                memmap2::MmapOptions::new()
-                    .offset(pos as u64)
-                    .len(size.min(len - pos))
-                    .map(&file)
-            }
-            .map_err(|e| unreadable(&e))?;
-            if pos + map.len() == len {
-                let n = map.len();
-                break (map, n);
-            }
-            if let Some(i) = memchr::memrchr(b'\n', &map) {
-                break (map, i + 1);
-            }
-            size = size.saturating_mul(2);
-        };
+    let mut text = Text::open(ctx.path, window_bytes).map_err(|e| unreadable(&e))?;
+    while let Some((map, cut)) = text.window().map_err(|e| unreadable(&e))? {
         let window = &map[..cut];
-        pos += window.len();
         if window.iter().all(|b| b.is_ascii_whitespace()) {
+            text.recycle(map);
             continue; // as a batch of blank lines at the end of the file
         }
         // Chunks cut at line ends; a tail of blank lines stays with the chunk before it.
@@ -144,10 +112,11 @@ pub(super) fn load_csv_lines(
             .par_windows(2)
             .map(|c| {
                 let text = &window[c[0]..c[1]];
+                let dates = &ctx.columns.date_format;
                 if memchr::memchr(b'"', text).is_some() {
                     return Scanned::Quoted;
                 }
-                scan_chunk(text, &roles, shape, ctx.index, keep, &code_of)
+                scan_chunk(text, &roles, shape, ctx.index, keep, &code_of, dates)
                     .map_or(Scanned::Doubt, |(p, n)| Scanned::Rows(p, n))
             })
             .collect();
@@ -168,12 +137,7 @@ pub(super) fn load_csv_lines(
                     out.rows += h;
                 }
                 Scanned::Quoted => {
-                    let from = pos - window.len() + cuts[k];
-                    drop(map);
-                    let mut rest = Vec::with_capacity(len - from);
-                    file.seek(SeekFrom::Start(from as u64))
-                        .and_then(|_| file.read_to_end(&mut rest))
-                        .map_err(|e| unreadable(&e))?;
+                    let rest = text.rest(&window[cuts[k]..]).map_err(|e| unreadable(&e))?;
                     let (p, paths, h) = by_polars(&rest, true, out.rows)?;
                     out.pieces.extend(p);
                     out.read_by += paths;
@@ -182,6 +146,7 @@ pub(super) fn load_csv_lines(
                 }
             }
         }
+        text.recycle(map);
     }
     Ok(out)
 }
@@ -200,6 +165,7 @@ fn scan_chunk(
     index: &PatientIndex,
     keep: &KeepSet,
     code_of: &dyn Fn(&str) -> u32,
+    dates: &DateFormat,
 ) -> Option<(Piece, usize)> {
     SCANNED.with(|k| {
         let kept = &mut *k.borrow_mut();
@@ -210,7 +176,7 @@ fn scan_chunk(
         kept.comparator.clear();
         let mut orphans = 0;
         let mut first_orphan = None;
-        let n = csv_lines::scan(text, roles, code_of, |i, r| {
+        let mut record = |i: usize, r: &csv_lines::ScannedLine| {
             if !index.contains(r.id) {
                 orphans += 1;
                 first_orphan.get_or_insert((r.id, i));
@@ -227,7 +193,11 @@ fn scan_chunk(
                 kept.value.push(r.value);
                 kept.comparator.push(r.comparator);
             }
-        })?;
+        };
+        let n = match dates {
+            DateFormat::Iso => csv_lines::scan(text, roles, code_of, &parse_iso_day, &mut record),
+            other => csv_lines::scan(text, roles, code_of, &|s| other.parse(s), &mut record),
+        }?;
         let piece = Piece {
             patient: kept.patient.clone(),
             day: kept.day.clone(),

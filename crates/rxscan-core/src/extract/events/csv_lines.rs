@@ -10,13 +10,14 @@
 //!
 //! Like the page reader for Parquet (`parquet_pages.rs`), this is a fast path and nothing more. It
 //! accepts only what is plainly valid: every line with exactly the header's number of fields,
-//! ids of 1 to 18 digits, dates as `YYYY-MM-DD`, a code with no surrounding space, a number
+//! ids of 1 to 18 digits, dates as the table's format reads them (`YYYY-MM-DD` by default, a
+//! time of day after it dropped), a code with no surrounding space, a number
 //! `parse_number` accepts or nothing, a comparator or nothing; a `\r` before a newline is a
 //! line ending, as for polars. On anything else (a blank line, a stray space, a bad value, a
 //! short or long line) it returns `None`, and the caller parses that part with polars and the
 //! exact validators, which accept the same rows or name the problem.
 
-use crate::dates::{self, Day};
+use crate::dates::Day;
 use crate::extract::model::Comparator;
 use crate::extract::values::{digits, parse_number};
 
@@ -42,13 +43,15 @@ pub(super) struct ScannedLine {
 }
 
 /// Scan `text`, whole lines of a header-less, quote-free CSV (the last may lack its newline),
-/// whose fields have the given roles. `code_of` gives a non-empty, unpadded code's keep id;
+/// whose fields have the given roles. `dates` reads a date (generic, so that the default ISO
+/// parser is inlined into the loop); `code_of` gives a non-empty, unpadded code's keep id;
 /// `record(i, r)` is called for line `i` (from 0). Returns the number of lines, or `None` on
 /// doubt (see the module docs), possibly after some calls to `record`.
 pub(super) fn scan(
     text: &[u8],
     roles: &[Role],
     code_of: &dyn Fn(&str) -> u32,
+    dates: &impl Fn(&str) -> Option<Day>,
     mut record: impl FnMut(usize, &ScannedLine),
 ) -> Option<usize> {
     if !text.is_ascii() {
@@ -75,7 +78,7 @@ pub(super) fn scan(
                 f = rest;
             }
         }
-        take(f, *roles.get(field)?, &mut r, &mut memo, code_of)?;
+        take(f, *roles.get(field)?, &mut r, &mut memo, code_of, dates)?;
         if end_of_line {
             if field + 1 != roles.len() {
                 return None;
@@ -93,7 +96,7 @@ pub(super) fn scan(
         if let [rest @ .., b'\r'] = f {
             f = rest;
         }
-        take(f, *roles.get(field)?, &mut r, &mut memo, code_of)?;
+        take(f, *roles.get(field)?, &mut r, &mut memo, code_of, dates)?;
         if field + 1 != roles.len() {
             return None;
         }
@@ -119,6 +122,7 @@ fn take<'t>(
     r: &mut ScannedLine,
     memo: &mut DateMemo<'t>,
     code_of: &dyn Fn(&str) -> u32,
+    dates: &impl Fn(&str) -> Option<Day>,
 ) -> Option<()> {
     let text = |f: &'t [u8]| std::str::from_utf8(f).ok();
     match role {
@@ -126,7 +130,7 @@ fn take<'t>(
         Role::Id => r.id = digits(text(f)?)? as i64,
         Role::Date => {
             if memo.text != Some(f) {
-                memo.day = dates::parse_iso(text(f)?)?;
+                memo.day = dates(text(f)?)?;
                 memo.text = Some(f);
             }
             r.day = memo.day;
@@ -153,6 +157,7 @@ fn take<'t>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dates;
 
     const ROLES: [Role; 5] = [
         Role::Id,
@@ -168,16 +173,22 @@ mod tests {
     fn run(text: &str) -> Option<Vec<Line>> {
         let code_of = |c: &str| if c == "5" { 0 } else { 9 };
         let mut out = Vec::new();
-        let n = scan(text.as_bytes(), &ROLES, &code_of, |i, r| {
-            out.push((
-                i,
-                r.id,
-                r.day,
-                r.code,
-                (!r.value.is_nan()).then_some(r.value),
-                r.comparator,
-            ))
-        })?;
+        let n = scan(
+            text.as_bytes(),
+            &ROLES,
+            &code_of,
+            &dates::parse_iso_day,
+            |i, r| {
+                out.push((
+                    i,
+                    r.id,
+                    r.day,
+                    r.code,
+                    (!r.value.is_nan()).then_some(r.value),
+                    r.comparator,
+                ))
+            },
+        )?;
         assert_eq!(n, out.len());
         Some(out)
     }
@@ -201,6 +212,15 @@ mod tests {
             ])
         );
         assert_eq!(run(""), Some(vec![]));
+    }
+
+    #[test]
+    fn a_time_of_day_is_read_as_its_day() {
+        let d = dates::parse_iso("2020-01-01").expect("date");
+        assert_eq!(
+            run("1,2020-01-01 09:30,5,,\n2,2020-01-01T09:30:00Z,5,,\n"),
+            Some(vec![(0, 1, d, 0, None, 0), (1, 2, d, 0, None, 0)])
+        );
     }
 
     #[test]

@@ -46,6 +46,7 @@
 //! table.rs                 the table's columns, keep set and origin
 //! parquet_pages.rs         decodes one row group's pages (leaf)
 //! csv_lines.rs             scans quote-free CSV lines (leaf)
+//! csv_text.rs              a CSV file's text a window at a time: mapped, or decompressed (leaf)
 //! ```
 
 mod batch_exact;
@@ -53,6 +54,7 @@ mod batch_fast;
 mod batches;
 mod csv_chunks;
 mod csv_lines;
+mod csv_text;
 mod parquet_pages;
 mod parquet_row_groups;
 mod piece;
@@ -70,10 +72,11 @@ use piece::{group, Piece};
 use table::{FrameCtx, KeepSet, RowShape};
 
 use super::error::ExtractError;
-use super::files::open_table;
-use super::model::{EventTable, ReadPaths};
+use super::files::{open_table, Opened};
+use super::model::{EventTable, LoadReport, ReadPaths};
 use super::options::LoadOptions;
-use super::source::{Format, Orphans, Source};
+use super::patients::input_file;
+use super::source::{Format, Orphans};
 use super::values::{CodeDict, PatientIndex};
 use crate::plan::Table;
 
@@ -83,6 +86,7 @@ pub(super) fn load_events(
     index: &PatientIndex,
     opts: &LoadOptions,
     skipped: &mut Vec<(String, usize)>,
+    report: &mut LoadReport,
 ) -> Result<EventTable, ExtractError> {
     let (code_col, extra): (&str, &[&str]) = match table {
         Table::Medications => ("dmd_code", &[]),
@@ -95,70 +99,40 @@ pub(super) fn load_events(
         .copied()
         .collect();
     let optional: &[&str] = if is_events { &["comparator"] } else { &[] };
-    let (path, format, header, wanted) = open_table(dir, table.name(), &required, optional)?;
+    let files = open_table(dir, table.name(), &required, optional, opts, report)?;
     let keep = match table {
         Table::Medications => opts.keep_medication_codes.as_deref(),
         Table::ClinicalEvents => opts.keep_event_codes.as_deref(),
     }
     .map(KeepSet::new);
-    let has_comparator = header.iter().any(|h| h == "comparator");
-    let shape = RowShape {
-        code_col,
-        is_events,
-        has_comparator,
-    };
     let mut dict = CodeDict::default();
-
     let timer = std::time::Instant::now();
     let mut pieces: Vec<Piece> = Vec::new();
     let mut read_by = ReadPaths::default();
-    let frame_ctx = FrameCtx {
-        path: &path,
-        format,
-        header: &header,
-        shape: &shape,
-        index,
-    };
-    let direct = match (&keep, format) {
-        (Some(keep), Format::Parquet) => load_row_groups(&frame_ctx, &wanted, keep)?,
-        (Some(keep), Format::Csv) => {
-            let sizes = opts.csv_window_and_chunk.unwrap_or((CSV_WINDOW, CSV_CHUNK));
-            Some(load_csv_lines(&frame_ctx, &wanted, keep, sizes)?)
-        }
-        _ => None,
-    };
-    let rows_read = if let Some(d) = direct {
-        pieces = d.pieces;
-        read_by = d.read_by;
-        d.rows
-    } else {
-        for_each_batch(&path, format, &header, &wanted, |frame, offset| {
-            let Some(keep) = &keep else {
-                // Interning every code needs the dictionary mutably: one task per batch.
-                let n = frame.height();
-                let src = frame_ctx.source(0, n, &frame, offset);
-                pieces.push(exact(&src, &shape, index, None, Some(&mut dict))?);
-                read_by.exact_tasks += 1;
-                return Ok(());
-            };
-            let (p, paths) = frame_pieces(&frame_ctx, frame, offset, keep)?;
-            pieces.extend(p);
-            read_by += paths;
-            Ok(())
-        })?
-    };
-    let orphans = Orphans {
-        count: pieces.iter().map(|p| p.orphans).sum(),
-        first: pieces.iter().find_map(|p| p.first_orphan),
-    };
-    let anchor = Source {
-        path: path.clone(),
-        format,
-        header: header.clone(),
-        frame: DataFrame::empty(),
-        row_offset: 0,
-    };
-    orphans.settle(&anchor, opts, skipped)?;
+    let mut rows_read = 0;
+    // A table in several files (a mapping's glob) is their rows in turn: each file is read and
+    // its orphans settled on its own (so messages name it), and the pieces grouped together,
+    // in file order.
+    for opened in &files {
+        let first = pieces.len();
+        let rows = load_file(
+            opened,
+            code_col,
+            is_events,
+            index,
+            keep.as_ref(),
+            &mut dict,
+            opts,
+            skipped,
+            &mut pieces,
+            &mut read_by,
+        )?;
+        let kept = pieces[first..].iter().map(|p| p.patient.len()).sum();
+        report
+            .inputs
+            .push(input_file(table.name(), &opened.path, rows, kept));
+        rows_read += rows;
+    }
     let read_time = timer.elapsed();
     let mut grouped = group(&pieces, index.len, is_events);
     grouped.codes = match keep {
@@ -170,4 +144,77 @@ pub(super) fn load_events(
     grouped.read_time = read_time;
     grouped.group_time = timer.elapsed() - read_time;
     Ok(grouped)
+}
+
+/// One file of an event table: its rows read by the first path that applies, kept rows
+/// appended to `pieces`, its orphans settled. Returns its number of rows.
+#[allow(clippy::too_many_arguments)]
+fn load_file(
+    opened: &Opened,
+    code_col: &str,
+    is_events: bool,
+    index: &PatientIndex,
+    keep: Option<&KeepSet>,
+    dict: &mut CodeDict,
+    opts: &LoadOptions,
+    skipped: &mut Vec<(String, usize)>,
+    pieces: &mut Vec<Piece>,
+    read_by: &mut ReadPaths,
+) -> Result<usize, ExtractError> {
+    let Opened {
+        path,
+        format,
+        columns,
+    } = opened;
+    let format = *format;
+    let shape = RowShape {
+        code_col,
+        is_events,
+        has_comparator: columns.wanted.iter().any(|h| h == "comparator"),
+    };
+    let frame_ctx = FrameCtx {
+        path,
+        format,
+        columns,
+        shape: &shape,
+        index,
+    };
+    let first = pieces.len();
+    let direct = match (keep, format) {
+        // The page reader finds columns by their names in the file: a renamed one is read by
+        // polars' batches, which rename it.
+        (Some(keep), Format::Parquet) if !columns.renamed() => load_row_groups(&frame_ctx, keep)?,
+        (Some(keep), Format::Csv) => {
+            let sizes = opts.csv_window_and_chunk.unwrap_or((CSV_WINDOW, CSV_CHUNK));
+            Some(load_csv_lines(&frame_ctx, &columns.wanted, keep, sizes)?)
+        }
+        _ => None,
+    };
+    let rows = if let Some(d) = direct {
+        pieces.extend(d.pieces);
+        *read_by += d.read_by;
+        d.rows
+    } else {
+        for_each_batch(path, format, columns, |frame, offset| {
+            let Some(keep) = keep else {
+                // Interning every code needs the dictionary mutably: one task per batch.
+                let n = frame.height();
+                let src = frame_ctx.source(0, n, &frame, offset);
+                pieces.push(exact(&src, &shape, index, None, Some(&mut *dict))?);
+                read_by.exact_tasks += 1;
+                return Ok(());
+            };
+            let (p, paths) = frame_pieces(&frame_ctx, frame, offset, keep)?;
+            pieces.extend(p);
+            *read_by += paths;
+            Ok(())
+        })?
+    };
+    let orphans = Orphans {
+        count: pieces[first..].iter().map(|p| p.orphans).sum(),
+        first: pieces[first..].iter().find_map(|p| p.first_orphan),
+    };
+    let anchor = frame_ctx.source(0, 0, &DataFrame::empty(), 0);
+    orphans.settle(&anchor, opts, skipped)?;
+    Ok(rows)
 }

@@ -28,7 +28,6 @@ const MAX_DIRECT_ROWS: usize = 1 << 24;
 /// file's schema does not fit the page reader, and the caller reads the file in batches.
 pub(super) fn load_row_groups(
     ctx: &FrameCtx<'_>,
-    wanted: &[String],
     keep: &KeepSet,
 ) -> Result<Option<TablePieces>, ExtractError> {
     let unreadable = |e: &dyn std::fmt::Display| ExtractError::unreadable(ctx.path, e);
@@ -82,7 +81,7 @@ pub(super) fn load_row_groups(
                 Some((p, paths)) => Ok((vec![p], paths)),
                 None => read_parquet_slice(
                     ctx.path,
-                    wanted,
+                    ctx.columns,
                     Some((first[g], rg.num_rows())),
                     Some(&metadata),
                 )

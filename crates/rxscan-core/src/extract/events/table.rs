@@ -8,6 +8,7 @@ use polars::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::dates::Day;
+use crate::extract::columns::Columns;
 use crate::extract::options::KeepCode;
 use crate::extract::source::{Format, Source};
 use crate::extract::values::{FixedCodes, PatientIndex};
@@ -62,7 +63,7 @@ pub(super) struct RowShape<'a> {
 pub(super) struct FrameCtx<'a> {
     pub(super) path: &'a Path,
     pub(super) format: Format,
-    pub(super) header: &'a [String],
+    pub(super) columns: &'a Columns,
     pub(super) shape: &'a RowShape<'a>,
     pub(super) index: &'a PatientIndex,
 }
@@ -79,7 +80,9 @@ impl FrameCtx<'_> {
         Source {
             path: self.path.to_path_buf(),
             format: self.format,
-            header: self.header.to_vec(),
+            header: self.columns.header.clone(),
+            file_header: self.columns.file_header.clone(),
+            dates: self.columns.date_format.clone(),
             frame: frame.slice(start as i64, len),
             row_offset: offset + start,
         }

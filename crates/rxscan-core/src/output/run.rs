@@ -1,0 +1,85 @@
+//! `run.json`: what produced a scan's results, so that a result can be traced to it: rxscan's
+//! version, the rule pack (its path, or "built-in", and a hash of its files), the parameters
+//! and index dates, the mapping, each input file read (path, size, rows read and kept), the
+//! columns absent, and every warning and note.
+//!
+//! Aggregate metadata, not patient-level: it holds no patient id, and the only counts of
+//! patients it holds (in the warnings about sex values) were made under the run's suppression
+//! ([`crate::scan::Scan::warnings`]); row counts of files are counts of rows, not patients.
+
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+use crate::dates;
+use crate::extract::LoadReport;
+use crate::packs::Pack;
+use crate::scan::Scan;
+
+/// The record of a run, as written to `run.json`.
+#[derive(Debug, Clone)]
+pub struct RunRecord(Value);
+
+impl RunRecord {
+    /// The record of a scan with `pack` (whose files are hashed here) that read what `report`
+    /// says (every practice folder's, in a batch), with the warnings the scan gave
+    /// ([`Scan::warnings`], under the run's suppression).
+    pub fn new(
+        pack: &Pack,
+        scan: &Scan,
+        report: &LoadReport,
+        warnings: &[String],
+    ) -> std::io::Result<RunRecord> {
+        let plan = scan.plan();
+        let source = match pack {
+            Pack::BuiltinPincer => "built-in".to_string(),
+            Pack::Dir(dir) => dir.display().to_string(),
+        };
+        let params: serde_json::Map<String, Value> = plan
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let inputs: Vec<Value> = report
+            .inputs
+            .iter()
+            .map(|f| {
+                json!({
+                    "table": f.table,
+                    "path": f.path.display().to_string(),
+                    "bytes": f.bytes,
+                    "rows_read": f.rows_read,
+                    "rows_kept": f.rows_kept,
+                })
+            })
+            .collect();
+        let mapping = scan
+            .load_options()
+            .mapping
+            .as_ref()
+            .map(|m| m.path().display().to_string());
+        Ok(RunRecord(json!({
+            "rxscan_version": env!("CARGO_PKG_VERSION"),
+            "rule_pack": { "source": source, "sha256": pack.fingerprint()? },
+            "parameters": params,
+            "index_dates": scan.dates().days().iter().map(|d| dates::format_iso(*d)).collect::<Vec<_>>(),
+            "mapping": mapping,
+            "inputs": inputs,
+            "columns_declared_absent": report.absent,
+            "optional_columns_missing": report.absent_found,
+            "warnings": warnings,
+            "notes": report.notes,
+        })))
+    }
+
+    /// The record as JSON.
+    pub fn json(&self) -> &Value {
+        &self.0
+    }
+}
+
+/// Write `run.json` (pretty-printed, one trailing newline).
+pub(super) fn write(run: &RunRecord, w: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &run.0)?;
+    writeln!(w)
+}

@@ -180,7 +180,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
         errout!("error: {failed}\n");
     }
     let pack = crate::rules::pack(&args.rules);
-    let run = RunRecord::new(&pack, &scan, &batch.report, &warnings)
+    let run = RunRecord::new(&pack, &scan, &batch.report, &warnings, suppression)
         .with_context(|| format!("cannot hash the rule pack {}", pack.name()))?;
     let (failed, mut facts) = (batch.failed, batch.facts);
     let results = batch

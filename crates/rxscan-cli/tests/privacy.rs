@@ -329,6 +329,26 @@ fn small_counts(dir: &Path) -> Vec<String> {
                 spans.len() / 2,
                 "{name}: every count pair found in the text"
             );
+        } else if name == "run.json" {
+            // Each input file's row counts, and any count a warning starts with.
+            let run: serde_json::Value = serde_json::from_str(&text).expect("run.json");
+            let inputs = run["inputs"].as_array().expect("inputs");
+            assert!(!inputs.is_empty(), "run.json lists no input");
+            for input in inputs {
+                for key in ["rows_read", "rows_kept"] {
+                    let field = match &input[key] {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    problems.extend(count_problem(&field, &name));
+                }
+            }
+            for w in run["warnings"].as_array().expect("warnings") {
+                let first = w.as_str().expect("text").split(' ').next().unwrap_or("");
+                if first.starts_with(|c: char| c.is_ascii_digit()) || first == "[REDACTED]" {
+                    problems.extend(count_problem(first, &name));
+                }
+            }
         } else {
             problems.push(format!("{name}: an output this test cannot read"));
         }
@@ -353,6 +373,7 @@ fn no_count_from_1_to_7_in_any_output_file_under_suppress() {
         "composites.csv",
         "practices.csv",
         "report.html",
+        "run.json",
     ] {
         assert!(
             problems.iter().any(|p| p.starts_with(file)),

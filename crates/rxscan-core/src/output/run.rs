@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::dates;
 use crate::extract::LoadReport;
 use crate::packs::Pack;
+use crate::results::Suppression;
 use crate::scan::Scan;
 
 /// The record of a run, as written to `run.json`.
@@ -23,13 +24,24 @@ pub struct RunRecord(Value);
 impl RunRecord {
     /// The record of a scan with `pack` (whose files are hashed here) that read what `report`
     /// says (every practice folder's, in a batch), with the warnings the scan gave
-    /// ([`Scan::warnings`], under the run's suppression).
+    /// ([`Scan::warnings`], under the run's suppression); under suppression the files' row
+    /// counts are shown as counts are (redacted or rounded).
     pub fn new(
         pack: &Pack,
         scan: &Scan,
         report: &LoadReport,
         warnings: &[String],
+        suppression: Suppression,
     ) -> std::io::Result<RunRecord> {
+        // Row counts of a small file are counts of people (a practice's patients file):
+        // under suppression they follow the rule every count follows.
+        let count = |n: usize| match suppression {
+            Suppression::None => json!(n),
+            _ => match suppression.apply(n as u64) {
+                Some(shown) => json!(shown),
+                None => json!("[REDACTED]"),
+            },
+        };
         let plan = scan.plan();
         let source = match pack {
             Pack::BuiltinPincer => "built-in".to_string(),
@@ -48,8 +60,8 @@ impl RunRecord {
                     "table": f.table,
                     "path": f.path.display().to_string(),
                     "bytes": f.bytes,
-                    "rows_read": f.rows_read,
-                    "rows_kept": f.rows_kept,
+                    "rows_read": count(f.rows_read),
+                    "rows_kept": count(f.rows_kept),
                 })
             })
             .collect();

@@ -108,7 +108,21 @@ pub fn run(args: ScanArgs) -> Result<()> {
         .iter()
         .all(|w| w.severity == Severity::Warning));
     let n_dates = dates.len();
-    let scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
+    let suppression = if args.suppress {
+        Suppression::Redact7Round5
+    } else {
+        Suppression::None
+    };
+    let out_opts = OutputOptions {
+        suppression,
+        patient_level: !args.no_patients,
+    };
+    // Evidence goes with the patient-level files: never under suppression.
+    let with_evidence = out_opts.writes_patient_level();
+    let mut scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
+    if with_evidence {
+        scan = scan.with_evidence();
+    }
     let plan = scan.plan();
     let progress = output::Progress::new(args.quiet);
     progress.stage(&format!("loading {}", args.data.display()));
@@ -125,26 +139,25 @@ pub fn run(args: ScanArgs) -> Result<()> {
         plan.measures.len(),
         n_dates
     ));
-    let suppression = if args.suppress {
-        Suppression::Redact7Round5
-    } else {
-        Suppression::None
-    };
-    let out_opts = OutputOptions {
-        suppression,
-        patient_level: !args.no_patients,
-    };
     let results = scan.evaluate(
         &extract,
         &EvalOptions {
             patient_rows: out_opts.writes_patient_level(),
         },
     )?;
+    if with_evidence {
+        progress.stage("tracing the flagged patients");
+    }
+    let evidence = with_evidence
+        .then(|| rxscan_core::evidence::for_flagged(&scan, &extract, &results))
+        .transpose()
+        .map_err(rxscan_core::Error::from)?;
     let evaluated = started.elapsed();
     progress.stage("writing results");
     let input = RenderInput {
         results: &results,
         suppression,
+        evidence: evidence.as_ref(),
     };
     let written = rxscan_core::output::write_folder(&args.out, &input, &out_opts, &mut |name| {
         progress.stage(&format!("writing results ({name} done)"));

@@ -31,6 +31,7 @@ pub mod dates;
 pub mod diagnostics;
 pub mod error;
 pub mod eval;
+pub mod evidence;
 pub mod extract;
 pub mod output;
 pub mod packs;

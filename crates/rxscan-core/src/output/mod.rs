@@ -1,5 +1,6 @@
 //! Stage: output. Renders [`Results`] (one renderer per format, one file each: `summary.rs`,
-//! `patients.rs`, `composites.rs`, `terminal.rs`) and writes a scan's files as a folder,
+//! `patients.rs`, `composites.rs`, `evidence.rs`, `action_lists.rs` (a folder of files),
+//! `terminal.rs`; and the text of commands: `why.rs`, `pack.rs`) and writes a scan's files as a folder,
 //! atomically. A new output (evidence, JSON, a report) is a new renderer beside these and one
 //! more entry in the file set below.
 //!
@@ -9,12 +10,15 @@
 //! suppressed aggregates. Files are staged beside the output folder and moved into place
 //! together ([`folder`]).
 
+pub mod action_lists;
 mod composites;
+mod evidence;
 pub mod folder;
 pub mod pack;
 mod patients;
 mod summary;
 pub mod terminal;
+pub mod why;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -22,6 +26,7 @@ use std::path::PathBuf;
 
 pub use folder::{abandon_all, OutputError};
 
+use crate::evidence::Evidence;
 use crate::results::{Results, Suppression};
 
 /// What every renderer reads: the results, the suppression in force, and whatever else a
@@ -31,13 +36,25 @@ use crate::results::{Results, Suppression};
 pub struct RenderInput<'a> {
     pub results: &'a Results,
     pub suppression: Suppression,
+    /// The traces of flagged patients ([`crate::evidence::for_flagged`]), when the scan
+    /// computed them: `evidence.jsonl` and `action_lists/` are written only then.
+    pub evidence: Option<&'a Evidence>,
 }
 
-/// One output file: its name, whether it names patients, and how it is rendered.
+/// How an output is rendered: one file, or a folder of files replaced as a whole (so a
+/// practice no longer flagged leaves no stale list behind).
+enum Render {
+    File(fn(&RenderInput, &mut dyn Write) -> std::io::Result<()>),
+    Folder(fn(&RenderInput) -> Vec<(String, Vec<u8>)>),
+}
+
+/// One output: its name, whether it names patients, whether it needs evidence, and how it
+/// is rendered.
 struct OutputFile {
     name: &'static str,
     patient_level: bool,
-    render: fn(&RenderInput, &mut dyn Write) -> std::io::Result<()>,
+    needs_evidence: bool,
+    render: Render,
 }
 
 /// Every file a scan may write, in the order written.
@@ -45,17 +62,32 @@ const FILES: &[OutputFile] = &[
     OutputFile {
         name: "summary.csv",
         patient_level: false,
-        render: |i, w| summary::write(i.results, w, i.suppression),
+        needs_evidence: false,
+        render: Render::File(|i, w| summary::write(i.results, w, i.suppression)),
     },
     OutputFile {
         name: "composites.csv",
         patient_level: false,
-        render: |i, w| composites::write(i.results, w, i.suppression),
+        needs_evidence: false,
+        render: Render::File(|i, w| composites::write(i.results, w, i.suppression)),
     },
     OutputFile {
         name: "patients.csv",
         patient_level: true,
-        render: |i, w| patients::write(i.results, w),
+        needs_evidence: false,
+        render: Render::File(|i, w| patients::write(i.results, w)),
+    },
+    OutputFile {
+        name: "evidence.jsonl",
+        patient_level: true,
+        needs_evidence: true,
+        render: Render::File(|i, w| evidence::write(i.results, i.evidence, w)),
+    },
+    OutputFile {
+        name: "action_lists",
+        patient_level: true,
+        needs_evidence: true,
+        render: Render::Folder(|i| action_lists::render(i.results, i.evidence)),
     },
 ];
 
@@ -90,19 +122,34 @@ pub fn write_folder(
     let mut obsolete = Vec::new();
     for output in FILES {
         let name = output.name;
-        if output.patient_level && !patient_level {
+        if (output.patient_level && !patient_level)
+            || (output.needs_evidence && input.evidence.is_none())
+        {
             obsolete.push(name);
             continue;
         }
-        let path = staging.path(name)?;
-        let file =
-            File::create(&path).map_err(|e| folder::err(&path, format!("cannot create: {e}")))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        (output.render)(input, &mut w)
-            .and_then(|()| w.flush())
-            .map_err(|e| folder::err(&path, format!("cannot write: {e}")))?;
+        match output.render {
+            Render::File(render) => write_file(&staging.path(name)?, |w| render(input, w))?,
+            Render::Folder(render) => {
+                let dir = staging.folder(name)?;
+                for (file, bytes) in render(input) {
+                    write_file(&dir.join(file), |w| w.write_all(&bytes))?;
+                }
+            }
+        }
         written.push(name);
         on_staged(name);
     }
     staging.commit(&written, &obsolete)
+}
+
+fn write_file(
+    path: &std::path::Path,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
+    let file = File::create(path).map_err(|e| folder::err(path, format!("cannot create: {e}")))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    render(&mut w)
+        .and_then(|()| w.flush())
+        .map_err(|e| folder::err(path, format!("cannot write: {e}")))
 }

@@ -37,13 +37,51 @@ pub struct Scan {
     plan: Plan,
     dates: IndexDates,
     load: LoadOptions,
+    /// Per feature: whether its rows before the window are loaded (for evidence).
+    history: Vec<bool>,
 }
 
 impl Scan {
     /// Plan a scan: the rows to keep are worked out here, once.
     pub fn new(plan: Plan, dates: IndexDates) -> Scan {
         let load = rows::for_dates(&plan, &dates);
-        Scan { plan, dates, load }
+        let history = vec![false; plan.features.len()];
+        Scan {
+            plan,
+            dates,
+            load,
+            history,
+        }
+    }
+
+    /// Load what evidence needs besides what counting needs: the rows before the window of
+    /// every feature whose absence can make a condition true ([`rows::absence_features`]), so
+    /// evidence can name the last one. Costs only the keeping of those rows; the files are
+    /// read (and every row validated) either way.
+    pub fn with_evidence(self) -> Scan {
+        let history = rows::absence_features(&self.plan);
+        self.keeping_history(history)
+    }
+
+    /// Keep every feature's rows from the start of the record (`rxscan why`: one patient,
+    /// every "last row before the window" named).
+    pub fn with_all_history(self) -> Scan {
+        let history = vec![true; self.plan.features.len()];
+        self.keeping_history(history)
+    }
+
+    fn keeping_history(mut self, history: Vec<bool>) -> Scan {
+        let skip = self.load.skip_orphans;
+        self.load = rows::with_history(&self.plan, &self.dates, &history);
+        self.load.skip_orphans = skip;
+        self.history = history;
+        self
+    }
+
+    /// Per feature: whether rows before its window are loaded (evidence names the last one
+    /// only then).
+    pub fn history(&self) -> &[bool] {
+        &self.history
     }
 
     /// Skip event and registration rows whose patient is not in `patients` (each table's

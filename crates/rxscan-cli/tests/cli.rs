@@ -52,14 +52,23 @@ fn scan_writes_the_three_reviewed_files() {
             "{file} differs from testdata/e2e/expected/{file}"
         );
     }
-    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+    let mut leftovers: Vec<_> = std::fs::read_dir(out.path())
         .expect("dir")
         .map(|e| e.expect("entry").file_name())
         .collect();
+    leftovers.sort();
+    // The three reviewed files and the evidence outputs (issue #11: evidence.jsonl and
+    // action_lists/, checked in tests/evidence.rs); no temporaries.
     assert_eq!(
-        leftovers.len(),
-        3,
-        "only the three files, no temporaries: {leftovers:?}"
+        leftovers,
+        [
+            "action_lists",
+            "composites.csv",
+            "evidence.jsonl",
+            "patients.csv",
+            "summary.csv"
+        ],
+        "only the output files, no temporaries: {leftovers:?}"
     );
 }
 

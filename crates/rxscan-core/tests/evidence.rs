@@ -19,7 +19,7 @@ fn key(r: &Row) -> RowKey {
     (
         r.table.name().to_string(),
         dates::format_iso(r.date),
-        r.code.clone(),
+        r.code.to_string(),
         r.value.map(|v| v.to_string()),
         r.comparator.to_string(),
     )
@@ -39,7 +39,12 @@ fn flagged(folder: &str, date: &str, patient: i64, measure: &str) -> Flagged {
         .evaluate(&ex, &EvalOptions { patient_rows: true })
         .unwrap();
     let ev = for_flagged(&scan, &ex, &results).unwrap();
-    let m = scan.plan().measures.iter().position(|x| x.id == measure).unwrap();
+    let m = scan
+        .plan()
+        .measures
+        .iter()
+        .position(|x| x.id == measure)
+        .unwrap();
     ev.flagged
         .into_iter()
         .find(|f| f.patient_id == patient && f.trace.measure == m)
@@ -50,9 +55,9 @@ fn flagged(folder: &str, date: &str, patient: i64, measure: &str) -> Flagged {
 fn rows_named(f: &Flagged) -> BTreeSet<RowKey> {
     f.trace
         .denominator
-        .rows
-        .iter()
-        .chain(&f.trace.numerator.rows)
+        .deciding_rows()
+        .into_iter()
+        .chain(f.trace.numerator.deciding_rows())
         .map(key)
         .collect()
 }
@@ -93,7 +98,10 @@ fn nsaid_without_gastroprotection_names_the_nsaid_and_the_last_ppi() {
     let s = absent.searched.as_ref().unwrap();
     assert_eq!(s.from.map(dates::format_iso).as_deref(), Some("2019-12-01"));
     assert_eq!(s.to.map(dates::format_iso).as_deref(), Some("2020-03-01"));
-    let last = absent.last_before.as_ref().expect("a PPI before the window");
+    let last = absent
+        .last_before
+        .as_ref()
+        .expect("a PPI before the window");
     assert_eq!(
         key(last),
         expect(&[("medications", "2019-11-30", "317291008", None, "")])
@@ -154,7 +162,7 @@ fn monitoring_by_absence_names_the_lithium_issues_and_the_last_level_before() {
     assert_eq!(s.to.map(dates::format_iso).as_deref(), Some("2020-03-01"));
     let last = n.last_before.as_ref().expect("the level of 2019-11-30");
     assert_eq!(
-        (dates::format_iso(last.date), last.code.as_str()),
+        (dates::format_iso(last.date), &*last.code),
         ("2019-11-30".to_string(), "1006681000000100")
     );
     // li, patient 19 at 2021-01-01: the level of 2020-09-30 is the day before I2-3m.
@@ -171,7 +179,13 @@ fn latest_value_with_comparator_names_that_record() {
     assert_eq!(
         rows_named(&f),
         expect(&[
-            ("clinical_events", "2019-06-01", "1011481000000105", Some("30"), "<"),
+            (
+                "clinical_events",
+                "2019-06-01",
+                "1011481000000105",
+                Some("30"),
+                "<"
+            ),
             ("medications", "2020-01-15", "329653008", None, ""),
         ])
     );
@@ -201,8 +215,7 @@ fn the_trace_agrees_with_the_evaluator_on_every_boundary_fixture() {
             .collect::<BTreeSet<String>>();
         for date in expected {
             let day = IndexDates::parse(&date).unwrap();
-            let scan =
-                Scan::new(common::pincer(), IndexDates::of([day]).unwrap()).with_evidence();
+            let scan = Scan::new(common::pincer(), IndexDates::of([day]).unwrap()).with_evidence();
             let ex = scan.load(&dir).unwrap();
             let results = scan
                 .evaluate(&ex, &EvalOptions { patient_rows: true })

@@ -10,10 +10,11 @@
 //! The loader drops rows a scan cannot see ([`crate::scan::rows`]), which would hide "the last
 //! lithium level before the window". A scan that wants evidence asks for more history
 //! ([`crate::Scan::with_evidence`]): the features whose absence can make a condition true (those
-//! under an odd number of `not`, or read through `exists`/`coalesce`) keep their rows from the
-//! start of the record up to the window's end. The trace is told which features had their
-//! history loaded and names a last row before the window only for those, so it never reports a
-//! "last" row that is not the last in the input.
+//! under an odd number of `not`, or read through `exists`/`coalesce`) also keep their rows in a
+//! lookback before the window (24 months by default, [`crate::scan::EVIDENCE_LOOKBACK_MONTHS`];
+//! `rxscan why` looks back to the start of the record). The trace is told what was loaded
+//! ([`History`]) and looks for the last row only there, so the row it names is the input's
+//! last matching row in that lookback, never a row that merely survived the filter.
 
 mod text;
 mod trace;
@@ -28,6 +29,7 @@ use crate::eval::EvalError;
 use crate::extract::{Extract, NO_DATE};
 use crate::plan::{Expr, Plan};
 use crate::results::Results;
+use crate::scan::rows::History;
 use crate::scan::Scan;
 use trace::{Context, Patient, Template};
 
@@ -100,9 +102,8 @@ fn own_numerator<'e>(den: &Expr, num: &'e Expr) -> std::borrow::Cow<'e, Expr> {
 }
 
 impl<'a> Tracer<'a> {
-    /// `history[f]`: whether rows before feature `f`'s window were loaded
-    /// ([`Scan::history`]).
-    pub fn new(plan: &'a Plan, extract: &'a Extract, history: &'a [bool]) -> Tracer<'a> {
+    /// `history`: which rows before the windows were loaded ([`Scan::history`]).
+    pub fn new(plan: &'a Plan, extract: &'a Extract, history: &'a History) -> Tracer<'a> {
         let names = Names::new(plan);
         Tracer {
             cx: Context::new(plan, extract, history),

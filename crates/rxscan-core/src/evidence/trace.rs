@@ -7,11 +7,13 @@
 //! keep every row it looks at. Its verdicts must equal the fast evaluator's; the tests check
 //! that on the boundary fixtures and on synthetic extracts.
 //!
-//! The rows a node names are the rows that made it take its value: for a record query the
-//! matching rows in its window (`has`), the pairs in reach of each other (`within`) or the one
-//! latest row (`latest`); for `and`/`or`/`not` the rows of the children that decided it (a
-//! true `and`: all; a false `and`: its false children; `or` likewise; `not`: its child's); for a
-//! comparison or a function, the rows its operands read. A record query that found nothing
+//! The rows behind a node ([`Node::deciding_rows`]) are the rows that made it take its value:
+//! for a record query the matching rows in its window (`has`), the pairs in reach of each
+//! other (`within`) or the one latest row (`latest`), kept on the query's node; for
+//! `and`/`or`/`not` the rows of the children that decided it (a true `and`: all; a false
+//! `and`: its false children; `or` likewise; `not`: its child's); for a comparison or a
+//! function, the rows its operands read. Only record queries store rows (their strings
+//! shared), so a trace of a long-treated patient stays small. A record query that found nothing
 //! says what it searched (codelist and window) and, when the rows before the window were
 //! loaded (`history`), the last matching row before it.
 
@@ -22,6 +24,7 @@ use crate::dates::{self, Day};
 use crate::eval::EvalError;
 use crate::extract::{Comparator, Extract, NO_DATE};
 use crate::plan::{CmpOp, Expr, Feature, Plan, RecordField, Table, Window};
+use crate::scan::rows::History;
 
 /// A value in a trace.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,10 +48,10 @@ impl Value {
 pub struct Row {
     pub table: Table,
     /// The codelist it matched.
-    pub codelist: String,
-    pub code: String,
+    pub codelist: Arc<str>,
+    pub code: Arc<str>,
     /// The codelist's term for the code, when it has one.
-    pub term: Option<String>,
+    pub term: Option<Arc<str>>,
     pub date: Day,
     /// `numeric_value` (clinical events only).
     pub value: Option<f64>,
@@ -73,6 +76,7 @@ pub struct Node {
     /// The node as written in the rule: `name = body` for a definition, else the formula.
     pub text: Arc<str>,
     pub value: Value,
+    /// The rows a record query matched (empty on other nodes: see [`Node::deciding_rows`]).
     pub rows: Vec<Row>,
     pub searched: Option<Searched>,
     pub last_before: Option<Row>,
@@ -85,6 +89,24 @@ impl Node {
     /// Whether the node is a condition (true/false) rather than a value.
     pub fn is_condition(&self) -> bool {
         matches!(self.value, Value::Bool(_))
+    }
+
+    /// The rows that made this node's value (see the module doc), each once.
+    pub fn deciding_rows(&self) -> Vec<&Row> {
+        let mut out: Vec<&Row> = Vec::new();
+        self.add_deciding(&mut out);
+        out
+    }
+
+    fn add_deciding<'n>(&'n self, out: &mut Vec<&'n Row>) {
+        for r in &self.rows {
+            if !out.iter().any(|x| x.table == r.table && x.at == r.at) {
+                out.push(r);
+            }
+        }
+        for &i in &self.deciding {
+            self.children[i].add_deciding(out);
+        }
     }
 
     /// This node and every node below it, parents first.
@@ -131,14 +153,18 @@ impl Template {
 pub(crate) struct Context<'a> {
     pub plan: &'a Plan,
     pub extract: &'a Extract,
-    /// Per feature: whether rows before its window were loaded (so `last_before` is true).
-    pub history: &'a [bool],
-    /// Per codelist: membership of each of its table's distinct codes.
-    members: Vec<Vec<bool>>,
+    /// Which rows before the windows were loaded (so `last_before` is the input's).
+    pub history: &'a History,
+    /// Per codelist: for each of its table's distinct codes, its position in the codelist.
+    members: Vec<Vec<Option<u32>>>,
+    /// Per table: the distinct codes, shared by every row that names them.
+    codes: [Vec<Arc<str>>; 2],
+    /// Per codelist: its name, and the term of each of its codes (empty: none).
+    lists: Vec<(Arc<str>, Vec<Option<Arc<str>>>)>,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(plan: &'a Plan, extract: &'a Extract, history: &'a [bool]) -> Context<'a> {
+    pub fn new(plan: &'a Plan, extract: &'a Extract, history: &'a History) -> Context<'a> {
         let members = plan
             .codelists
             .iter()
@@ -147,8 +173,28 @@ impl<'a> Context<'a> {
                     .table(c.table)
                     .codes
                     .iter()
-                    .map(|code| c.codes.binary_search(code).is_ok())
+                    .map(|code| c.codes.binary_search(code).ok().map(|i| i as u32))
                     .collect()
+            })
+            .collect();
+        let shared = |t: Table| {
+            extract
+                .table(t)
+                .codes
+                .iter()
+                .map(|c| c.as_str().into())
+                .collect()
+        };
+        let lists = plan
+            .codelists
+            .iter()
+            .map(|c| {
+                let terms = c
+                    .terms
+                    .iter()
+                    .map(|t| Some(t.as_str().into()).filter(|t: &Arc<str>| !t.is_empty()))
+                    .collect();
+                (c.name.as_str().into(), terms)
             })
             .collect();
         Context {
@@ -156,6 +202,8 @@ impl<'a> Context<'a> {
             extract,
             history,
             members,
+            codes: [shared(Table::Medications), shared(Table::ClinicalEvents)],
+            lists,
         }
     }
 
@@ -163,18 +211,20 @@ impl<'a> Context<'a> {
     fn matching(&self, p: usize, c: usize) -> impl Iterator<Item = usize> + '_ {
         let t = self.extract.table(self.plan.codelists[c].table);
         t.rows(p)
-            .filter(move |&i| self.members[c][t.code[i] as usize])
+            .filter(move |&i| self.members[c][t.code[i] as usize].is_some())
     }
 
     fn row(&self, c: usize, i: usize) -> Row {
-        let list = &self.plan.codelists[c];
-        let t = self.extract.table(list.table);
-        let code = &t.codes[t.code[i] as usize];
+        let table = self.plan.codelists[c].table;
+        let t = self.extract.table(table);
+        let code = t.code[i] as usize;
+        let (name, terms) = &self.lists[c];
+        let at = self.members[c][code].expect("a matching row") as usize;
         Row {
-            table: list.table,
-            codelist: list.name.clone(),
-            code: code.clone(),
-            term: list.term(code).map(str::to_string),
+            table,
+            codelist: name.clone(),
+            code: self.codes[table as usize][code].clone(),
+            term: terms.get(at).cloned().flatten(),
             date: t.day[i],
             // Medications have neither column (the vectors are empty).
             value: t.value.get(i).copied().filter(|v| !v.is_nan()),
@@ -224,16 +274,23 @@ impl Patient<'_, '_> {
     }
 
     /// The last row of `lists` dated before `lo` (greatest date, ties to the first in input
-    /// order), when rows before the window were loaded for feature `f`.
+    /// order) and inside the lookback, when rows before the window were loaded for feature `f`.
     fn last_before(&self, f: usize, lists: &[usize], lo: Day) -> Option<Row> {
-        if !self.cx.history[f] {
+        if !self.cx.history.of(f) {
             return None;
         }
+        let since = self
+            .cx
+            .history
+            .start(self.cx.plan.features[f].window(), self.index);
         let mut best: Option<(Day, usize, usize)> = None;
         for &c in lists {
             for i in self.cx.matching(self.p, c) {
                 let d = self.cx.day(c, i);
-                if d < lo && best.is_none_or(|(bd, bi, _)| d > bd || (d == bd && i < bi)) {
+                if d < lo
+                    && d >= since
+                    && best.is_none_or(|(bd, bi, _)| d > bd || (d == bd && i < bi))
+                {
                     best = Some((d, i, c));
                 }
             }
@@ -421,21 +478,12 @@ impl Patient<'_, '_> {
             }
             _ => unreachable!("leaves are evaluated in `node`"),
         };
-        let mut rows: Vec<Row> = Vec::new();
-        for &i in &deciding {
-            for r in &kids[i].rows {
-                if !rows.iter().any(|x| x.table == r.table && x.at == r.at) {
-                    rows.push(r.clone());
-                }
-            }
-        }
         // What `not has(...)` or `exists(latest...)` searched is its child's search.
         if let (Expr::Not(_) | Expr::Exists(_), [k]) = (e, &kids[..]) {
             node.searched = k.searched.clone();
             node.last_before = k.last_before.clone();
         }
         node.value = value;
-        node.rows = rows;
         node.deciding = deciding;
     }
 }

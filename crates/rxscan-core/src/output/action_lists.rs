@@ -88,7 +88,7 @@ pub fn reason(t: &MeasureTrace) -> String {
 }
 
 fn row_fact(r: &Row) -> String {
-    let name = r.term.as_deref().unwrap_or(&r.code);
+    let name = r.term.as_deref().unwrap_or(&*r.code);
     match r.value {
         Some(v) => format!(
             "{name} {}{} {}",
@@ -108,7 +108,8 @@ fn collect(n: &Node, ages: &mut Vec<String>, facts: &mut Vec<String>) {
         return;
     }
     // `not` over a query that found nothing: what is absent, and where.
-    if let (Some(s), true, Value::Bool(true)) = (&n.searched, n.rows.is_empty(), &n.value) {
+    let found_nothing = n.deciding_rows().is_empty();
+    if let (Some(s), true, Value::Bool(true)) = (&n.searched, found_nothing, &n.value) {
         if !n.children.is_empty() {
             let range = match (s.from, s.to) {
                 (Some(a), Some(b)) => format!("{}..{}", format_iso(a), format_iso(b)),

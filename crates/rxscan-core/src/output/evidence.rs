@@ -3,6 +3,11 @@
 //! rows that made it so, and for record queries what was searched and the last matching row
 //! before the window when nothing was found (patient-level: never written under suppression).
 //!
+//! Rows are listed where they are read: at a record query, or a comparison of what one read
+//! (`latest_egfr.value < 45`). An `and`, `or` or `not` lists none of its own; its rows are
+//! those of the conditions below it, listed there (repeating them at every level made a line
+//! of a long-treated patient hundreds of kilobytes).
+//!
 //! Written by hand rather than through serde: the shape is fixed and flat, and this keeps
 //! the library's dependencies as they are.
 
@@ -24,7 +29,12 @@ pub fn write(r: &Results, ev: Option<&Evidence>, w: &mut dyn Write) -> io::Resul
             string(&r.measures[f.trace.measure])
         )?;
         for (i, c) in f.trace.conditions().enumerate() {
-            let rows: Vec<String> = c.rows.iter().map(row).collect();
+            let combines = c.children.iter().any(|k| k.is_condition());
+            let rows: Vec<String> = if combines {
+                Vec::new()
+            } else {
+                c.deciding_rows().into_iter().map(row).collect()
+            };
             write!(
                 w,
                 "{}{{\"text\":{},\"holds\":{},\"rows\":[{}],\"searched\":{},\"last_before\":{}}}",

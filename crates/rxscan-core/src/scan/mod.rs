@@ -31,21 +31,28 @@ use crate::extract::{Extract, LoadOptions};
 use crate::plan::Plan;
 use crate::results::Results;
 
+/// How far before a window evidence looks for the last matching row by default (months).
+/// Looking back to the start of the record keeps every old test result and repeat
+/// prescription of the lists evidence reads; on a 1M-patient extract that was four times the
+/// clinical-event rows and about 15% more time. Two years answers "when was the last one?" for
+/// monitoring at intervals of months; `rxscan why` always looks back to the start.
+pub const EVIDENCE_LOOKBACK_MONTHS: Option<u32> = Some(24);
+
 /// A plan to run at some index dates.
 #[derive(Debug, Clone)]
 pub struct Scan {
     plan: Plan,
     dates: IndexDates,
     load: LoadOptions,
-    /// Per feature: whether its rows before the window are loaded (for evidence).
-    history: Vec<bool>,
+    /// The rows before the windows that are loaded (for evidence).
+    history: rows::History,
 }
 
 impl Scan {
     /// Plan a scan: the rows to keep are worked out here, once.
     pub fn new(plan: Plan, dates: IndexDates) -> Scan {
         let load = rows::for_dates(&plan, &dates);
-        let history = vec![false; plan.features.len()];
+        let history = rows::History::default();
         Scan {
             plan,
             dates,
@@ -58,19 +65,34 @@ impl Scan {
     /// every feature whose absence can make a condition true ([`rows::absence_features`]), so
     /// evidence can name the last one. Costs only the keeping of those rows; the files are
     /// read (and every row validated) either way.
+    /// The last row is looked for in the [`EVIDENCE_LOOKBACK_MONTHS`] before the window
+    /// ([`Scan::with_evidence_lookback`] to choose).
     pub fn with_evidence(self) -> Scan {
-        let history = rows::absence_features(&self.plan);
+        self.with_evidence_lookback(EVIDENCE_LOOKBACK_MONTHS)
+    }
+
+    /// [`Scan::with_evidence`], looking back `months` before each window for the last row
+    /// (`None`: to the start of the record; exact, and on a large extract it keeps several
+    /// times the rows).
+    pub fn with_evidence_lookback(self, months: Option<u32>) -> Scan {
+        let history = rows::History {
+            features: rows::absence_features(&self.plan),
+            lookback_months: months,
+        };
         self.keeping_history(history)
     }
 
     /// Keep every feature's rows from the start of the record (`rxscan why`: one patient,
-    /// every "last row before the window" named).
+    /// every "last row before the window" named, however old).
     pub fn with_all_history(self) -> Scan {
-        let history = vec![true; self.plan.features.len()];
+        let history = rows::History {
+            features: vec![true; self.plan.features.len()],
+            lookback_months: None,
+        };
         self.keeping_history(history)
     }
 
-    fn keeping_history(mut self, history: Vec<bool>) -> Scan {
+    fn keeping_history(mut self, history: rows::History) -> Scan {
         let skip = self.load.skip_orphans;
         self.load = rows::with_history(&self.plan, &self.dates, &history);
         self.load.skip_orphans = skip;
@@ -78,9 +100,8 @@ impl Scan {
         self
     }
 
-    /// Per feature: whether rows before its window are loaded (evidence names the last one
-    /// only then).
-    pub fn history(&self) -> &[bool] {
+    /// Which rows before the windows are loaded (evidence names a last row only there).
+    pub fn history(&self) -> &rows::History {
         &self.history
     }
 

@@ -2,7 +2,8 @@
 //! verdict for every patient, date and measure; every row a flag names (matched or last before
 //! a window) is a row of the input for that patient; and where a condition holds because
 //! nothing was found, the row named as last before the window is the input's last matching
-//! row before it (the scan kept the history evidence needs).
+//! row before it (the scan kept the history evidence needs; looking back to the start of the
+//! record, so "last" is checkable without the lookback's month arithmetic).
 
 use std::collections::BTreeMap;
 
@@ -30,7 +31,7 @@ fn input_rows<'r>(raw: &'r RawExtract, t: Table, patient: i64) -> Vec<&'r crate:
 fn in_input(raw: &RawExtract, patient: i64, r: &Row) -> bool {
     input_rows(raw, r.table, patient).iter().any(|x| {
         iso(x.date) == dates::format_iso(r.date)
-            && x.code.trim() == r.code
+            && x.code.trim() == &*r.code
             && x.value == r.value
             && x.comparator.trim() == r.comparator
     })
@@ -53,7 +54,7 @@ proptest! {
             .map(|&d| dates::parse_iso(&iso(d)).expect("a date"))
             .collect();
         let scan = Scan::new(plan.clone(), IndexDates::any_days(days.clone()).expect("dates"))
-            .with_evidence();
+            .with_evidence_lookback(None);
         let ex = scan.load(dir.path()).expect("the generated extract loads");
         let Ok(results) = scan.evaluate(&ex, &EvalOptions { patient_rows: true }) else {
             // An index date the plan cannot be evaluated at: nothing to explain.
@@ -98,7 +99,8 @@ proptest! {
                     );
                 }
                 // An absence: the last row before the window is the input's.
-                let (Some(s), true) = (&c.searched, c.value.holds() && c.rows.is_empty()) else {
+                let nothing = c.deciding_rows().is_empty();
+                let (Some(s), true) = (&c.searched, c.value.holds() && nothing) else {
                     continue;
                 };
                 let Some(from) = s.from else { continue };

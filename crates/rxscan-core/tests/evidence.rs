@@ -226,9 +226,17 @@ fn the_trace_agrees_with_the_evaluator_on_every_boundary_fixture() {
                 .map(|f| ((f.patient, f.measure), f.numerator))
                 .collect();
             let tracer = Tracer::new(scan.plan(), &ex, scan.history());
+            let all: Vec<usize> = (0..scan.plan().measures.len()).collect();
             for p in 0..ex.n_patients() {
+                // Every operand evaluated (`rxscan why`) and only the deciding ones (evidence).
+                let full = tracer.patient(p, day, &all).unwrap();
                 for m in 0..scan.plan().measures.len() {
                     let t = tracer.measure(p, day, m).unwrap();
+                    let f = &full.measures[m];
+                    assert_eq!(
+                        (f.in_denominator, f.in_numerator),
+                        (t.in_denominator, t.in_numerator)
+                    );
                     let got = t.in_denominator.then_some(t.in_numerator);
                     assert_eq!(
                         got,

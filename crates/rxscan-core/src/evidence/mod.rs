@@ -11,7 +11,7 @@
 //! lithium level before the window". A scan that wants evidence asks for more history
 //! ([`crate::Scan::with_evidence`]): the features whose absence can make a condition true (those
 //! under an odd number of `not`, or read through `exists`/`coalesce`) also keep their rows in a
-//! lookback before the window (24 months by default, [`crate::scan::EVIDENCE_LOOKBACK_MONTHS`];
+//! lookback before the window (6 months by default, [`crate::scan::EVIDENCE_LOOKBACK_MONTHS`];
 //! `rxscan why` looks back to the start of the record). The trace is told what was loaded
 //! ([`History`]) and looks for the last row only there, so the row it names is the input's
 //! last matching row in that lookback, never a row that merely survived the filter.
@@ -60,13 +60,13 @@ pub struct MeasureTrace {
 }
 
 impl MeasureTrace {
-    /// Every condition (true/false node) of the denominator, then of the numerator, parents
-    /// first.
+    /// The conditions (true/false nodes) that decided the denominator, then the numerator,
+    /// parents first ([`Node::walk_deciding`]).
     pub fn conditions(&self) -> impl Iterator<Item = &Node> {
         self.denominator
-            .walk()
+            .walk_deciding()
             .into_iter()
-            .chain(self.numerator.walk())
+            .chain(self.numerator.walk_deciding())
             .filter(|n| n.is_condition())
     }
 }
@@ -160,19 +160,22 @@ impl<'a> Tracer<'a> {
         })
     }
 
-    /// One measure for dense patient `p` at `index`.
+    /// One measure for dense patient `p` at `index`, evaluating only what decides it (an
+    /// `and` stops at its first false operand, an `or` at its first true one).
     pub fn measure(&self, p: usize, index: Day, m: usize) -> Result<MeasureTrace, EvalError> {
         self.check_date(index)?;
         let pt = Patient {
             cx: &self.cx,
             p,
             index,
+            full: false,
         };
         let (counted, _) = self.counted(&pt)?;
         self.measure_at(&pt, m, counted)
     }
 
-    /// Every measure (or the listed ones) for dense patient `p` at `index`.
+    /// Every measure (or the listed ones) for dense patient `p` at `index`, every operand
+    /// evaluated (what `rxscan why` shows).
     pub fn patient(
         &self,
         p: usize,
@@ -184,6 +187,7 @@ impl<'a> Tracer<'a> {
             cx: &self.cx,
             p,
             index,
+            full: true,
         };
         let (counted, population) = self.counted(&pt)?;
         Ok(PatientTrace {

@@ -109,6 +109,16 @@ impl Node {
         }
     }
 
+    /// This node and the nodes that decided it, recursively, parents first: the conditions
+    /// that made a verdict (a branch that did not matter is left out).
+    pub fn walk_deciding(&self) -> Vec<&Node> {
+        let mut out = vec![self];
+        for &i in &self.deciding {
+            out.extend(self.children[i].walk_deciding());
+        }
+        out
+    }
+
     /// This node and every node below it, parents first.
     pub fn walk(&self) -> Vec<&Node> {
         let mut out = vec![self];
@@ -243,6 +253,10 @@ pub(crate) struct Patient<'c, 'a> {
     pub cx: &'c Context<'a>,
     pub p: usize,
     pub index: Day,
+    /// Evaluate every operand of `and`/`or` (`rxscan why`); otherwise stop at the first
+    /// operand that decides (a false one for `and`, a true one for `or`): evidence names what
+    /// decided a verdict, and a branch like `false and in_other_denominator` costs nothing.
+    pub full: bool,
 }
 
 /// The result of a record query.
@@ -431,6 +445,18 @@ impl Patient<'_, '_> {
                     },
                 };
                 leaf(&mut node, q);
+            }
+            Expr::And(_) | Expr::Or(_) if !self.full => {
+                let stop_at = !matches!(t.expr, Expr::And(_));
+                for c in &t.children {
+                    let kid = self.node(c)?;
+                    let decided = kid.value.holds() == stop_at;
+                    node.children.push(kid);
+                    if decided {
+                        break;
+                    }
+                }
+                self.combine(&t.expr, &mut node);
             }
             _ => {
                 node.children = t

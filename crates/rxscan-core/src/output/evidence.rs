@@ -1,6 +1,7 @@
 //! `evidence.jsonl`: one JSON object per flagged (index date, patient, measure), with every
-//! condition of the measure's denominator and numerator (parents first), whether it holds, the
-//! rows that made it so, and for record queries what was searched and the last matching row
+//! condition of the measure's denominator and numerator that decided the verdict (parents
+//! first; a branch that did not matter, like `false and ...`, is left out), whether it holds,
+//! the rows that made it so, and for record queries what was searched and the last matching row
 //! before the window when nothing was found (patient-level: never written under suppression).
 //!
 //! Rows are listed where they are read: at a record query, or a comparison of what one read

@@ -161,7 +161,8 @@ fn action_lists_one_row_per_flag_sorted_with_a_reason() {
     );
     // Flagged at 2020-03-01 (testdata/boundaries/a/README.md): 1, 3, 5, 8, 10, 13, 14, 15, 17;
     // odd ids at practice 1, even at practice 2; all born 1950-06-01 (age 69). Patient 14's
-    // NSAID is flurbiprofen eye drops (its term in pincer-nsaid.csv).
+    // NSAID is flurbiprofen eye drops (its term in pincer-nsaid.csv); patient 10's last PPI is
+    // omeprazole on 2019-11-30, the day before the window (patient 8's is after I).
     let lists = out.path().join("action_lists");
     assert_eq!(names(&lists), ["1.csv", "2.csv"]);
     let p2 = std::fs::read_to_string(lists.join("2.csv")).expect("2.csv");
@@ -171,7 +172,7 @@ fn action_lists_one_row_per_flag_sorted_with_a_reason() {
         format!(
             "measure,patient_id,reason,title,index_date\n\
              a,8,Age 69; Ibuprofen 400mg tablets 2020-01-15; no ppi 2019-12-01..2020-03-01,{title},2020-03-01\n\
-             a,10,Age 69; Ibuprofen 400mg tablets 2020-01-15; no ppi 2019-12-01..2020-03-01,{title},2020-03-01\n\
+             a,10,Age 69; Ibuprofen 400mg tablets 2020-01-15; no ppi 2019-12-01..2020-03-01 (last 2019-11-30),{title},2020-03-01\n\
              a,14,Age 69; Flurbiprofen sodium 0.03% conventional release eye drops 2020-01-15; no ppi 2019-12-01..2020-03-01,{title},2020-03-01\n"
         )
     );

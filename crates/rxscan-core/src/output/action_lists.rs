@@ -8,8 +8,9 @@
 //! text): following the conditions that decided the verdict, an age read gives `Age 71`, a
 //! record query that found rows gives its latest row (`ibuprofen 400mg tablets 2021-08-14`),
 //! a `latest` record read gives its value and date, and a `not` over a query that found
-//! nothing gives what was not found and where (`no ppi 2021-06-01..2021-09-01`). Ages come
-//! first, then the numerator's facts, then the denominator's.
+//! nothing gives what was not found and where, and the last one before if there is one in the
+//! lookback (`no ppi 2021-06-01..2021-09-01 (last 2021-03-14)`). Ages come first, then the
+//! numerator's facts, then the denominator's.
 
 use std::collections::BTreeMap;
 
@@ -117,7 +118,11 @@ fn collect(n: &Node, ages: &mut Vec<String>, facts: &mut Vec<String>) {
                 (Some(a), None) => format!("from {}", format_iso(a)),
                 (None, None) => "ever".into(),
             };
-            facts.push(format!("no {} {range}", s.codelist));
+            let last = n
+                .last_before
+                .as_ref()
+                .map_or_else(String::new, |r| format!(" (last {})", format_iso(r.date)));
+            facts.push(format!("no {} {range}{last}", s.codelist));
             return;
         }
     }

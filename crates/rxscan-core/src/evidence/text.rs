@@ -45,7 +45,8 @@ impl<'p> Names<'p> {
     /// `define d = a and b` into `a and b and x`, so a run of operands equal to a definition
     /// is put back together (`d`, then `x`). Other formulas: empty.
     pub fn group(&self, e: &Expr) -> Vec<Expr> {
-        let (xs, make): (&[Expr], fn(Vec<Expr>) -> Expr) = match e {
+        type Make = fn(Vec<Expr>) -> Expr;
+        let (xs, make): (&[Expr], Make) = match e {
             Expr::And(xs) => (xs, Expr::And),
             Expr::Or(xs) => (xs, Expr::Or),
             _ => return Vec::new(),

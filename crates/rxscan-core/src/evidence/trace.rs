@@ -170,7 +170,7 @@ pub(crate) struct Context<'a> {
     /// Per table: the distinct codes, shared by every row that names them.
     codes: [Vec<Arc<str>>; 2],
     /// Per codelist: its name, and the term of each of its codes (empty: none).
-    lists: Vec<(Arc<str>, Vec<Option<Arc<str>>>)>,
+    lists: Vec<(Arc<str>, Terms)>,
 }
 
 impl<'a> Context<'a> {
@@ -247,6 +247,9 @@ impl<'a> Context<'a> {
         self.extract.table(self.plan.codelists[c].table).day[i]
     }
 }
+
+/// A codelist's terms, by the position of the code in the list.
+type Terms = Vec<Option<Arc<str>>>;
 
 /// One patient at one index date.
 pub(crate) struct Patient<'c, 'a> {

@@ -41,11 +41,14 @@ pub struct RenderInput<'a> {
     pub evidence: Option<&'a Evidence>,
 }
 
+/// A file of a folder output: its name and contents.
+type NamedFile = (String, Vec<u8>);
+
 /// How an output is rendered: one file, or a folder of files replaced as a whole (so a
 /// practice no longer flagged leaves no stale list behind).
 enum Render {
     File(fn(&RenderInput, &mut dyn Write) -> std::io::Result<()>),
-    Folder(fn(&RenderInput) -> Vec<(String, Vec<u8>)>),
+    Folder(fn(&RenderInput) -> Vec<NamedFile>),
 }
 
 /// One output: its name, whether it names patients, whether it needs evidence, and how it

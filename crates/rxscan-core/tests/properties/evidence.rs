@@ -20,7 +20,7 @@ use crate::reference::{iso, RawExtract};
 use crate::reorder::shuffle_all;
 use crate::writers::write_extract;
 
-fn input_rows<'r>(raw: &'r RawExtract, t: Table, patient: i64) -> Vec<&'r crate::reference::Row> {
+fn input_rows(raw: &RawExtract, t: Table, patient: i64) -> Vec<&crate::reference::Row> {
     let rows = match t {
         Table::Medications => &raw.medications,
         Table::ClinicalEvents => &raw.clinical_events,

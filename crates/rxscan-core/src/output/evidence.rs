@@ -12,84 +12,138 @@
 //! Written by hand rather than through serde: the shape is fixed and flat, and this keeps
 //! the library's dependencies as they are.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use rayon::prelude::*;
+
 use crate::dates::format_iso;
-use crate::evidence::{Evidence, Row, Searched};
+use crate::evidence::{Evidence, Flagged, Row, Searched};
 use crate::results::Results;
 
 pub fn write(r: &Results, ev: Option<&Evidence>, w: &mut dyn Write) -> io::Result<()> {
     let Some(ev) = ev else { return Ok(()) };
-    for f in &ev.flagged {
-        write!(
-            w,
-            "{{\"index_date\":{},\"patient_id\":{},\"practice_pseudo_id\":{},\"measure\":{},\"conditions\":[",
-            string(&format_iso(f.index_date)),
-            f.patient_id,
-            string(&f.practice),
-            string(&r.measures[f.trace.measure])
-        )?;
-        for (i, c) in f.trace.conditions().enumerate() {
-            let combines = c.children.iter().any(|k| k.is_condition());
-            let rows: Vec<String> = if combines {
-                Vec::new()
-            } else {
-                c.deciding_rows().into_iter().map(row).collect()
-            };
-            write!(
-                w,
-                "{}{{\"text\":{},\"holds\":{},\"rows\":[{}],\"searched\":{},\"last_before\":{}}}",
-                if i > 0 { "," } else { "" },
-                string(&c.text),
-                c.value.holds(),
-                rows.join(","),
-                c.searched.as_ref().map_or_else(|| "null".into(), searched),
-                c.last_before.as_ref().map_or_else(|| "null".into(), row),
-            )?;
-        }
-        writeln!(w, "]}}")?;
+    // Lines are built in parallel (a long-treated patient's line runs to tens of kilobytes),
+    // then written in order.
+    let lines: Vec<String> = ev.flagged.par_iter().map(|f| line(r, f)).collect();
+    for l in lines {
+        w.write_all(l.as_bytes())?;
     }
     Ok(())
 }
 
-fn row(r: &Row) -> String {
-    format!(
-        "{{\"table\":{},\"codelist\":{},\"code\":{},\"term\":{},\"date\":{},\"value\":{},\"comparator\":{}}}",
-        string(r.table.name()),
-        string(&r.codelist),
-        string(&r.code),
-        r.term.as_deref().map_or_else(|| "null".into(), string),
-        string(&format_iso(r.date)),
-        r.value.map_or_else(|| "null".into(), |v| format!("{v}")),
-        if r.comparator.is_empty() { "null".into() } else { string(r.comparator) },
-    )
+fn line(r: &Results, f: &Flagged) -> String {
+    let mut o = String::with_capacity(4096);
+    o += "{\"index_date\":";
+    string(&mut o, &format_iso(f.index_date));
+    let _ = write!(o, ",\"patient_id\":{},\"practice_pseudo_id\":", f.patient_id);
+    string(&mut o, &f.practice);
+    o += ",\"measure\":";
+    string(&mut o, &r.measures[f.trace.measure]);
+    o += ",\"conditions\":[";
+    for (i, c) in f.trace.conditions().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        o += "{\"text\":";
+        string(&mut o, &c.text);
+        let _ = write!(o, ",\"holds\":{},\"rows\":[", c.value.holds());
+        if !c.children.iter().any(|k| k.is_condition()) {
+            for (j, x) in c.deciding_rows().into_iter().enumerate() {
+                if j > 0 {
+                    o.push(',');
+                }
+                row(&mut o, x);
+            }
+        }
+        o += "],\"searched\":";
+        match &c.searched {
+            Some(s) => searched(&mut o, s),
+            None => o += "null",
+        }
+        o += ",\"last_before\":";
+        match &c.last_before {
+            Some(x) => row(&mut o, x),
+            None => o += "null",
+        }
+        o.push('}');
+    }
+    o += "]}\n";
+    o
 }
 
-fn searched(s: &Searched) -> String {
-    let day = |d: Option<i32>| d.map_or_else(|| "null".into(), |d| string(&format_iso(d)));
-    format!(
-        "{{\"codelist\":{},\"from\":{},\"to\":{}}}",
-        string(&s.codelist),
-        day(s.from),
-        day(s.to)
-    )
+fn row(o: &mut String, r: &Row) {
+    *o += "{\"table\":";
+    string(o, r.table.name());
+    *o += ",\"codelist\":";
+    string(o, &r.codelist);
+    *o += ",\"code\":";
+    string(o, &r.code);
+    *o += ",\"term\":";
+    match &r.term {
+        Some(t) => string(o, t),
+        None => *o += "null",
+    }
+    *o += ",\"date\":";
+    string(o, &format_iso(r.date));
+    *o += ",\"value\":";
+    match r.value {
+        Some(v) => {
+            let _ = write!(o, "{v}");
+        }
+        None => *o += "null",
+    }
+    *o += ",\"comparator\":";
+    if r.comparator.is_empty() {
+        *o += "null";
+    } else {
+        string(o, r.comparator);
+    }
+    o.push('}');
 }
 
-/// A JSON string literal.
-pub(super) fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out += "\\\"",
-            '\\' => out += "\\\\",
-            '\n' => out += "\\n",
-            '\r' => out += "\\r",
-            '\t' => out += "\\t",
-            c if (c as u32) < 0x20 => out += &format!("\\u{:04x}", c as u32),
-            c => out.push(c),
+fn searched(o: &mut String, s: &Searched) {
+    *o += "{\"codelist\":";
+    string(o, &s.codelist);
+    for (key, d) in [("from", s.from), ("to", s.to)] {
+        let _ = write!(o, ",\"{key}\":");
+        match d {
+            Some(d) => string(o, &format_iso(d)),
+            None => *o += "null",
         }
     }
-    out.push('"');
-    out
+    o.push('}');
+}
+
+/// Append `s` as a JSON string literal.
+fn string(o: &mut String, s: &str) {
+    o.push('"');
+    if !s.chars().any(|c| c == '"' || c == '\\' || (c as u32) < 0x20) {
+        *o += s;
+    } else {
+        for c in s.chars() {
+            match c {
+                '"' => *o += "\\\"",
+                '\\' => *o += "\\\\",
+                '\n' => *o += "\\n",
+                '\r' => *o += "\\r",
+                '\t' => *o += "\\t",
+                c if (c as u32) < 0x20 => {
+                    let _ = write!(o, "\\u{:04x}", c as u32);
+                }
+                c => o.push(c),
+            }
+        }
+    }
+    o.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strings_are_escaped() {
+        let mut o = String::new();
+        super::string(&mut o, "a\"b\\c\nd\u{1}e");
+        assert_eq!(o, r#""a\"b\\c\nd\u0001e""#);
+    }
 }

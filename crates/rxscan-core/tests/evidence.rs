@@ -253,3 +253,30 @@ fn the_trace_agrees_with_the_evaluator_on_every_boundary_fixture() {
     }
     assert!(checked > 1000, "only {checked} verdicts checked");
 }
+
+/// The last row before a window is looked for only in the lookback that was loaded: none with
+/// no lookback, the level of 2019-11-30 (one day before W3) with a month or the whole record.
+#[test]
+fn the_last_row_before_the_window_is_looked_for_in_the_lookback() {
+    let day = IndexDates::parse("2020-03-01").unwrap();
+    let dir = common::repo().join("testdata/boundaries/li");
+    let last = |lookback: Option<u32>| {
+        let scan = Scan::new(common::pincer(), IndexDates::of([day]).unwrap())
+            .with_evidence_lookback(lookback);
+        let ex = scan.load(&dir).unwrap();
+        let tracer = Tracer::new(scan.plan(), &ex, scan.history());
+        let p = tracer.patient_index(11).unwrap();
+        let m = scan
+            .plan()
+            .measures
+            .iter()
+            .position(|x| x.id == "li")
+            .unwrap();
+        let t = tracer.measure(p, day, m).unwrap();
+        assert!(t.in_numerator);
+        t.numerator.last_before.map(|r| dates::format_iso(r.date))
+    };
+    assert_eq!(last(Some(0)), None);
+    assert_eq!(last(Some(1)).as_deref(), Some("2019-11-30"));
+    assert_eq!(last(None).as_deref(), Some("2019-11-30"));
+}

@@ -36,7 +36,11 @@ fn line(r: &Results, f: &Flagged) -> String {
     let mut o = String::with_capacity(4096);
     o += "{\"index_date\":";
     string(&mut o, &format_iso(f.index_date));
-    let _ = write!(o, ",\"patient_id\":{},\"practice_pseudo_id\":", f.patient_id);
+    let _ = write!(
+        o,
+        ",\"patient_id\":{},\"practice_pseudo_id\":",
+        f.patient_id
+    );
     string(&mut o, &f.practice);
     o += ",\"measure\":";
     string(&mut o, &r.measures[f.trace.measure]);
@@ -118,7 +122,10 @@ fn searched(o: &mut String, s: &Searched) {
 /// Append `s` as a JSON string literal.
 fn string(o: &mut String, s: &str) {
     o.push('"');
-    if !s.chars().any(|c| c == '"' || c == '\\' || (c as u32) < 0x20) {
+    if !s
+        .chars()
+        .any(|c| c == '"' || c == '\\' || (c as u32) < 0x20)
+    {
         *o += s;
     } else {
         for c in s.chars() {

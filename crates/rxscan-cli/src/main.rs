@@ -23,12 +23,14 @@ macro_rules! errout {
 }
 
 mod alloc;
+mod explain;
 mod interrupts;
 mod output;
 mod rules;
 mod scan;
 mod synth;
 mod test;
+mod why;
 
 use std::process::ExitCode;
 
@@ -73,6 +75,10 @@ enum Command {
         #[command(flatten)]
         rules: RulesArgs,
     },
+    /// Why a patient is (or is not) in each measure: every condition, true/false, and its rows.
+    Why(why::WhyArgs),
+    /// Print a measure's documentation and its definition, shared definitions expanded.
+    Explain(explain::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +118,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Scan(args) => scan::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Test(args) => test::run(args),
+        Command::Why(args) => why::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Check(args) => {
             let compiled = compile_rules(&args)?;
             errout!("{}", compiled.sources.render(&compiled.warnings, colour()));

@@ -84,7 +84,11 @@ pub struct ScanArgs {
     /// summary). Patient-level output is not written, and removed if an earlier run left it.
     #[arg(long)]
     suppress: bool,
-    /// Do not write patients.csv.
+    /// How far before a window evidence looks for the last matching row, in months, or `all`
+    /// (the whole record; keeps more rows, so costs more).
+    #[arg(long, value_name = "MONTHS|all", default_value = "6")]
+    evidence_lookback: String,
+    /// Do not write patient-level files (patients.csv, evidence.jsonl, action_lists/).
     #[arg(long)]
     no_patients: bool,
     /// No progress or summary on stderr/stdout.
@@ -141,8 +145,6 @@ pub fn run(args: ScanArgs) -> Result<()> {
     if !compiled.warnings.is_empty() && !args.quiet {
         errout!("{}", compiled.sources.render(&compiled.warnings, colour()));
     }
-    let scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
-    let scan = args.extract.apply(scan)?;
     let suppression = if args.suppress {
         Suppression::Redact7Round5
     } else {
@@ -152,6 +154,18 @@ pub fn run(args: ScanArgs) -> Result<()> {
         suppression,
         patient_level: !args.no_patients,
     };
+    let mut scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
+    // Evidence goes with the patient-level files: never under suppression.
+    if out_opts.writes_patient_level() {
+        let lookback = match args.evidence_lookback.as_str() {
+            "all" => None,
+            n => Some(n.parse().map_err(|_| {
+                anyhow!("--evidence-lookback {n}: expected a number of months or `all`")
+            })?),
+        };
+        scan = scan.with_evidence_lookback(lookback);
+    }
+    let scan = args.extract.apply(scan)?;
     let eval_opts = EvalOptions {
         patient_rows: out_opts.writes_patient_level(),
     };
@@ -182,7 +196,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
     let pack = crate::rules::pack(&args.rules);
     let run = RunRecord::new(&pack, &scan, &batch.report, &warnings, suppression)
         .with_context(|| format!("cannot hash the rule pack {}", pack.name()))?;
-    let (failed, mut facts) = (batch.failed, batch.facts);
+    let (failed, mut facts, evidence) = (batch.failed, batch.facts, batch.evidence);
     let results = batch
         .results
         .context("no practice folder could be scanned")?;
@@ -190,6 +204,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
     let input = RenderInput {
         failed_folders: &failed,
         run: Some(&run),
+        evidence: evidence.as_ref(),
         ..RenderInput::of(&results, suppression)
     };
     facts.written = rxscan_core::output::write_folder(&args.out, &input, &out_opts, &mut |name| {

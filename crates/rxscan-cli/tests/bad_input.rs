@@ -316,11 +316,14 @@ fn run_case(case: &Case) {
                 let check = rxscan(&["check", "--rules", rules]);
                 assert!(check.status.success(), "check must pass too");
             }
+            // The scan's outputs (with the evidence of issue #11) beside the earlier file.
             assert_eq!(
                 out.listing(),
                 [
+                    "action_lists",
                     "composites.csv",
                     "earlier.txt",
+                    "evidence.jsonl",
                     "patients.csv",
                     "practices.csv",
                     "report.html",

@@ -52,14 +52,27 @@ fn scan_writes_the_three_reviewed_files() {
             "{file} differs from testdata/e2e/expected/{file}"
         );
     }
-    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+    let mut leftovers: Vec<_> = std::fs::read_dir(out.path())
         .expect("dir")
         .map(|e| e.expect("entry").file_name())
         .collect();
+    leftovers.sort();
+    // The three reviewed files, the comparison and the report (tests/report.rs), run.json
+    // (tests/inputs.rs) and the evidence outputs (evidence.jsonl and action_lists/, checked in
+    // tests/evidence.rs); no temporaries.
     assert_eq!(
-        leftovers.len(),
-        6,
-        "only the three files, practices.csv, report.html and run.json, no temporaries: {leftovers:?}"
+        leftovers,
+        [
+            "action_lists",
+            "composites.csv",
+            "evidence.jsonl",
+            "patients.csv",
+            "practices.csv",
+            "report.html",
+            "run.json",
+            "summary.csv"
+        ],
+        "only the output files, no temporaries: {leftovers:?}"
     );
 
     // practices.csv repeats summary.csv's counts and rates for each practice, and its total

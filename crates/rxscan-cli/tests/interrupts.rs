@@ -98,8 +98,9 @@ fn interrupted_run_changes_nothing(sig: &str) {
     // The previous complete set: a full run with a patient list.
     assert!(scan_command(&out, &[]).status().expect("run").success());
     let before = contents(&out);
-    // summary, composites, practices, patients, the report and run.json.
-    assert_eq!(before.len(), 6, "{:?}", before.keys());
+    // summary, composites, practices, patients, the report, run.json, evidence.jsonl and an
+    // action list for each of the fixture's three practices (issue #11).
+    assert_eq!(before.len(), 10, "{:?}", before.keys());
 
     // A second run, with suppression (its set would differ), caught while writing.
     let marker = root.path().join("held");
@@ -170,5 +171,5 @@ fn a_killed_runs_staging_is_removed_by_the_next_run() {
         ["held"],
         "the next run removed the stale staging"
     );
-    assert_eq!(contents(&out).len(), 6);
+    assert_eq!(contents(&out).len(), 10);
 }

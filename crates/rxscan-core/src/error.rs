@@ -3,6 +3,7 @@
 
 use crate::compile::CompileError;
 use crate::eval::EvalError;
+use crate::evidence::EvidenceError;
 use crate::extract::ExtractError;
 use crate::output::OutputError;
 use crate::ruletest::TestError;
@@ -24,6 +25,9 @@ pub enum Error {
     /// outside those the extract was loaded for).
     #[error(transparent)]
     Evaluate(#[from] EvalError),
+    /// Evidence cannot be given (an unknown patient or measure, or an evaluation error).
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
     /// The results cannot be written.
     #[error(transparent)]
     Output(#[from] OutputError),

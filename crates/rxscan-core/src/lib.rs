@@ -11,6 +11,7 @@
 //! | resolve, check, lower | [`compile`] | [`plan::Plan`]: features and formulas, backend-neutral |
 //! | load | [`extract`] | [`extract::Extract`]: patients dense, rows grouped by patient, codes interned |
 //! | evaluate | [`eval`] | [`results::Results`]: counts and per-patient flags |
+//! | explain | [`evidence`] | [`evidence::Evidence`]: per flagged patient, every deciding condition and its rows |
 //! | render | [`results`] | CSV |
 //!
 //! ```no_run
@@ -31,6 +32,7 @@ pub mod dates;
 pub mod diagnostics;
 pub mod error;
 pub mod eval;
+pub mod evidence;
 pub mod extract;
 pub mod output;
 pub mod packs;

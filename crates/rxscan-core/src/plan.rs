@@ -78,6 +78,20 @@ pub struct Codelist {
     pub column: String,
     /// Distinct codes, trimmed, sorted.
     pub codes: Vec<String>,
+    /// The `term` of each code (same order as `codes`; empty when the CSV has no `term`
+    /// column), for evidence a person reads.
+    pub terms: Vec<String>,
+}
+
+impl Codelist {
+    /// The term of a code in the list, if the list has one for it.
+    pub fn term(&self, code: &str) -> Option<&str> {
+        let i = self.codes.binary_search_by(|c| c.as_str().cmp(code)).ok()?;
+        self.terms
+            .get(i)
+            .map(String::as_str)
+            .filter(|t| !t.is_empty())
+    }
 }
 
 /// A per-patient fact about the event tables at one index date.
@@ -192,6 +206,25 @@ pub struct Composite {
     pub members: Vec<usize>,
 }
 
+/// What a `define` of the pack stands for, kept so that evidence and `rxscan explain` can show
+/// a formula as it was written (definition names in place of what they inline). Evaluation
+/// never reads these.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Defined {
+    /// A per-patient value (a condition, a number, ...).
+    Formula(Expr),
+    /// A `latest(...)` record: the feature it is.
+    Record(usize),
+    /// A window.
+    Window(Window),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Definition {
+    pub name: String,
+    pub value: Defined,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub codelists: Vec<Codelist>,
@@ -202,6 +235,8 @@ pub struct Plan {
     pub composites: Vec<Composite>,
     /// Parameter values in force (after overrides), for the record.
     pub params: Vec<(String, String)>,
+    /// The pack's definitions that compiled, by name (sorted), for display only.
+    pub definitions: Vec<Definition>,
 }
 
 impl Plan {

@@ -60,6 +60,11 @@ impl<'d> Checker<'d> {
         }
     }
 
+    /// A definition's value, once resolved.
+    pub(super) fn resolved(&self, name: &str) -> Option<&Val> {
+        self.resolved.get(name)
+    }
+
     /// The features the walk met, and every diagnostic.
     pub(super) fn finish(self) -> (Vec<Feature>, Vec<Diagnostic>) {
         (self.features, self.diags)

@@ -38,12 +38,13 @@ pub enum CodelistProblem {
     Empty,
 }
 
-/// The distinct codes of `column`, sorted.
+/// The distinct codes of `column`, sorted, each with its `term` (the first row's, trimmed;
+/// empty when the file has no `term` column): evidence and action lists name a row by it.
 pub fn read_codes(
     files: &dyn PackFiles,
     path: &Path,
     column: &str,
-) -> Result<Vec<String>, CodelistProblem> {
+) -> Result<Vec<(String, String)>, CodelistProblem> {
     let bytes = files
         .read(path)
         .map_err(|e| CodelistProblem::Unreadable(e.to_string()))?;
@@ -65,6 +66,7 @@ pub fn read_codes(
             found: names,
         });
     };
+    let term = names.iter().position(|h| h == "term");
     let mut codes = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -82,12 +84,14 @@ pub fn read_codes(
                 message: format!("empty `{column}`"),
             });
         }
-        codes.push(code.to_string());
+        let text = term.and_then(|t| record.get(t)).unwrap_or("").trim();
+        codes.push((code.to_string(), text.to_string()));
     }
     if codes.is_empty() {
         return Err(CodelistProblem::Empty);
     }
-    codes.sort_unstable();
-    codes.dedup();
+    // Stable: the first row of a repeated code gives its term.
+    codes.sort_by(|a, b| a.0.cmp(&b.0));
+    codes.dedup_by(|a, b| a.0 == b.0);
     Ok(codes)
 }

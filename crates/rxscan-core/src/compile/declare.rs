@@ -349,13 +349,15 @@ impl Declarer<'_> {
             )
             .to_string();
         let problem = match codelists::read_codes(self.pack, &file, &column_name) {
-            Ok(codes) => {
+            Ok(rows) => {
+                let (codes, terms) = rows.into_iter().unzip();
                 self.decls.codelists.push(plan::Codelist {
                     name: name.name.clone(),
                     table,
                     path: file.display().to_string(),
                     column: column_name,
                     codes,
+                    terms,
                 });
                 return Some(self.decls.codelists.len() - 1);
             }

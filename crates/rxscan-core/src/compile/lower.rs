@@ -10,6 +10,7 @@ use std::collections::HashSet;
 
 use super::check::{measure_formula, Checker, MAX_FORMULA_DEPTH, MAX_FORMULA_NODES};
 use super::declare::Declarations;
+use super::value::Val;
 use crate::diagnostics::{
     did_you_mean_hint, measure_too_large, Code, Diagnostic, DiagnosticsExt, SourceMap,
 };
@@ -58,6 +59,22 @@ pub(super) fn lower(
         l.c.name(n, name.span);
     }
 
+    let definitions = decls
+        .defines
+        .keys()
+        .filter_map(|n| {
+            let value = match l.c.resolved(n)? {
+                Val::Runtime(e, _) => plan::Defined::Formula(e.clone()),
+                Val::Record(f, _) => plan::Defined::Record(*f),
+                Val::Window(w) => plan::Defined::Window(*w),
+                _ => return None,
+            };
+            Some(plan::Definition {
+                name: n.clone(),
+                value,
+            })
+        })
+        .collect();
     let composites = l.composites(&measures);
     let params = decls
         .params
@@ -72,6 +89,7 @@ pub(super) fn lower(
         measures,
         composites,
         params,
+        definitions,
     };
     (plan, diags)
 }

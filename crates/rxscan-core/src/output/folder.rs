@@ -151,6 +151,14 @@ impl Staging {
         Ok(path)
     }
 
+    /// A folder of outputs, staged (empty) under `name`; moved in whole by
+    /// [`Staging::commit`], replacing the output folder's `name` with everything in it.
+    pub fn folder(&self, name: &str) -> Result<PathBuf, OutputError> {
+        let path = self.dir.join(name);
+        fs::create_dir_all(&path).map_err(|e| err(&path, format!("cannot create: {e}")))?;
+        Ok(path)
+    }
+
     /// Move the staged files into the output folder and remove `obsolete` there (files of
     /// the output set this run did not write: a stale patient list must not sit beside
     /// suppressed aggregates). Runs under the commit lock, so an interrupt waits for it.
@@ -162,7 +170,7 @@ impl Staging {
             if let Some(parent) = dest.parent() {
                 fs::create_dir_all(parent).map_err(|e| err(parent, e))?;
             }
-            replace(&self.dir.join(name), &dest)?;
+            replace(&self.dir.join(name), &dest, &self.dir)?;
             done.push(dest);
         }
         for name in obsolete {
@@ -183,10 +191,15 @@ impl Staging {
     }
 }
 
-/// Rename a staged file or folder over its destination (a folder is replaced whole).
-fn replace(from: &Path, to: &Path) -> Result<(), OutputError> {
+/// Rename a staged file or folder over its destination. A folder is replaced whole: the old
+/// one is first moved into the staging folder (removed with it), so the destination holds the
+/// old folder or the new one, and at no moment a mixture.
+fn replace(from: &Path, to: &Path, staging: &Path) -> Result<(), OutputError> {
     if from.is_dir() && to.exists() {
-        let _ = fs::remove_dir_all(to);
+        let aside = staging.join(".replaced");
+        let _ = fs::remove_dir_all(&aside);
+        fs::rename(to, &aside)
+            .map_err(|e| err(to, format!("cannot move the old folder aside: {e}")))?;
     }
     fs::rename(from, to).map_err(|e| err(to, format!("cannot move the result into place: {e}")))
 }

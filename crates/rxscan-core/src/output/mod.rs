@@ -1,8 +1,9 @@
 //! Stage: output. Renders [`Results`] (one renderer per format, one file each: `summary.rs`,
 //! `patients.rs`, `composites.rs`, `practices.rs`, `report.rs` with its helpers `charts.rs` and
-//! `html.rs`, `run.rs`, `errors.rs`, `terminal.rs`) and writes a scan's files as a folder,
-//! atomically. A new output is a new renderer beside these and one
-//! more entry in the file set below.
+//! `html.rs`, `evidence.rs`, `action_lists.rs` (a folder of files), `run.rs`, `errors.rs`,
+//! `terminal.rs`; and the text of commands: `why.rs`, `pack.rs`) and writes a scan's files as a
+//! folder, atomically. A new output is a new renderer beside these and one more entry in the
+//! file set below.
 //!
 //! This module owns the set of files a scan writes and the privacy rule that goes with it:
 //! under small-number suppression no patient-level file is written, and any left by an
@@ -10,9 +11,11 @@
 //! suppressed aggregates. Files are staged beside the output folder and moved into place
 //! together ([`folder`]).
 
+pub mod action_lists;
 mod charts;
 mod composites;
 mod errors;
+mod evidence;
 pub mod folder;
 mod html;
 pub mod pack;
@@ -22,6 +25,7 @@ mod report;
 pub mod run;
 mod summary;
 pub mod terminal;
+pub mod why;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -29,6 +33,7 @@ use std::path::PathBuf;
 
 pub use folder::{abandon_all, OutputError};
 
+use crate::evidence::Evidence;
 use crate::results::{Results, Suppression};
 use crate::scan::FolderError;
 
@@ -43,6 +48,9 @@ pub struct RenderInput<'a> {
     pub failed_folders: &'a [FolderError],
     /// What produced the results (`run.json`; not written without it).
     pub run: Option<&'a run::RunRecord>,
+    /// The traces of flagged patients ([`crate::evidence::for_flagged`]), when the scan
+    /// computed them: `evidence.jsonl` and `action_lists/` are written only then.
+    pub evidence: Option<&'a Evidence>,
 }
 
 impl<'a> RenderInput<'a> {
@@ -53,17 +61,28 @@ impl<'a> RenderInput<'a> {
             suppression,
             failed_folders: &[],
             run: None,
+            evidence: None,
         }
     }
 }
 
-/// One output file: its name, whether it names patients, whether this scan writes it, and
-/// how it is rendered.
+/// A file of a folder output: its name and contents.
+type NamedFile = (String, Vec<u8>);
+
+/// How an output is rendered: one file, or a folder of files replaced as a whole (so a
+/// practice no longer flagged leaves no stale list behind).
+enum Render {
+    File(fn(&RenderInput, &mut dyn Write) -> std::io::Result<()>),
+    Folder(fn(&RenderInput) -> Vec<NamedFile>),
+}
+
+/// One output: its name, whether it names patients, whether this scan writes it (it has what
+/// the output needs), and how it is rendered.
 struct OutputFile {
     name: &'static str,
     patient_level: bool,
     when: fn(&RenderInput) -> bool,
-    render: fn(&RenderInput, &mut dyn Write) -> std::io::Result<()>,
+    render: Render,
 }
 
 /// Every file a scan may write, in the order written.
@@ -72,46 +91,58 @@ const FILES: &[OutputFile] = &[
         name: "summary.csv",
         patient_level: false,
         when: always,
-        render: |i, w| summary::write(i.results, w, i.suppression),
+        render: Render::File(|i, w| summary::write(i.results, w, i.suppression)),
     },
     OutputFile {
         name: "composites.csv",
         patient_level: false,
         when: always,
-        render: |i, w| composites::write(i.results, w, i.suppression),
+        render: Render::File(|i, w| composites::write(i.results, w, i.suppression)),
     },
     OutputFile {
         name: "practices.csv",
         patient_level: false,
         when: always,
-        render: |i, w| practices::write(i.results, w, i.suppression),
+        render: Render::File(|i, w| practices::write(i.results, w, i.suppression)),
     },
     OutputFile {
         name: "report.html",
         patient_level: false,
         when: always,
-        render: report::write,
+        render: Render::File(report::write),
     },
     OutputFile {
         name: "patients.csv",
         patient_level: true,
         when: always,
-        render: |i, w| patients::write(i.results, w),
+        render: Render::File(|i, w| patients::write(i.results, w)),
+    },
+    OutputFile {
+        name: "evidence.jsonl",
+        patient_level: true,
+        when: |i| i.evidence.is_some(),
+        render: Render::File(|i, w| evidence::write(i.results, i.evidence, w)),
+    },
+    OutputFile {
+        name: "action_lists",
+        patient_level: true,
+        when: |i| i.evidence.is_some(),
+        render: Render::Folder(|i| action_lists::render(i.results, i.evidence)),
     },
     OutputFile {
         name: "errors.txt",
         patient_level: false,
         when: |i| !i.failed_folders.is_empty(),
-        render: errors::write,
+        render: Render::File(errors::write),
     },
     OutputFile {
         name: "run.json",
         patient_level: false,
         when: |i| i.run.is_some(),
-        render: |i, w| match i.run {
+        render: Render::File(|i, w| match i.run {
             Some(r) => run::write(r, w),
             None => Ok(()),
-        },
+        }),
     },
 ];
 
@@ -154,15 +185,28 @@ pub fn write_folder(
             obsolete.push(name);
             continue;
         }
-        let path = staging.path(name)?;
-        let file =
-            File::create(&path).map_err(|e| folder::err(&path, format!("cannot create: {e}")))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        (output.render)(input, &mut w)
-            .and_then(|()| w.flush())
-            .map_err(|e| folder::err(&path, format!("cannot write: {e}")))?;
+        match output.render {
+            Render::File(render) => write_file(&staging.path(name)?, |w| render(input, w))?,
+            Render::Folder(render) => {
+                let dir = staging.folder(name)?;
+                for (file, bytes) in render(input) {
+                    write_file(&dir.join(file), |w| w.write_all(&bytes))?;
+                }
+            }
+        }
         written.push(name);
         on_staged(name);
     }
     staging.commit(&written, &obsolete)
+}
+
+fn write_file(
+    path: &std::path::Path,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
+    let file = File::create(path).map_err(|e| folder::err(path, format!("cannot create: {e}")))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    render(&mut w)
+        .and_then(|()| w.flush())
+        .map_err(|e| folder::err(path, format!("cannot write: {e}")))
 }

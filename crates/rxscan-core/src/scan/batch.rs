@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use super::{RunFacts, Scan};
 use crate::error::Error;
 use crate::eval::EvalOptions;
+use crate::evidence::Evidence;
 use crate::extract::{ExtractError, LoadReport};
 use crate::results::Results;
 
@@ -88,6 +89,9 @@ pub struct ExtractScan {
     pub orphans_skipped: Vec<(String, usize)>,
     /// What the load read and found (files, absent columns, notes, sex values).
     pub report: LoadReport,
+    /// The flagged patients traced, when the scan asks for evidence ([`Scan::with_evidence`])
+    /// and the results carry patient rows.
+    pub evidence: Option<Evidence>,
 }
 
 /// A practice folder that could not be scanned.
@@ -118,6 +122,11 @@ impl Scan {
         let extract = crate::extract::Extract::load(dir, &load)?;
         let loaded = started.elapsed();
         let results = self.evaluate(&extract, opts)?;
+        // Evidence is a second, small pass over the flagged patients only, while this
+        // extract is in memory.
+        let evidence = (self.traces_evidence() && opts.patient_rows)
+            .then(|| crate::evidence::for_flagged(self, &extract, &results))
+            .transpose()?;
         let facts = RunFacts {
             load: loaded,
             evaluate: started.elapsed() - loaded,
@@ -135,6 +144,7 @@ impl Scan {
             results,
             orphans_skipped: extract.orphans_skipped.clone(),
             report: extract.report.clone(),
+            evidence,
             facts,
             load_report: super::facts::load_report(&extract),
             warnings,
@@ -162,6 +172,7 @@ impl Scan {
                     warnings: one.warnings,
                     orphans_skipped: one.orphans_skipped,
                     report: one.report,
+                    evidence: one.evidence,
                     failed: Vec::new(),
                 });
             }
@@ -187,6 +198,7 @@ impl Scan {
             warnings: Vec::new(),
             orphans_skipped: Vec::new(),
             report: LoadReport::default(),
+            evidence: None,
             failed: Vec::new(),
         };
         let mut parts = Vec::new();
@@ -197,6 +209,10 @@ impl Scan {
                     batch.facts += &part.facts;
                     batch.orphans_skipped.extend(part.orphans_skipped);
                     batch.report.add(&part.report);
+                    if let Some(e) = part.evidence {
+                        let all = batch.evidence.get_or_insert_with(Evidence::default);
+                        all.flagged.extend(e.flagged);
+                    }
                     for line in part.load_report.lines() {
                         batch.load_report.push_str(&format!("{name}: {line}\n"));
                     }
@@ -243,5 +259,7 @@ pub struct Batch {
     /// What the loads read and found, every folder's together ([`Scan::warnings`] and
     /// `run.json` read it).
     pub report: LoadReport,
+    /// Every folder's flagged patients traced, in folder order (with evidence asked for).
+    pub evidence: Option<Evidence>,
     pub failed: Vec<FolderError>,
 }

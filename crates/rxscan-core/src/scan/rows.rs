@@ -9,29 +9,107 @@
 
 use crate::dates::Day;
 use crate::extract::{KeepCode, LoadOptions};
-use crate::plan::{Feature, Plan, Table};
+use crate::plan::{Expr, Feature, Offset, Plan, Table, Window};
 
 use super::IndexDates;
 
 /// Keep the rows whose code is in a codelist some feature of `plan` reads, at any date: the
 /// extract answers the plan at every index date.
 pub fn for_any_date(plan: &Plan) -> LoadOptions {
-    spans(plan, None)
+    spans(plan, None, &History::default())
+}
+
+/// Which rows before a feature's window a load keeps besides those the counting needs, so
+/// that evidence can name the last matching row before the window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    /// Per feature: whether rows before its window are kept (absent: no).
+    pub features: Vec<bool>,
+    /// How far back before the window's start, in months; `None`: to the start of the record.
+    pub lookback_months: Option<u32>,
+}
+
+impl History {
+    /// Whether rows before feature `f`'s window were kept.
+    pub fn of(&self, f: usize) -> bool {
+        self.features.get(f).copied().unwrap_or(false)
+    }
+
+    /// The first day kept before window `w` at `index` (for a feature whose history is kept):
+    /// `lookback_months` before the window's start, or the start of the record.
+    pub fn start(&self, w: Window, index: Day) -> Day {
+        match (self.lookback_months, w.start) {
+            (Some(l), Some(s)) => Offset {
+                months: s.months - l as i32,
+                days: s.days,
+            }
+            .at(index)
+            .unwrap_or(Day::MIN),
+            _ => Day::MIN,
+        }
+    }
 }
 
 /// Keep the rows that can change a result of `plan` at an index date from the first to the
 /// last of `dates` (the extract records that range and refuses other dates).
 pub fn for_dates(plan: &Plan, dates: &IndexDates) -> LoadOptions {
-    spans(plan, Some((dates.first(), dates.last())))
+    spans(
+        plan,
+        Some((dates.first(), dates.last())),
+        &History::default(),
+    )
 }
 
-fn spans(plan: &Plan, range: Option<(Day, Day)>) -> LoadOptions {
+/// [`for_dates`], and the rows before the windows that `history` asks for (evidence names
+/// the last row before a window that found nothing).
+pub fn with_history(plan: &Plan, dates: &IndexDates, history: &History) -> LoadOptions {
+    spans(plan, Some((dates.first(), dates.last())), history)
+}
+
+/// The features whose *absence* can make a condition of the plan true: a flag or record under
+/// an odd number of `not`, and anything read through `exists` or `coalesce` (a missing value
+/// decides those). Evidence shows the last row before the window for these.
+pub fn absence_features(plan: &Plan) -> Vec<bool> {
+    fn walk(e: &Expr, negative: bool, out: &mut [bool]) {
+        match e {
+            Expr::Flag(f) | Expr::RecordExists(f) | Expr::Record(f, _) => out[*f] |= negative,
+            Expr::Not(x) => walk(x, !negative, out),
+            Expr::Exists(x) => {
+                walk(x, true, out);
+                walk(x, false, out);
+            }
+            Expr::Coalesce(a, b) => {
+                walk(a, true, out);
+                walk(b, negative, out);
+            }
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| walk(x, negative, out)),
+            Expr::Cmp(_, a, b) => {
+                walk(a, negative, out);
+                walk(b, negative, out);
+            }
+            Expr::In(x, xs) => {
+                walk(x, negative, out);
+                xs.iter().for_each(|x| walk(x, negative, out));
+            }
+            _ => {}
+        }
+    }
+    let mut out = vec![false; plan.features.len()];
+    walk(&plan.population, false, &mut out);
+    for m in &plan.measures {
+        walk(&m.denominator, false, &mut out);
+        walk(&m.numerator, false, &mut out);
+    }
+    out
+}
+
+fn spans(plan: &Plan, range: Option<(Day, Day)>, history: &History) -> LoadOptions {
     let mut meds: Vec<KeepCode> = Vec::new();
     let mut events: Vec<KeepCode> = Vec::new();
-    for f in &plan.features {
+    for (i, f) in plan.features.iter().enumerate() {
         // A window whose ends are not calendar days at some date keeps everything: the
         // evaluator reports that date as an error.
-        let (from, to) = match range {
+        let (mut from, to) = match range {
             None => (Day::MIN, Day::MAX),
             Some((first, last)) => {
                 let w = f.window();
@@ -41,6 +119,13 @@ fn spans(plan: &Plan, range: Option<(Day, Day)>) -> LoadOptions {
                 }
             }
         };
+        if history.of(i) {
+            // Windows move forward with the date: the first date's lookback reaches furthest.
+            from = from.min(match range {
+                Some((first, _)) => history.start(f.window(), first),
+                None => Day::MIN,
+            });
+        }
         let lists: &[usize] = match f {
             Feature::Has { codelist, .. } | Feature::Latest { codelist, .. } => {
                 std::slice::from_ref(codelist)

@@ -35,5 +35,6 @@ mod resolve;
 mod writers;
 
 mod against_reference;
+mod evidence;
 mod invariants;
 mod specified;

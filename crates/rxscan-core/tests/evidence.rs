@@ -1,0 +1,282 @@
+//! Evidence on the hand-made boundary patients (`testdata/boundaries/`): the rows each flag
+//! names are the ones INDICATORS.md says put the patient in the numerator (worked by hand
+//! below from each folder's README and CSV files, not from the engine's output), an absence
+//! names what was searched and the last row before the window, and the trace's verdict equals
+//! the counting pass's for every patient, date and measure of every folder.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rxscan_core::dates;
+use rxscan_core::eval::EvalOptions;
+use rxscan_core::evidence::{for_flagged, Flagged, Row, Tracer};
+use rxscan_core::{IndexDates, Scan};
+
+type RowKey = (String, String, String, Option<String>, String);
+
+fn key(r: &Row) -> RowKey {
+    (
+        r.table.name().to_string(),
+        dates::format_iso(r.date),
+        r.code.to_string(),
+        r.value.map(|v| v.to_string()),
+        r.comparator.to_string(),
+    )
+}
+
+fn scan(folder: &str, date: &str) -> (Scan, rxscan_core::extract::Extract) {
+    let day = IndexDates::parse(date).unwrap();
+    let scan = Scan::new(common::pincer(), IndexDates::of([day]).unwrap()).with_evidence();
+    let dir = common::repo().join("testdata/boundaries").join(folder);
+    let ex = scan.load(&dir).unwrap();
+    (scan, ex)
+}
+
+fn flagged(folder: &str, date: &str, patient: i64, measure: &str) -> Flagged {
+    let (scan, ex) = scan(folder, date);
+    let results = scan
+        .evaluate(&ex, &EvalOptions { patient_rows: true })
+        .unwrap();
+    let ev = for_flagged(&scan, &ex, &results).unwrap();
+    let m = scan
+        .plan()
+        .measures
+        .iter()
+        .position(|x| x.id == measure)
+        .unwrap();
+    ev.flagged
+        .into_iter()
+        .find(|f| f.patient_id == patient && f.trace.measure == m)
+        .unwrap_or_else(|| panic!("{folder}: patient {patient} not flagged for {measure}"))
+}
+
+/// The rows the whole flag names: those of the denominator and of the numerator.
+fn rows_named(f: &Flagged) -> BTreeSet<RowKey> {
+    f.trace
+        .denominator
+        .deciding_rows()
+        .into_iter()
+        .chain(f.trace.numerator.deciding_rows())
+        .map(key)
+        .collect()
+}
+
+fn expect(rows: &[(&str, &str, &str, Option<&str>, &str)]) -> BTreeSet<RowKey> {
+    rows.iter()
+        .map(|(t, d, c, v, cmp)| {
+            (
+                t.to_string(),
+                d.to_string(),
+                c.to_string(),
+                v.map(str::to_string),
+                cmp.to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn nsaid_without_gastroprotection_names_the_nsaid_and_the_last_ppi() {
+    // a, patient 10 at 2020-03-01: omeprazole 2019-11-30 (the day before I-3m = 2019-12-01)
+    // and ibuprofen 2020-01-15. Numerator: the ibuprofen issue in W3; the denominator's
+    // "no PPI in [2019-12-01, 2020-03-01]" holds, the last PPI before it is the omeprazole.
+    let f = flagged("a", "2020-03-01", 10, "a");
+    assert_eq!(
+        rows_named(&f),
+        expect(&[("medications", "2020-01-15", "329653008", None, "")])
+    );
+    let nsaid = f.trace.numerator.rows.first().unwrap();
+    // The term as pincer-nsaid.csv gives it.
+    assert_eq!(nsaid.term.as_deref(), Some("Ibuprofen 400mg tablets"));
+    let absent = f
+        .trace
+        .conditions()
+        .find(|c| c.value.holds() && c.searched.as_ref().is_some_and(|s| s.codelist == "ppi"))
+        .expect("the no-PPI condition");
+    assert_eq!(&*absent.text, "not gastroprotected");
+    let s = absent.searched.as_ref().unwrap();
+    assert_eq!(s.from.map(dates::format_iso).as_deref(), Some("2019-12-01"));
+    assert_eq!(s.to.map(dates::format_iso).as_deref(), Some("2020-03-01"));
+    let last = absent
+        .last_before
+        .as_ref()
+        .expect("a PPI before the window");
+    assert_eq!(
+        key(last),
+        expect(&[("medications", "2019-11-30", "317291008", None, "")])
+            .into_iter()
+            .next()
+            .unwrap()
+    );
+    // Patient 1 has no PPI at all: nothing before the window.
+    let f = flagged("a", "2020-03-01", 1, "a");
+    let absent = f
+        .trace
+        .conditions()
+        .find(|c| &*c.text == "not gastroprotected")
+        .unwrap();
+    assert!(absent.last_before.is_none());
+}
+
+#[test]
+fn coprescription_names_both_issues_within_the_gap() {
+    // e, patient 2 at 2020-03-01: warfarin 2020-01-01 and aspirin 2020-01-28, 27 days apart
+    // (§3.1: at most 27). The denominator's anticoagulant in W3 is the same warfarin issue.
+    let f = flagged("e", "2020-03-01", 2, "e");
+    assert_eq!(
+        rows_named(&f),
+        expect(&[
+            ("medications", "2020-01-01", "319733000", None, ""),
+            ("medications", "2020-01-28", "319773006", None, ""),
+        ])
+    );
+    // e, patient 7: warfarin 2019-12-20 and aspirin 2020-01-10 (21 days, across months).
+    let f = flagged("e", "2020-03-01", 7, "e");
+    assert_eq!(
+        rows_named(&f),
+        expect(&[
+            ("medications", "2019-12-20", "319733000", None, ""),
+            ("medications", "2020-01-10", "319773006", None, ""),
+        ])
+    );
+}
+
+#[test]
+fn monitoring_by_absence_names_the_lithium_issues_and_the_last_level_before() {
+    // li, patient 11 at 2020-03-01: lithium 2019-10-15 (in W6_3 = [2019-09-01, 2019-12-01])
+    // and 2020-01-15 (in W3); a lithium level 2019-11-30, the day before W3 starts.
+    let f = flagged("li", "2020-03-01", 11, "li");
+    assert_eq!(
+        rows_named(&f),
+        expect(&[
+            ("medications", "2019-10-15", "5577011000001106", None, ""),
+            ("medications", "2020-01-15", "5577011000001106", None, ""),
+        ])
+    );
+    let n = &f.trace.numerator;
+    assert!(n.value.holds() && n.rows.is_empty());
+    let s = n.searched.as_ref().expect("the numerator is an absence");
+    assert_eq!(s.codelist, "lith_lev");
+    assert_eq!(s.from.map(dates::format_iso).as_deref(), Some("2019-12-01"));
+    assert_eq!(s.to.map(dates::format_iso).as_deref(), Some("2020-03-01"));
+    let last = n.last_before.as_ref().expect("the level of 2019-11-30");
+    assert_eq!(
+        (dates::format_iso(last.date), &*last.code),
+        ("2019-11-30".to_string(), "1006681000000100")
+    );
+    // li, patient 19 at 2021-01-01: the level of 2020-09-30 is the day before I2-3m.
+    let f = flagged("li", "2021-01-01", 19, "li");
+    let last = f.trace.numerator.last_before.as_ref().unwrap();
+    assert_eq!(dates::format_iso(last.date), "2020-09-30");
+}
+
+#[test]
+fn latest_value_with_comparator_names_that_record() {
+    // k, patient 4 at 2020-03-01: eGFR "<30" on 2019-06-01 (the latest on or before I-3m) is
+    // low; ibuprofen 2020-01-15 in W3.
+    let f = flagged("k", "2020-03-01", 4, "k");
+    assert_eq!(
+        rows_named(&f),
+        expect(&[
+            (
+                "clinical_events",
+                "2019-06-01",
+                "1011481000000105",
+                Some("30"),
+                "<"
+            ),
+            ("medications", "2020-01-15", "329653008", None, ""),
+        ])
+    );
+    // Patient 1: "=44".
+    let f = flagged("k", "2020-03-01", 1, "k");
+    assert!(rows_named(&f).contains(&(
+        "clinical_events".into(),
+        "2019-06-01".into(),
+        "1011481000000105".into(),
+        Some("44".into()),
+        "=".into()
+    )));
+}
+
+/// The trace's verdict equals the counting pass's for every patient, date and measure of every
+/// boundary folder (patients outside every denominator included).
+#[test]
+fn the_trace_agrees_with_the_evaluator_on_every_boundary_fixture() {
+    let root = common::repo().join("testdata/boundaries");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        let expected = csv::Reader::from_path(dir.join("expected.csv"))
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap()[0].to_string())
+            .collect::<BTreeSet<String>>();
+        for date in expected {
+            let day = IndexDates::parse(&date).unwrap();
+            let scan = Scan::new(common::pincer(), IndexDates::of([day]).unwrap()).with_evidence();
+            let ex = scan.load(&dir).unwrap();
+            let results = scan
+                .evaluate(&ex, &EvalOptions { patient_rows: true })
+                .unwrap();
+            let fast: BTreeMap<(u32, u32), bool> = results
+                .patient_rows
+                .iter()
+                .map(|f| ((f.patient, f.measure), f.numerator))
+                .collect();
+            let tracer = Tracer::new(scan.plan(), &ex, scan.history());
+            let all: Vec<usize> = (0..scan.plan().measures.len()).collect();
+            for p in 0..ex.n_patients() {
+                // Every operand evaluated (`rxscan why`) and only the deciding ones (evidence).
+                let full = tracer.patient(p, day, &all).unwrap();
+                for m in 0..scan.plan().measures.len() {
+                    let t = tracer.measure(p, day, m).unwrap();
+                    let f = &full.measures[m];
+                    assert_eq!(
+                        (f.in_denominator, f.in_numerator),
+                        (t.in_denominator, t.in_numerator)
+                    );
+                    let got = t.in_denominator.then_some(t.in_numerator);
+                    assert_eq!(
+                        got,
+                        fast.get(&(p as u32, m as u32)).copied(),
+                        "{} {date} patient {} measure {}",
+                        dir.display(),
+                        ex.patient_ids[p],
+                        scan.plan().measures[m].id
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} verdicts checked");
+}
+
+/// The last row before a window is looked for only in the lookback that was loaded: none with
+/// no lookback, the level of 2019-11-30 (one day before W3) with a month or the whole record.
+#[test]
+fn the_last_row_before_the_window_is_looked_for_in_the_lookback() {
+    let day = IndexDates::parse("2020-03-01").unwrap();
+    let dir = common::repo().join("testdata/boundaries/li");
+    let last = |lookback: Option<u32>| {
+        let scan = Scan::new(common::pincer(), IndexDates::of([day]).unwrap())
+            .with_evidence_lookback(lookback);
+        let ex = scan.load(&dir).unwrap();
+        let tracer = Tracer::new(scan.plan(), &ex, scan.history());
+        let p = tracer.patient_index(11).unwrap();
+        let m = scan
+            .plan()
+            .measures
+            .iter()
+            .position(|x| x.id == "li")
+            .unwrap();
+        let t = tracer.measure(p, day, m).unwrap();
+        assert!(t.in_numerator);
+        t.numerator.last_before.map(|r| dates::format_iso(r.date))
+    };
+    assert_eq!(last(Some(0)), None);
+    assert_eq!(last(Some(1)).as_deref(), Some("2019-11-30"));
+    assert_eq!(last(None).as_deref(), Some("2019-11-30"));
+}

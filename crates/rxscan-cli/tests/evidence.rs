@@ -156,6 +156,9 @@ fn action_lists_one_row_per_flag_sorted_with_a_reason() {
             "composites.csv",
             "evidence.jsonl",
             "patients.csv",
+            "practices.csv",
+            "report.html",
+            "run.json",
             "summary.csv"
         ]
     );
@@ -183,6 +186,54 @@ fn action_lists_one_row_per_flag_sorted_with_a_reason() {
         .map(|l| l.split(',').nth(1).unwrap())
         .collect();
     assert_eq!(ids, ["1", "3", "5", "13", "15", "17"]);
+    // The report carries the same lists: a table per practice, its rows the list's, in order.
+    let report = std::fs::read_to_string(out.path().join("report.html")).expect("report");
+    let section = report
+        .split("<section id=\"actions\"")
+        .nth(1)
+        .expect("an action-list section")
+        .split("</section>")
+        .next()
+        .expect("section");
+    for (practice, list) in [("1", &p1), ("2", &p2)] {
+        let table = section
+            .split(&format!("<h3>Practice {practice}</h3>"))
+            .nth(1)
+            .expect("the practice's table")
+            .split("</table>")
+            .next()
+            .expect("table");
+        let rows: Vec<(String, String)> = table
+            .split("<tr><td>")
+            .skip(1)
+            .map(|row| {
+                let cells: Vec<&str> = row.split("</td><td>").collect();
+                let reason = cells[2].split("</td>").next().expect("reason");
+                (cells[1].to_string(), reason.to_string())
+            })
+            .collect();
+        let want: Vec<(String, String)> = csv::Reader::from_reader(list.as_bytes())
+            .records()
+            .map(|r| {
+                let r = r.expect("row");
+                (r[1].to_string(), r[2].to_string())
+            })
+            .collect();
+        assert!(!want.is_empty());
+        let rows: Vec<(String, String)> = rows
+            .into_iter()
+            .map(|(p, r)| {
+                let r = r
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&quot;", "\"")
+                    .replace("&#39;", "'")
+                    .replace("&amp;", "&");
+                (p, r)
+            })
+            .collect();
+        assert_eq!(rows, want, "practice {practice}");
+    }
     // One evidence line per flag.
     let evidence = std::fs::read_to_string(out.path().join("evidence.jsonl")).expect("jsonl");
     assert_eq!(evidence.lines().count(), 9);
@@ -217,7 +268,17 @@ fn no_evidence_or_action_lists_under_suppress() {
         out.path(),
         &["--suppress"],
     );
-    assert_eq!(names(out.path()), ["composites.csv", "summary.csv"]);
+    let shared = [
+        "composites.csv",
+        "practices.csv",
+        "report.html",
+        "run.json",
+        "summary.csv",
+    ];
+    assert_eq!(names(out.path()), shared);
+    // Nor does the report show action lists.
+    let report = std::fs::read_to_string(out.path().join("report.html")).expect("report");
+    assert!(!report.contains("id=\"actions\""));
     // And a first run under --suppress writes none either.
     let fresh = tempfile::tempdir().expect("tempdir");
     scan(
@@ -226,5 +287,5 @@ fn no_evidence_or_action_lists_under_suppress() {
         fresh.path(),
         &["--suppress"],
     );
-    assert_eq!(names(fresh.path()), ["composites.csv", "summary.csv"]);
+    assert_eq!(names(fresh.path()), shared);
 }

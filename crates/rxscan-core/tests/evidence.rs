@@ -208,6 +208,9 @@ fn the_trace_agrees_with_the_evaluator_on_every_boundary_fixture() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&root).unwrap() {
         let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue; // to_toml.py, the script that converted these folders to rules/pincer/tests
+        }
         let expected = csv::Reader::from_path(dir.join("expected.csv"))
             .unwrap()
             .records()

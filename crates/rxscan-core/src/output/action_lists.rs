@@ -18,38 +18,55 @@ use crate::dates::format_iso;
 use crate::evidence::{number, Evidence, MeasureTrace, Node, Row, Value};
 use crate::results::{csv_field, Results};
 
+/// One row of an action list.
+pub struct Action {
+    /// Index into [`Results::measures`].
+    pub measure: usize,
+    pub patient_id: i64,
+    pub reason: String,
+}
+
+/// The action lists at the scan's last index date: per practice (in id order), the flagged
+/// patients sorted by measure (pack order) then patient. Empty without evidence.
+pub fn by_practice(r: &Results, ev: Option<&Evidence>) -> BTreeMap<String, Vec<Action>> {
+    let mut out: BTreeMap<String, Vec<Action>> = BTreeMap::new();
+    let (Some(ev), Some(&last)) = (ev, r.index_dates.iter().max()) else {
+        return out;
+    };
+    for f in ev.flagged.iter().filter(|f| f.index_date == last) {
+        out.entry(f.practice.clone()).or_default().push(Action {
+            measure: f.trace.measure,
+            patient_id: f.patient_id,
+            reason: reason(&f.trace),
+        });
+    }
+    for rows in out.values_mut() {
+        rows.sort_by_key(|a| (a.measure, a.patient_id));
+    }
+    out
+}
+
 /// The files of the folder: (file name, contents), one per practice with a flagged patient.
 pub fn render(r: &Results, ev: Option<&Evidence>) -> Vec<(String, Vec<u8>)> {
-    let Some(ev) = ev else { return Vec::new() };
     let Some(&last) = r.index_dates.iter().max() else {
         return Vec::new();
     };
-    let mut by_practice: BTreeMap<&str, Vec<(usize, i64, String)>> = BTreeMap::new();
-    for f in ev.flagged.iter().filter(|f| f.index_date == last) {
-        let info = &r.measure_info[f.trace.measure];
-        let line = format!(
-            "{},{},{},{},{}\n",
-            csv_field(&info.id),
-            f.patient_id,
-            csv_field(&reason(&f.trace)),
-            csv_field(&info.title),
-            format_iso(last)
-        );
-        by_practice.entry(f.practice.as_str()).or_default().push((
-            f.trace.measure,
-            f.patient_id,
-            line,
-        ));
-    }
-    by_practice
+    by_practice(r, ev)
         .into_iter()
-        .map(|(practice, mut rows)| {
-            rows.sort_by_key(|(m, p, _)| (*m, *p));
+        .map(|(practice, rows)| {
             let mut text = String::from("measure,patient_id,reason,title,index_date\n");
-            for (_, _, line) in rows {
-                text += &line;
+            for a in rows {
+                let info = &r.measure_info[a.measure];
+                text += &format!(
+                    "{},{},{},{},{}\n",
+                    csv_field(&info.id),
+                    a.patient_id,
+                    csv_field(&a.reason),
+                    csv_field(&info.title),
+                    format_iso(last)
+                );
             }
-            (format!("{}.csv", file_name(practice)), text.into_bytes())
+            (format!("{}.csv", file_name(&practice)), text.into_bytes())
         })
         .collect()
 }

@@ -62,6 +62,11 @@ const SECTIONS: &[Section] = &[
         body: trends,
     },
     Section {
+        id: "actions",
+        title: "Action lists",
+        body: action_lists,
+    },
+    Section {
         id: "measures",
         title: "The measures",
         body: measure_docs,
@@ -424,6 +429,50 @@ fn trends(page: &Page) -> io::Result<Option<String>> {
         );
     }
     out += "</div>\n";
+    Ok(Some(out))
+}
+
+/// Each practice's action list at the last index date (as `action_lists/` holds them): only
+/// when the scan traced its flagged patients, which it never does under suppression (and
+/// never shown under suppression regardless).
+fn action_lists(page: &Page) -> io::Result<Option<String>> {
+    let input = page.input;
+    if input.suppression != Suppression::None || input.evidence.is_none() {
+        return Ok(None);
+    }
+    let r = page.results();
+    let lists = super::action_lists::by_practice(r, input.evidence);
+    let mut out = format!(
+        "<p>Patients to review at {}, per practice, each with the reason the rule flagged \
+         them (the evidence behind each is in <code>evidence.jsonl</code>; <code>rxscan why</code> \
+         shows it for any patient).</p>\n",
+        escape(&date(r, page.last))
+    );
+    if lists.is_empty() {
+        out += "<p>No patient is flagged.</p>\n";
+    }
+    for (practice, rows) in &lists {
+        let _ = write!(
+            out,
+            "<h3>Practice {0}</h3>\n<table class=\"actions\">\n<caption>Practice {0}: {1} \
+             flagged patient-measure(s)</caption>\n<thead><tr><th scope=\"col\">Measure</th>\
+             <th scope=\"col\">Patient</th><th scope=\"col\">Reason</th></tr></thead>\n<tbody>\n",
+            escape(practice),
+            rows.len()
+        );
+        for a in rows {
+            let info = &r.measure_info[a.measure];
+            let _ = writeln!(
+                out,
+                "<tr><td><a href=\"#measure-{0}\">{0}</a> {1}</td><td>{2}</td><td>{3}</td></tr>",
+                escape(&info.id),
+                escape(&info.title),
+                a.patient_id,
+                escape(&a.reason)
+            );
+        }
+        out += "</tbody>\n</table>\n";
+    }
     Ok(Some(out))
 }
 

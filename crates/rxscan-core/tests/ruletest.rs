@@ -26,7 +26,7 @@ fn the_example_pack_holds() {
     assert_eq!(report.expectations(), 9);
 }
 
-/// Patient 8 left the practice on the index date: not evaluated at all, which the why tree
+/// Patient 8 left the practice on the index date: in no population, which the why tree
 /// says; patient 1 (lithium and an NSAID) expected at another practice than the one it has.
 #[test]
 fn failures_name_the_line_the_patient_and_why() {
@@ -57,13 +57,14 @@ fn failures_name_the_line_the_patient_and_why() {
         (f.expected.as_str(), f.actual.as_str()),
         ("numerator", "excluded")
     );
+    // `rxscan why`'s tree: no current registration, so the population fails at `registered`.
     assert!(
         f.why
-            .starts_with("  not evaluated: no registration current at the index date"),
+            .starts_with("patient 8 at 2021-10-01: no registration current on this date"),
         "{}",
         f.why
     );
-    assert!(f.why.contains("  -   registered\n"), "{}", f.why);
+    assert!(f.why.contains("    false  registered\n"), "{}", f.why);
 }
 
 /// The other spellings the format takes, on the example pack's measure: TOML dates without

@@ -11,8 +11,8 @@
 //! written as an ordinary extract (CSV, `tables.rs`) into a temporary folder, loaded with the
 //! normal loader and evaluated by the normal evaluator, so a test exercises exactly what a
 //! scan does (the loader's sex spellings and date checks included). There is no second
-//! evaluator. A failure comes with a `why` tree (`why.rs`), itself computed by the same
-//! evaluator.
+//! evaluator. A failure comes with `rxscan why`'s tree for the patient and measure
+//! ([`crate::evidence::why_tree`], on the same extract).
 //!
 //! | file | does |
 //! |---|---|
@@ -20,14 +20,12 @@
 //! | `format/` | reading one TOML file, with a diagnostic (code, caret) for every mistake (`rows.rs`: a patient's lists) |
 //! | `when.rs` | absolute and relative dates (`I-3m-1d`) |
 //! | `tables.rs` | the patients as the four CSV tables of an extract |
-//! | `why.rs` | the plain why tree of a measure for one patient |
 //! | `report.rs` | the outcome of a run, and its text |
 
 mod format;
 mod report;
 mod tables;
 mod when;
-pub mod why;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -225,7 +223,7 @@ pub fn run_suite(plan: &Plan, suite: &Suite) -> Result<Report, Error> {
 }
 
 /// One file: its patients as an extract in a temporary folder, one scan at their index
-/// dates, each expectation checked, and one more scan for the why trees of the failures.
+/// dates, each expectation checked, and the why tree of each failure.
 fn run_file(
     plan: &Plan,
     sources: &SourceMap,
@@ -240,7 +238,9 @@ fn run_file(
         message: e.to_string(),
     })?;
     let dates = IndexDates::of(f.patients.iter().map(|p| p.index_date))?;
-    let scan = Scan::new(plan.clone(), dates.clone());
+    // Every row kept, so a failure's why tree names the last row before a window however old
+    // (the counts do not depend on it).
+    let scan = Scan::new(plan.clone(), dates.clone()).with_all_history();
     let extract = scan.load(dir.path()).map_err(|e| TestError::Load {
         path: f.path.clone(),
         message: e
@@ -314,14 +314,10 @@ fn run_file(
             }
         }
     }
-    let trees = why::explain(
-        plan,
-        dir.path(),
-        &dates,
-        &asks.iter().map(|a| a.1).collect::<Vec<_>>(),
-    )?;
-    for ((i, _), tree) in asks.iter().zip(trees) {
-        failures[*i].why = tree.render();
+    // The why tree of each failing measure: `rxscan why`'s, on the same extract.
+    for (i, (day, id, m)) in &asks {
+        let measure = plan.measures[*m].id.as_str();
+        failures[*i].why = crate::evidence::why_tree(&scan, &extract, *id, *day, Some(measure))?;
     }
     let summary = FileSummary {
         path: f.path.clone(),

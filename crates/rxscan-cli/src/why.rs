@@ -1,21 +1,22 @@
 //! `rxscan why`: one patient at one index date, every condition with true/false and the rows
 //! behind it (the tree is built and formatted by `rxscan_core::evidence::why_tree`).
 
-use std::path::PathBuf;
-
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
+use rxscan_core::scan::Data;
 use rxscan_core::{evidence, IndexDates, Scan};
 
-use crate::rules::{check_folder, compile_rules, RulesArgs};
+use crate::rules::{compile_rules, RulesArgs};
+use crate::scan::ExtractArgs;
 
 #[derive(Args)]
 pub struct WhyArgs {
     #[command(flatten)]
     rules: RulesArgs,
-    /// Extract folder (as for `rxscan scan`).
-    #[arg(long)]
-    data: PathBuf,
+    /// The extract (`--data`, `--mapping`, `--absent` as for `rxscan scan`; in a PCN folder,
+    /// the patient's practice folder).
+    #[command(flatten)]
+    extract: ExtractArgs,
     /// The patient's `patient_id`.
     #[arg(long)]
     patient: i64,
@@ -29,13 +30,23 @@ pub struct WhyArgs {
 
 pub fn run(args: WhyArgs) -> Result<()> {
     let day = IndexDates::parse(&args.index_date).map_err(|e| anyhow!("--index-date {e}"))?;
-    check_folder("--data", &args.data)?;
     let plan = compile_rules(&args.rules)?.plan;
     evidence::measures_named(&plan, args.measure.as_deref())
         .map_err(|e| anyhow!("--measure: {e}"))?;
     let dates = IndexDates::of([day]).map_err(rxscan_core::Error::from)?;
-    let scan = Scan::new(plan, dates).with_all_history();
-    let extract = scan.load(&args.data)?;
+    let scan = args
+        .extract
+        .apply(Scan::new(plan, dates).with_all_history())?;
+    // Patient ids are only unique within one practice's export.
+    if let Data::Practices(folders) = Data::find(&args.extract.data)? {
+        let names: Vec<&str> = folders.iter().map(|f| f.name.as_str()).collect();
+        bail!(
+            "--data {}: a folder of practice folders; give the patient's practice folder (one of: {})",
+            args.extract.data.display(),
+            names.join(", ")
+        );
+    }
+    let extract = scan.load(&args.extract.data)?;
     let tree = evidence::why_tree(&scan, &extract, args.patient, day, args.measure.as_deref())
         .map_err(rxscan_core::Error::from)?;
     outln!("{}", tree.trim_end());

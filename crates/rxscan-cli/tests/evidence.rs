@@ -289,3 +289,60 @@ fn no_evidence_or_action_lists_under_suppress() {
     );
     assert_eq!(names(fresh.path()), shared);
 }
+
+/// `why` reads an export through a mapping as `scan` does: the EMIS-like test export (the e2e
+/// extract in another layout) gives the tree the e2e extract gives. In a PCN folder it asks
+/// for the practice folder (patient ids are only unique within one export).
+#[test]
+fn why_reads_a_mapped_export_and_asks_for_the_practice_folder() {
+    let args = |data: &str, mapping: Option<&str>| {
+        let mut a = vec![
+            "why",
+            "--data",
+            data,
+            "--patient",
+            "1",
+            "--index-date",
+            "2020-03-01",
+            "--measure",
+            "a",
+        ];
+        if let Some(m) = mapping {
+            a.extend(["--mapping", m]);
+        }
+        rxscan(&a)
+    };
+    let plain = args("testdata/e2e", None);
+    let mapped = args(
+        "testdata/mappings/emis-like",
+        Some("docs/mappings/emis-like.toml"),
+    );
+    // Patient 1 is in a's numerator at 2020-03-01 (testdata/e2e/expected/patients.csv).
+    assert!(stdout(&plain).contains("FLAGGED"), "{}", stdout(&plain));
+    assert_eq!(stdout(&mapped), stdout(&plain));
+
+    let pcn = tempfile::tempdir().expect("tempdir");
+    for name in ["north", "south"] {
+        let dir = pcn.path().join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for t in [
+            "patients",
+            "practice_registrations",
+            "medications",
+            "clinical_events",
+        ] {
+            std::fs::copy(
+                repo().join(format!("testdata/e2e/{t}.csv")),
+                dir.join(format!("{t}.csv")),
+            )
+            .expect("copy");
+        }
+    }
+    let run = args(pcn.path().to_str().expect("utf8"), None);
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("give the patient's practice folder (one of: north, south)"),
+        "{err}"
+    );
+}

@@ -27,6 +27,7 @@ mod interrupts;
 mod output;
 mod rules;
 mod scan;
+mod sql;
 mod synth;
 
 use std::process::ExitCode;
@@ -58,6 +59,8 @@ enum Command {
     Check(RulesArgs),
     /// List the measures of a rule pack: id, PRIMIS code, title.
     Rules(RulesArgs),
+    /// Write the rule pack at the index dates as one SQL script (Spark or DuckDB).
+    Sql(sql::SqlArgs),
     /// Write a deterministic, realistic synthetic extract (for demos, tests and benchmarks).
     Synth(synth::SynthArgs),
     /// Print the documentation of one measure.
@@ -101,6 +104,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Sql(args) => sql::run(args),
         Command::Check(args) => {
             let compiled = compile_rules(&args)?;
             errout!("{}", compiled.sources.render(&compiled.warnings, colour()));

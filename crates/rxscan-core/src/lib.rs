@@ -37,6 +37,7 @@ pub mod packs;
 pub mod plan;
 pub mod results;
 pub mod scan;
+pub mod sql;
 pub mod syntax;
 
 pub use error::Error;

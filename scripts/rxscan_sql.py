@@ -14,7 +14,8 @@ COLUMNS = {
     "patients": [("patient_id", "BIGINT"), ("date_of_birth", "DATE"), ("sex", "STRING"),
                  ("date_of_death", "DATE")],
     "practice_registrations": [("patient_id", "BIGINT"), ("start_date", "DATE"),
-                               ("end_date", "DATE"), ("practice_pseudo_id", "STRING")],
+                               ("end_date", "DATE"), ("practice_pseudo_id", "STRING"),
+                               ("registration_id", "BIGINT")],
     "medications": [("patient_id", "BIGINT"), ("date", "DATE"), ("dmd_code", "STRING")],
     "clinical_events": [("patient_id", "BIGINT"), ("date", "DATE"), ("snomedct_code", "STRING"),
                         ("numeric_value", "DOUBLE"), ("comparator", "STRING")],
@@ -74,10 +75,15 @@ def duckdb_load(con, folder, prefix=""):
         path, ext = table_file(folder, name)
         path_sql = path.replace("'", "''")
         if ext == "csv":
-            src = f"read_csv('{path_sql}', header = true, all_varchar = true)"
+            src = f"read_csv('{path_sql}', header = true, all_varchar = true, parallel = false)"
         else:
-            src = f"read_parquet('{path_sql}')"
+            src = f"read_parquet('{path_sql}', file_row_number = true)"
         present = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+        if name == "practice_registrations" and "registration_id" not in present:
+            # The file's row order as the last tie-break, as `rxscan scan` reads it.
+            row = "file_row_number" if ext == "parquet" else "row_number() OVER ()"
+            src = f"(SELECT *, {row} AS registration_id FROM {src})"
+            present.append("registration_id")
         cols = []
         for col, ty in COLUMNS[name]:
             ty = "VARCHAR" if ty == "STRING" else ty
@@ -129,6 +135,10 @@ def spark_load(spark, paths):
             df = spark.read.option("header", True).csv(path)  # every column a string
         else:
             df = spark.read.parquet(path)
+        if name == "practice_registrations" and "registration_id" not in df.columns:
+            # The file's row order as the last tie-break (increasing in file order within one
+            # file), as `rxscan scan` reads it.
+            df = df.withColumn("registration_id", F.monotonically_increasing_id())
         cols = []
         for col, ty in COLUMNS[name]:
             if col in df.columns:

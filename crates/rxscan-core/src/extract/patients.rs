@@ -2,8 +2,9 @@
 //! are read whole through polars and the exact validators, with no fast path.
 //!
 //! Patients are sorted by `patient_id` into the dense index `0..n` every other table refers
-//! to ([`PatientIndex`]); registrations are grouped by patient and their practices numbered in
-//! output order.
+//! to ([`PatientIndex`]); registrations are grouped by patient (in `registration_id` order when
+//! the optional column is there, file order otherwise: the last registration tie-break) and
+//! their practices numbered in output order.
 
 use std::path::Path;
 
@@ -115,9 +116,16 @@ pub(super) fn load_registrations(
         dir,
         "practice_registrations",
         &["patient_id", "start_date", "end_date", "practice_pseudo_id"],
-        &[],
+        &["registration_id"],
     )?;
     let ids = src.ids("patient_id")?;
+    // The tie-break of last resort (INDICATORS.md §2.7: the lowest registration id); without
+    // the column, the order of the rows in the file stands in for it.
+    let registration_ids = if src.has("registration_id") {
+        Some(src.ids("registration_id")?)
+    } else {
+        None
+    };
     let start = src.dates("start_date", false)?;
     let end = src.dates("end_date", true)?;
     let practice_col = {
@@ -181,7 +189,14 @@ pub(super) fn load_registrations(
         }
     }
     orphans.settle(&src, opts, &mut ex.orphans_skipped)?;
-    let (offsets, perm) = group_by_patient(&patient, ex.n_patients());
+    let (offsets, mut perm) = group_by_patient(&patient, ex.n_patients());
+    if let Some(reg) = &registration_ids {
+        // Each patient's registrations in registration_id order (stable: equal ids keep the
+        // file's order), so "first" in the evaluator means "lowest registration id".
+        for w in offsets.windows(2) {
+            perm[w[0]..w[1]].sort_by_key(|&i| reg[i]);
+        }
+    }
     ex.registrations = Registrations {
         offsets,
         start: perm.iter().map(|&i| start[i]).collect(),

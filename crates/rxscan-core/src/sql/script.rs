@@ -123,7 +123,7 @@ pub(super) fn statements(
     out.extend(d.create_table("rxscan_codelists", &codelists));
 
     // 3. The current registration (latest start, then latest end with an ongoing one latest,
-    //    then the smallest practice id as text), with the patient facts at that date.
+    //    then the lowest registration_id: DATA-CONTRACT), with the patient facts at that date.
     let practice = format!("trim(CAST(r.practice_pseudo_id AS {}))", d.string_type());
     let o_cols: String = (0..offsets.len()).map(|k| format!(", x.o{k}")).collect();
     out.extend(d.create_table(
@@ -140,7 +140,7 @@ pub(super) fn statements(
 FROM (
   SELECT d.*, r.patient_id, {practice} AS practice_pseudo_id,
     row_number() OVER (PARTITION BY d.date_no, r.patient_id
-      ORDER BY r.start_date DESC, CASE WHEN r.end_date IS NULL THEN 0 ELSE 1 END, r.end_date DESC, {practice}) AS rn
+      ORDER BY r.start_date DESC, CASE WHEN r.end_date IS NULL THEN 0 ELSE 1 END, r.end_date DESC, r.registration_id) AS rn
   FROM rxscan_dates d
   JOIN {regs} r ON r.start_date <= d.index_date AND (r.end_date IS NULL OR d.index_date < r.end_date)
 ) x

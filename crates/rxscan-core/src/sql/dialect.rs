@@ -25,6 +25,12 @@ pub trait Dialect {
     /// An inline table `alias(columns)` from rows of literals, for a `FROM` clause.
     fn values(&self, alias: &str, columns: &[&str], rows: &[Vec<String>]) -> String;
 
+    /// A query with columns (`codelist`, `code`) and one row per code, from an inline table
+    /// `rows` of (codelist literal, codes literal) whose codes are joined by `sep` (one
+    /// character in no code). A row per code in the script itself would be one literal per
+    /// code, which Spark's parser reads slowly (and again each time a view over it is read).
+    fn split_codes(&self, rows: &[Vec<String>], sep: char) -> String;
+
     /// A string literal holding exactly `s`.
     fn string(&self, s: &str) -> String;
 

@@ -21,6 +21,13 @@ impl Dialect for DuckDb {
             columns.join(", ")
         )
     }
+    fn split_codes(&self, rows: &[Vec<String>], sep: char) -> String {
+        format!(
+            "SELECT codelist, unnest(string_split(codes, {})) AS code FROM {}",
+            self.string(&sep.to_string()),
+            self.values("t", &["codelist", "codes"], rows)
+        )
+    }
     fn string(&self, s: &str) -> String {
         // Standard SQL: only the quote is doubled; a backslash is an ordinary character. Line
         // breaks are spelled with chr(), so no line of the script ends inside a literal.

@@ -10,8 +10,9 @@
 //!
 //! Column names come from the views of `script.rs`: `b.age`, `b.sex`, `b.dead` and `b.o<k>`
 //! (the day `index + offset k`, worked out when the script is written) on the row of
-//! registered patients; `f<k>.hit` (a `has` or `within` feature) and `f<k>.d`, `f<k>.v`,
-//! `f<k>.c` (a `latest` record's date, value and comparator) on feature `k`'s view.
+//! registered patients; on the row of features, `f.h<k>` (not `NULL` where a `has` or `within`
+//! feature holds) and `f.d<k>`, `f.v<k>`, `f.c<k>` (a `latest` record's date, value and
+//! comparator, all `NULL` where none was found).
 
 use super::dialect::Dialect;
 use crate::plan::{CmpOp, Expr, Offset, RecordField};
@@ -39,8 +40,8 @@ impl Lower<'_> {
             Expr::Bool(true) | Expr::Registered => "TRUE".into(),
             Expr::Bool(false) => "FALSE".into(),
             Expr::Dead => "b.dead".into(),
-            Expr::Flag(f) => format!("COALESCE(f{f}.hit, FALSE)"),
-            Expr::RecordExists(f) => format!("(f{f}.d IS NOT NULL)"),
+            Expr::Flag(f) => format!("(f.h{f} IS NOT NULL)"),
+            Expr::RecordExists(f) => format!("(f.d{f} IS NOT NULL)"),
             Expr::Exists(x) if is_condition(x) => "TRUE".into(),
             Expr::Exists(x) => format!("({} IS NOT NULL)", self.value(x)),
             Expr::Coalesce(a, _) if is_condition(a) => self.condition(a),
@@ -89,9 +90,9 @@ impl Lower<'_> {
             Expr::Age => "b.age".into(),
             Expr::Sex => "b.sex".into(),
             Expr::IndexDate(o) => format!("b.{}", self.offset_column(*o)),
-            Expr::Record(f, RecordField::Date) => format!("f{f}.d"),
-            Expr::Record(f, RecordField::Value) => format!("f{f}.v"),
-            Expr::Record(f, RecordField::Comparator) => format!("f{f}.c"),
+            Expr::Record(f, RecordField::Date) => format!("f.d{f}"),
+            Expr::Record(f, RecordField::Value) => format!("f.v{f}"),
+            Expr::Record(f, RecordField::Comparator) => format!("f.c{f}"),
             Expr::Coalesce(a, b) if !is_condition(a) => {
                 format!("COALESCE({}, {})", self.value(a), self.value(b))
             }

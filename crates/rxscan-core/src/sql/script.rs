@@ -8,19 +8,20 @@
 //! 2. `rxscan_codelists`: one row per codelist and code, from an inline table (or the user's
 //!    table, `--codelists-table`).
 //! 3. `rxscan_registered`: the current registration of each patient at each index date
-//!    (start ≤ I < end), one row per patient and date with its tie-break, joined to the patient
-//!    facts (age, sex letter, dead).
+//!    (start ≤ I < end), one row per patient and date by the tie-breaks of
+//!    `docs/DATA-CONTRACT.md`, with the patient facts (age, sex letter, dead).
 //! 4. `rxscan_hits_medications`, `rxscan_hits_clinical_events`: event rows joined to the
 //!    codelists (codes trimmed, matched by equality).
-//! 5. `rxscan_f<k>`: feature `k` at every date, one row per patient and date where it holds
-//!    (`has`, `within`) or where a record was found (`latest`, with the tie-break of
-//!    `docs/DATA-CONTRACT.md`).
-//! 6. `rxscan_facts`: the registered rows with every feature left-joined and each formula
-//!    (population, every denominator and numerator) as a boolean column; `rxscan_eval` narrows
-//!    them as the evaluator does (a denominator inside the population, a numerator inside its
-//!    denominator).
+//! 5. `rxscan_features`: one row per feature, patient and date where the feature holds
+//!    (`has`, `within`) or found a record (`latest`, one row by the documented tie-break).
+//! 6. `rxscan_facts`: the registered rows with the features pivoted into one wide row and
+//!    left-joined once, each formula (population, every denominator and numerator) a boolean
+//!    column; `rxscan_eval` keeps the population rows, as the evaluator counts them.
 //! 7. `rxscan_patients`, `rxscan_counts` then `rxscan_summary`, `rxscan_composite_counts`
 //!    then `rxscan_composites`: the three outputs, with the columns of the CSV files.
+//!
+//! Tables read by several later statements are materialised (`Dialect::create_table`); the
+//! rest are views.
 
 use super::dialect::Dialect;
 use super::expr::{offsets_in, Lower};
@@ -105,18 +106,31 @@ pub(super) fn statements(
             s = d.string_type()
         ),
         None => {
+            // One row per codelist, its codes joined by a character no code contains.
+            let sep = ['|', ' ', '~', '#', '!']
+                .into_iter()
+                .find(|&c| plan.codelists.iter().all(|l| l.codes.iter().all(|x| !x.contains(c))));
             let rows: Vec<Vec<String>> = plan
                 .codelists
                 .iter()
-                .flat_map(|c| c.codes.iter().map(|code| vec![d.string(&c.name), d.string(code)]))
+                .filter(|c| !c.codes.is_empty())
+                .map(|c| vec![d.string(&c.name), d.string(&c.codes.join(&sep.unwrap_or('|').to_string()))])
                 .collect();
-            if rows.is_empty() {
-                format!(
-                    "SELECT CAST(NULL AS {s}) AS codelist, CAST(NULL AS {s}) AS code WHERE FALSE",
+            match sep {
+                _ if rows.is_empty() => format!(
+                    "SELECT CAST(NULL AS {s}) AS codelist, CAST(NULL AS {s}) AS code FROM rxscan_dates WHERE FALSE",
                     s = d.string_type()
-                )
-            } else {
-                format!("SELECT * FROM {}", d.values("t", &["codelist", "code"], &rows))
+                ),
+                Some(sep) => d.split_codes(&rows, sep),
+                // Codes holding every separator: one row per code.
+                None => {
+                    let rows: Vec<Vec<String>> = plan
+                        .codelists
+                        .iter()
+                        .flat_map(|c| c.codes.iter().map(|code| vec![d.string(&c.name), d.string(code)]))
+                        .collect();
+                    format!("SELECT * FROM {}", d.values("t", &["codelist", "code"], &rows))
+                }
             }
         }
     };
@@ -187,9 +201,32 @@ WHERE {filter}",
         ));
     }
 
-    // 5. One view per feature.
+    // 5. Every feature in one long table (one row per feature, patient and date where it
+    //    holds or found a record), then one wide row per patient and date: a single join
+    //    however many features the pack has.
+    let parts: Vec<String> = plan
+        .features
+        .iter()
+        .enumerate()
+        .map(|(k, f)| format!("SELECT {k} AS k, date_no, patient_id, d, v, c FROM (\n{}\n) f{k}", feature(plan, f, &lower)))
+        .collect();
+    out.extend(d.create_table(
+        "rxscan_features",
+        &union(
+            parts,
+            format!("SELECT 0 AS k, date_no, CAST(NULL AS BIGINT) AS patient_id, CAST(NULL AS DATE) AS d, CAST(NULL AS DOUBLE) AS v, CAST(NULL AS {}) AS c FROM rxscan_dates WHERE FALSE", d.string_type()),
+        ),
+    ));
+    let mut wide = vec!["date_no".to_string(), "patient_id".to_string()];
     for (k, f) in plan.features.iter().enumerate() {
-        out.push(d.create_view(&format!("rxscan_f{k}"), &feature(plan, f, &lower)));
+        match f {
+            Feature::Latest { .. } => {
+                for col in ["d", "v", "c"] {
+                    wide.push(format!("MAX(CASE WHEN k = {k} THEN {col} END) AS {col}{k}"));
+                }
+            }
+            _ => wide.push(format!("MAX(CASE WHEN k = {k} THEN 1 END) AS h{k}")),
+        }
     }
 
     // 6. Every formula per registered patient and date.
@@ -204,16 +241,12 @@ WHERE {filter}",
         facts.push(format!("{} AS d{m}", lower.condition(&measure.denominator)));
         facts.push(format!("{} AS n{m}", lower.condition(&measure.numerator)));
     }
-    let joins: String = (0..plan.features.len())
-        .map(|k| {
-            format!("\nLEFT JOIN rxscan_f{k} f{k} ON f{k}.date_no = b.date_no AND f{k}.patient_id = b.patient_id")
-        })
-        .collect();
     out.push(d.create_view(
         "rxscan_facts",
         &format!(
-            "SELECT {}\nFROM rxscan_registered b{joins}",
-            facts.join(",\n  ")
+            "SELECT {}\nFROM rxscan_registered b\nLEFT JOIN (\n  SELECT {}\n  FROM rxscan_features\n  GROUP BY date_no, patient_id\n) f ON f.date_no = b.date_no AND f.patient_id = b.patient_id",
+            facts.join(",\n  "),
+            wide.join(",\n    ")
         ),
     ));
     let mut eval = vec![
@@ -284,13 +317,14 @@ fn feature(plan: &Plan, f: &Feature, lower: &Lower) -> String {
     let d = lower.dialect;
     match *f {
         Feature::Has { codelist, window } => format!(
-            "SELECT d.date_no, h.patient_id, TRUE AS hit
+            "SELECT d.date_no, h.patient_id, {none}
 FROM rxscan_dates d
 JOIN {hits} h ON h.codelist = {name}{w}
 GROUP BY d.date_no, h.patient_id",
             hits = hits(plan, codelist),
             name = d.string(&plan.codelists[codelist].name),
             w = in_window("h", window, lower),
+            none = no_record(d),
         ),
         // The greatest date; on that date the smallest value (a missing one last), then the
         // smallest comparator as text (DATA-CONTRACT: rows equal on all three are
@@ -313,7 +347,7 @@ GROUP BY d.date_no, h.patient_id",
             max_gap_days,
             window,
         } => format!(
-            "SELECT d.date_no, x.patient_id, TRUE AS hit
+            "SELECT d.date_no, x.patient_id, {none}
 FROM rxscan_dates d
 JOIN {hx} x ON x.codelist = {na}{wx}
 JOIN {hy} y ON y.patient_id = x.patient_id AND y.codelist = {nb}{wy}
@@ -326,8 +360,17 @@ GROUP BY d.date_no, x.patient_id",
             wx = in_window("x", window, lower),
             wy = in_window("y", window, lower),
             gap = d.days_between("x.date", "y.date"),
+            none = no_record(d),
         ),
     }
+}
+
+/// The record columns of a feature that has no record (`has`, `within`).
+fn no_record(d: &dyn Dialect) -> String {
+    format!(
+        "CAST(NULL AS DATE) AS d, CAST(NULL AS DOUBLE) AS v, CAST(NULL AS {}) AS c",
+        d.string_type()
+    )
 }
 
 fn union(parts: Vec<String>, empty: String) -> String {
@@ -338,21 +381,39 @@ fn union(parts: Vec<String>, empty: String) -> String {
     }
 }
 
-fn patients(plan: &Plan, d: &dyn Dialect) -> String {
-    let parts = plan
+/// `CASE sel WHEN 0 THEN a0 WHEN 1 THEN a1 ... END`: column `i` of a wide row, chosen by the
+/// label row's number (the outputs read each wide table once, crossed with a small table of
+/// labels, rather than once per measure: an engine that re-reads a view's definition per
+/// reference, as Spark does, would otherwise analyse the whole script once per measure).
+fn pick(sel: &str, columns: impl Iterator<Item = String>) -> String {
+    let arms: String = columns
+        .enumerate()
+        .map(|(i, c)| format!(" WHEN {i} THEN {c}"))
+        .collect();
+    format!("CASE {sel}{arms} END")
+}
+
+/// The measures as a small inline table `m(no, measure)`.
+fn measure_labels(plan: &Plan, d: &dyn Dialect) -> String {
+    let rows: Vec<Vec<String>> = plan
         .measures
         .iter()
         .enumerate()
-        .map(|(m, measure)| {
-            format!(
-                "SELECT index_date, patient_id, practice_pseudo_id, {} AS measure, num{m} AS numerator FROM rxscan_eval WHERE den{m}",
-                d.string(&measure.id)
-            )
-        })
+        .map(|(i, m)| vec![i.to_string(), d.string(&m.id)])
         .collect();
-    union(
-        parts,
-        format!("SELECT index_date, patient_id, practice_pseudo_id, CAST(NULL AS {}) AS measure, TRUE AS numerator FROM rxscan_eval WHERE FALSE", d.string_type()),
+    d.values("m", &["no", "measure"], &rows)
+}
+
+fn patients(plan: &Plan, d: &dyn Dialect) -> String {
+    let n = plan.measures.len();
+    if n == 0 {
+        return format!("SELECT index_date, patient_id, practice_pseudo_id, CAST(NULL AS {}) AS measure, TRUE AS numerator FROM rxscan_eval WHERE FALSE", d.string_type());
+    }
+    format!(
+        "SELECT e.index_date, e.patient_id, e.practice_pseudo_id, m.measure, {} AS numerator\nFROM rxscan_eval e\nCROSS JOIN {}\nWHERE {}",
+        pick("m.no", (0..n).map(|i| format!("e.num{i}"))),
+        measure_labels(plan, d),
+        pick("m.no", (0..n).map(|i| format!("e.den{i}"))),
     )
 }
 
@@ -369,21 +430,16 @@ fn rate(num: &str, den: &str, d: &dyn Dialect) -> String {
 }
 
 fn summary(plan: &Plan, d: &dyn Dialect) -> String {
-    let parts = plan
-        .measures
-        .iter()
-        .enumerate()
-        .map(|(m, measure)| {
-            format!(
-                "SELECT index_date, practice_pseudo_id, {} AS measure, cn{m} AS numerator, cd{m} AS denominator,\n  {} AS rate\nFROM rxscan_counts",
-                d.string(&measure.id),
-                rate(&format!("cn{m}"), &format!("cd{m}"), d)
-            )
-        })
-        .collect();
-    union(
-        parts,
-        format!("SELECT index_date, practice_pseudo_id, CAST(NULL AS {}) AS measure, CAST(0 AS BIGINT) AS numerator, CAST(0 AS BIGINT) AS denominator, CAST(NULL AS DECIMAL(20, 2)) AS rate FROM rxscan_counts WHERE FALSE", d.string_type()),
+    let n = plan.measures.len();
+    if n == 0 {
+        return format!("SELECT index_date, practice_pseudo_id, CAST(NULL AS {}) AS measure, CAST(0 AS BIGINT) AS numerator, CAST(0 AS BIGINT) AS denominator, CAST(NULL AS DECIMAL(20, 2)) AS rate FROM rxscan_counts WHERE FALSE", d.string_type());
+    }
+    format!(
+        "SELECT index_date, practice_pseudo_id, measure, numerator, denominator,\n  {} AS rate\nFROM (\n  SELECT c.index_date, c.practice_pseudo_id, m.measure, {} AS numerator, {} AS denominator\n  FROM rxscan_counts c\n  CROSS JOIN {}\n) x",
+        rate("numerator", "denominator", d),
+        pick("m.no", (0..n).map(|i| format!("c.cn{i}"))),
+        pick("m.no", (0..n).map(|i| format!("c.cd{i}"))),
+        measure_labels(plan, d),
     )
 }
 
@@ -395,7 +451,7 @@ fn composites(plan: &Plan, d: &dyn Dialect) -> (String, String) {
         "index_date".to_string(),
         "practice_pseudo_id".to_string(),
     ];
-    let mut parts = Vec::new();
+    let (mut labels, mut dens, mut hists) = (Vec::new(), Vec::new(), Vec::new());
     for (c, comp) in plan.composites.iter().enumerate() {
         let den: Vec<String> = comp.members.iter().map(|m| format!("den{m}")).collect();
         let den = if den.is_empty() {
@@ -412,10 +468,9 @@ fn composites(plan: &Plan, d: &dyn Dialect) -> (String, String) {
         let n = if n.is_empty() { "0".to_string() } else { n.join(" + ") };
         for k in 1..=comp.members.len() {
             cols.push(format!("{} AS k{c}_{k}", count(&format!("({n}) = {k}"))));
-            parts.push(format!(
-                "SELECT index_date, practice_pseudo_id, {} AS composite, k{c} AS denominator, {k} AS n_numerators, k{c}_{k} AS patients FROM rxscan_composite_counts",
-                d.string(&comp.id)
-            ));
+            labels.push(vec![labels.len().to_string(), d.string(&comp.id), k.to_string()]);
+            dens.push(format!("c.k{c}"));
+            hists.push(format!("c.k{c}_{k}"));
         }
     }
     // Listed practices are those with a population patient: the rows of rxscan_eval.
@@ -423,9 +478,15 @@ fn composites(plan: &Plan, d: &dyn Dialect) -> (String, String) {
         "SELECT {}\nFROM rxscan_eval\nGROUP BY date_no, index_date, practice_pseudo_id",
         cols.join(",\n  ")
     );
-    let composites = union(
-        parts,
-        format!("SELECT index_date, practice_pseudo_id, CAST(NULL AS {}) AS composite, CAST(0 AS BIGINT) AS denominator, 0 AS n_numerators, CAST(0 AS BIGINT) AS patients FROM rxscan_composite_counts WHERE FALSE", d.string_type()),
-    );
+    let composites = if labels.is_empty() {
+        format!("SELECT index_date, practice_pseudo_id, CAST(NULL AS {}) AS composite, CAST(0 AS BIGINT) AS denominator, 0 AS n_numerators, CAST(0 AS BIGINT) AS patients FROM rxscan_composite_counts WHERE FALSE", d.string_type())
+    } else {
+        format!(
+            "SELECT c.index_date, c.practice_pseudo_id, k.composite, {} AS denominator, k.n AS n_numerators, {} AS patients\nFROM rxscan_composite_counts c\nCROSS JOIN {}",
+            pick("k.no", dens.into_iter()),
+            pick("k.no", hists.into_iter()),
+            d.values("k", &["no", "composite", "n"], &labels),
+        )
+    };
     (counts, composites)
 }

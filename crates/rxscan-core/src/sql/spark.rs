@@ -26,6 +26,14 @@ impl Dialect for Spark {
             columns.join(", ")
         )
     }
+    fn split_codes(&self, rows: &[Vec<String>], sep: char) -> String {
+        // `split` takes a regular expression: the separator as a one-character class.
+        format!(
+            "SELECT codelist, code FROM {}\nLATERAL VIEW explode(split(codes, {})) x AS code",
+            self.values("t", &["codelist", "codes"], rows),
+            self.string(&format!("[{sep}]"))
+        )
+    }
     fn string(&self, s: &str) -> String {
         // Spark reads backslash escapes inside literals: escape the backslash and the quote.
         let mut out = String::with_capacity(s.len() + 2);

@@ -119,6 +119,7 @@ def spark_session(app="rxscan", master=None):
         b = b.master(master)
     b = (b.config("spark.sql.shuffle.partitions", os.environ.get("RXSCAN_SPARK_PARTITIONS", "4"))
           .config("spark.ui.enabled", "false")
+          .config("spark.ui.showConsoleProgress", "false")
           .config("spark.sql.session.timeZone", "UTC"))
     spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")

@@ -49,7 +49,9 @@ pub fn run(args: SqlArgs) -> Result<()> {
             .with_context(|| format!("--codelists-csv {}", path.display()))?;
     }
     match &args.out {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("--out {}", path.display())),
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("--out {}", path.display()))
+        }
         None => {
             outln!("{}", text.trim_end());
             Ok(())

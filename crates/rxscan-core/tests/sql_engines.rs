@@ -21,6 +21,8 @@ mod packs;
 mod pincer_cases;
 #[path = "reference/mod.rs"]
 mod reference;
+#[path = "properties/reorder.rs"]
+mod reorder;
 #[path = "properties/resolve.rs"]
 mod resolve;
 #[path = "properties/writers.rs"]
@@ -84,7 +86,11 @@ fn write_case(dir: &Path, plan: &Plan, raw: &RawExtract, dates: &[NaiveDate], f:
             true
         }
         (Err(a), Err(b)) => {
-            assert_eq!(a, b.to_string(), "the engine and the lowering refuse the dates alike");
+            assert_eq!(
+                a,
+                b.to_string(),
+                "the engine and the lowering refuse the dates alike"
+            );
             false
         }
         (a, b) => panic!(
@@ -109,7 +115,10 @@ fn compare(root: &Path, written: usize) {
         .collect();
     dirs.sort();
     assert_eq!(dirs.len(), written);
-    let out = cmd.args(&dirs).output().expect("run python3 scripts/sql_compare.py");
+    let out = cmd
+        .args(&dirs)
+        .output()
+        .expect("run python3 scripts/sql_compare.py");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
@@ -137,7 +146,7 @@ fn format(runner: &mut TestRunner, i: usize) -> Format {
 fn random_packs_sql_equals_engine() {
     let root = tempfile::tempdir().expect("tempdir");
     let mut runner = TestRunner::deterministic();
-    let (mut written, mut tried) = (0, 0);
+    let (mut written, mut tried, mut ties) = (0, 0, 0);
     let want = cases(60);
     while written < want && tried < want * 4 {
         tried += 1;
@@ -161,8 +170,11 @@ fn random_packs_sql_equals_engine() {
         let f = format(&mut runner, tried);
         if write_case(&dir, &plan, &raw, &dates, f) {
             written += 1;
+            ties += usize::from(reorder::order_sensitive(&raw));
         }
     }
+    // Same-day records with different values (the `latest` tie-break) must be among the cases.
+    assert!(ties > 0, "no case has a tie for the tie-break to decide");
     compare(root.path(), written);
     if std::env::var_os("RXSCAN_SQL_KEEP").is_some() {
         let _ = root.keep();
@@ -174,7 +186,7 @@ fn random_packs_sql_equals_engine() {
 fn pincer_random_extracts_sql_equals_engine() {
     let root = tempfile::tempdir().expect("tempdir");
     let mut runner = TestRunner::deterministic();
-    let mut written = 0;
+    let (mut written, mut ties) = (0, 0);
     for i in 0..cases(30) {
         let case = pincer_cases::pincer_case(1..=40)
             .new_tree(&mut runner)
@@ -183,9 +195,17 @@ fn pincer_random_extracts_sql_equals_engine() {
         let plan = pincer_cases::pincer_with(case.params);
         let (dates, raw) = pincer_cases::pincer_raw(&case);
         let f = format(&mut runner, i);
-        if write_case(&root.path().join(format!("pincer-{i:03}")), plan, &raw, &dates, f) {
+        if write_case(
+            &root.path().join(format!("pincer-{i:03}")),
+            plan,
+            &raw,
+            &dates,
+            f,
+        ) {
             written += 1;
+            ties += usize::from(reorder::order_sensitive(&raw));
         }
     }
+    assert!(ties > 0, "no case has a tie for the tie-break to decide");
     compare(root.path(), written);
 }

@@ -208,7 +208,12 @@ WHERE {filter}",
         .features
         .iter()
         .enumerate()
-        .map(|(k, f)| format!("SELECT {k} AS k, date_no, patient_id, d, v, c FROM (\n{}\n) f{k}", feature(plan, f, &lower)))
+        .map(|(k, f)| {
+            format!(
+                "SELECT {k} AS k, date_no, patient_id, d, v, c FROM (\n{}\n) f{k}",
+                feature(plan, f, &lower)
+            )
+        })
         .collect();
     out.extend(d.create_table(
         "rxscan_features",
@@ -465,10 +470,18 @@ fn composites(plan: &Plan, d: &dyn Dialect) -> (String, String) {
             .iter()
             .map(|m| format!("CASE WHEN num{m} THEN 1 ELSE 0 END"))
             .collect();
-        let n = if n.is_empty() { "0".to_string() } else { n.join(" + ") };
+        let n = if n.is_empty() {
+            "0".to_string()
+        } else {
+            n.join(" + ")
+        };
         for k in 1..=comp.members.len() {
             cols.push(format!("{} AS k{c}_{k}", count(&format!("({n}) = {k}"))));
-            labels.push(vec![labels.len().to_string(), d.string(&comp.id), k.to_string()]);
+            labels.push(vec![
+                labels.len().to_string(),
+                d.string(&comp.id),
+                k.to_string(),
+            ]);
             dens.push(format!("c.k{c}"));
             hists.push(format!("c.k{c}_{k}"));
         }

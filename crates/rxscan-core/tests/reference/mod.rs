@@ -150,7 +150,11 @@ pub fn sex_letter(s: &str) -> &'static str {
 /// How `latest` orders rows on one day: a smaller value first, a missing value after every
 /// number, then the comparator as text (missing = empty); the first of equal rows.
 fn tie_key(r: &Row) -> (bool, f64, &str) {
-    (r.value.is_none(), r.value.unwrap_or(0.0), r.comparator.trim())
+    (
+        r.value.is_none(),
+        r.value.unwrap_or(0.0),
+        r.comparator.trim(),
+    )
 }
 
 /// The practice of the registration current at `index` (INDICATORS.md §2.7).

@@ -134,11 +134,7 @@ pub(super) fn number(n: f64) -> String {
 /// Every index-date offset a formula reads, in first-use order, without repeats.
 pub(super) fn offsets_in(e: &Expr, out: &mut Vec<Offset>) {
     match e {
-        Expr::IndexDate(o) => {
-            if !out.contains(o) {
-                out.push(*o);
-            }
-        }
+        Expr::IndexDate(o) if !out.contains(o) => out.push(*o),
         Expr::Exists(x) | Expr::Not(x) => offsets_in(x, out),
         Expr::Coalesce(a, b) | Expr::Cmp(_, a, b) => {
             offsets_in(a, out);

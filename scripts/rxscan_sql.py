@@ -118,6 +118,7 @@ def spark_session(app="rxscan", master=None):
     if master:
         b = b.master(master)
     b = (b.config("spark.sql.shuffle.partitions", os.environ.get("RXSCAN_SPARK_PARTITIONS", "4"))
+          .config("spark.driver.memory", os.environ.get("RXSCAN_SPARK_MEMORY", "2g"))
           .config("spark.ui.enabled", "false")
           .config("spark.ui.showConsoleProgress", "false")
           .config("spark.sql.session.timeZone", "UTC"))

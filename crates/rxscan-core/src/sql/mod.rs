@@ -67,7 +67,7 @@ pub fn script(
     let statements = script::statements(plan, dates.days(), dialect, &inputs)?;
     let mut out = format!(
         "-- Written by rxscan {} (`rxscan sql --dialect {}`) from a compiled rule pack.\n\
-         -- Reads patients, practice_registrations, medications and clinical_events (docs/DATA-CONTRACT.md);\n\
+         -- Reads patients, practice_registrations, medications and clinical_events (docs/DATA-CONTRACT.md),\n\
          -- ends with the views {}.\n",
         env!("CARGO_PKG_VERSION"),
         dialect.name(),

@@ -37,6 +37,8 @@ impl Lower<'_> {
     /// A formula that is a condition, as a never-`NULL` SQL boolean.
     pub(super) fn condition(&self, e: &Expr) -> String {
         match e {
+            // Formulas are evaluated only on the rows of `rxscan_registered` (as the engine
+            // evaluates only registered lanes), where `registered` holds.
             Expr::Bool(true) | Expr::Registered => "TRUE".into(),
             Expr::Bool(false) => "FALSE".into(),
             Expr::Dead => "b.dead".into(),

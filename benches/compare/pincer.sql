@@ -181,10 +181,13 @@ asthma_unresolved AS (  -- §4 g: asthma, and no resolved code or one strictly b
     WHERE r.resolved_date IS NULL OR r.resolved_date < a.asthma_date
 ),
 egfr_latest AS (  -- EGFR: the latest eGFR on or before I-3m; a missing value counts as 0.
-                  -- Same-day ties: the first row in the file (§2.5 leaves the rule open).
+                  -- Same-day ties (DATA-CONTRACT): the smallest value, a missing one last, then
+                  -- the smallest comparator as text (ranked here, so arg_max can take it).
     SELECT e.patient_id, w.index_date,
            arg_max({value: coalesce(e.numeric_value, 0), comparator: e.comparator},
-                   (e.date, -e.row_no)) AS latest
+                   (e.date, e.numeric_value IS NOT NULL, -coalesce(e.numeric_value, 0),
+                    CASE e.comparator WHEN '' THEN 6 WHEN '<' THEN 5 WHEN '<=' THEN 4 WHEN '=' THEN 3
+                                      WHEN '>' THEN 2 WHEN '>=' THEN 1 ELSE 0 END, -e.row_no)) AS latest
     FROM ev e JOIN windows w ON e.date <= w.i_3m
     WHERE e.list = 'egfr'
     GROUP BY e.patient_id, w.index_date

@@ -206,10 +206,13 @@ asthma_unresolved = (  # §4 g: no resolved code, or one strictly before the lat
     .filter(pl.col("resolved_date").is_null() | (pl.col("resolved_date") < pl.col("asthma_date")))
     .select(KEY)
 )
-egfr_latest = (  # EGFR: latest record <= I-3m, missing value = 0; same-day ties: first row in the file
+egfr_latest = (  # EGFR: latest record <= I-3m, missing value = 0; same-day ties (DATA-CONTRACT):
+    # the smallest value (a missing one last), then the smallest comparator as text
     in_window(ev, "egfr", None, "i_3m")
-    .with_columns(value=pl.col("numeric_value").fill_null(0.0))
-    .sort([*KEY, "date", "row_no"], descending=[False, False, True, False])
+    .with_columns(value=pl.col("numeric_value").fill_null(0.0),
+                  missing=pl.col("numeric_value").is_null())
+    .sort([*KEY, "date", "missing", "numeric_value", "comparator", "row_no"],
+          descending=[False, False, True, False, False, False, False], nulls_last=True)
     .unique(subset=KEY, keep="first", maintain_order=True)
 )
 v, c = pl.col("value"), pl.col("comparator")

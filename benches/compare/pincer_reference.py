@@ -153,8 +153,9 @@ def main() -> None:
             egfrs = [e for e in ev.get("egfr", []) if e[0] is not None and e[0] <= m3]
             egfr_low = False
             if egfrs:
-                # latest date; same-day ties: first in the file
-                last = min(egfrs, key=lambda e: (-e[0].toordinal(), e[3]))
+                # latest date; same-day ties (DATA-CONTRACT): the smallest value, a missing one
+                # last, then the smallest comparator as text; then the first in the file
+                last = min(egfrs, key=lambda e: (-e[0].toordinal(), e[1] is None, e[1] or 0.0, e[2], e[3]))
                 v, c = last[1] or 0.0, last[2]
                 egfr_low = 1 <= v < 45 and c not in (">", ">=", "~") and not (v == 1 and c == "<")
 

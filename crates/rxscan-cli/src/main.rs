@@ -28,6 +28,7 @@ mod interrupts;
 mod output;
 mod rules;
 mod scan;
+mod sql;
 mod synth;
 mod test;
 mod why;
@@ -63,6 +64,8 @@ enum Command {
     Check(RulesArgs),
     /// List the measures of a rule pack: id, PRIMIS code, title.
     Rules(RulesArgs),
+    /// Write the rule pack at the index dates as one SQL script (Spark or DuckDB).
+    Sql(sql::SqlArgs),
     /// Write a deterministic, realistic synthetic extract (for demos, tests and benchmarks).
     Synth(synth::SynthArgs),
     /// Run a pack's own tests (tests/*.toml beside its rules): exit 0 when all hold, 1 when one
@@ -120,6 +123,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Test(args) => test::run(args),
         Command::Why(args) => why::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Sql(args) => sql::run(args),
         Command::Check(args) => {
             let compiled = compile_rules(&args)?;
             errout!("{}", compiled.sources.render(&compiled.warnings, colour()));

@@ -59,16 +59,8 @@ pub struct ScanArgs {
     /// and list the failures in OUTDIR/errors.txt (and exit 2).
     #[arg(long)]
     keep_going: bool,
-    /// Index date: the 1st of a month, as YYYY-MM-DD (the measures are monthly); repeat for
-    /// several.
-    #[arg(long = "index-date", value_name = "DATE")]
-    index_dates: Vec<String>,
-    /// First index date of a monthly series (the 1st of a month; with --to).
-    #[arg(long, value_name = "DATE", requires = "to")]
-    from: Option<String>,
-    /// Last index date of a monthly series (the 1st of a month; inclusive).
-    #[arg(long, value_name = "DATE", requires = "from")]
-    to: Option<String>,
+    #[command(flatten)]
+    dates: DatesArgs,
     /// Output folder (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -100,9 +92,24 @@ pub struct ScanArgs {
     verbose: bool,
 }
 
-/// The scan's index dates: `--index-date` (repeatable) and the `--from`/`--to` series, one
-/// rule for all (`IndexDates`: the 1st of a month).
-fn index_dates(args: &ScanArgs) -> Result<IndexDates> {
+/// The index dates every command that runs the plan takes (`scan`, `sql`).
+#[derive(Args)]
+pub struct DatesArgs {
+    /// Index date: the 1st of a month, as YYYY-MM-DD (the measures are monthly); repeat for
+    /// several.
+    #[arg(long = "index-date", value_name = "DATE")]
+    index_dates: Vec<String>,
+    /// First index date of a monthly series (the 1st of a month; with --to).
+    #[arg(long, value_name = "DATE", requires = "to")]
+    from: Option<String>,
+    /// Last index date of a monthly series (the 1st of a month; inclusive).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    to: Option<String>,
+}
+
+/// The index dates: `--index-date` (repeatable) and the `--from`/`--to` series, one rule for
+/// all (`IndexDates`: the 1st of a month).
+pub fn index_dates(args: &DatesArgs) -> Result<IndexDates> {
     let parse = |flag: &str, text: &str| IndexDates::parse(text).map_err(|e| anyhow!("{flag} {e}"));
     let mut days = Vec::new();
     for text in &args.index_dates {
@@ -135,7 +142,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
             .build_global()
             .context("cannot start the thread pool")?;
     }
-    let dates = index_dates(&args)?;
+    let dates = index_dates(&args.dates)?;
     check_folder("--data", &args.extract.data)?;
     if args.out.exists() && !args.out.is_dir() {
         bail!("--out {}: exists and is not a folder", args.out.display());

@@ -40,6 +40,7 @@ pub mod plan;
 pub mod results;
 pub mod ruletest;
 pub mod scan;
+pub mod sql;
 pub mod syntax;
 
 pub use error::Error;

@@ -99,7 +99,8 @@ impl Codelist {
 pub enum Feature {
     /// At least one record with a code in `codelist` dated in `window`. Boolean.
     Has { codelist: usize, window: Window },
-    /// The record with the greatest date in `window` (ties: the first in input order).
+    /// The record with the greatest date in `window`; on that date the smallest value (a
+    /// missing one last), then the smallest comparator as text (docs/DATA-CONTRACT.md).
     Latest { codelist: usize, window: Window },
     /// A record from `a` and one from `b`, both in `window`, dated at most `max_gap_days` apart.
     Within {

@@ -113,7 +113,8 @@ pub(super) fn blocks(
 }
 
 /// The current registration at each lane (start ≤ I < end): latest start, then latest end
-/// (ongoing counts as latest), then first in input order. Returns the registered lanes; the
+/// (ongoing counts as latest), then the first of the patient's rows (the lowest
+/// `registration_id`, or the first in the file without that column; `extract/patients.rs`). Returns the registered lanes; the
 /// practice of each is written to `practice` (`best` is scratch space).
 pub(super) fn current_practices(
     ex: &Extract,

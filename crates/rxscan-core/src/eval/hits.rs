@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::dates::Day;
-use crate::extract::EventTable;
+use crate::extract::{Comparator, EventTable};
 use crate::plan::{Plan, Table};
 
 /// Per-table codelist membership, decided once per distinct code.
@@ -54,6 +54,30 @@ impl Membership {
 pub(super) struct Hit {
     pub(super) day: Day,
     pub(super) row: u32,
+}
+
+/// Of the matching rows on a `latest` record's day (`same_day`, not empty), the one the
+/// documented tie-break picks (docs/DATA-CONTRACT.md): the smallest `numeric_value` (a missing
+/// value after every number), then the smallest comparator as text (missing = empty). Rows
+/// equal on both are interchangeable to every formula (a record is read only for its date,
+/// value and comparator). A rule on the columns, not on input order, so a SQL engine, which
+/// has no input order, picks the same record.
+pub(super) fn tie_break(table: &EventTable, same_day: &[Hit]) -> u32 {
+    if same_day.len() == 1 || table.value.is_empty() {
+        return same_day[0].row;
+    }
+    let key = |h: &Hit| {
+        let v = table.value[h.row as usize];
+        let c = Comparator::from_u8(table.comparator[h.row as usize]).as_str();
+        (v.is_nan(), v, c)
+    };
+    let best = same_day.iter().min_by(|a, b| {
+        let (ka, kb) = (key(a), key(b));
+        ka.0.cmp(&kb.0)
+            .then(ka.1.partial_cmp(&kb.1).unwrap_or(std::cmp::Ordering::Equal))
+            .then(ka.2.cmp(kb.2))
+    });
+    best.map_or(same_day[0].row, |h| h.row)
 }
 
 #[inline]

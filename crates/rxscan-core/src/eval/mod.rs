@@ -33,7 +33,7 @@ use crate::plan::{Feature, Plan, Table};
 use crate::results::{PatientFlag, Results};
 use blocks::{below, blocks, current_practices, Block};
 use counters::{Acc, Lanes, Scratch, Shape};
-use hits::{gather, in_window, within, Hit, Membership};
+use hits::{gather, in_window, tie_break, within, Hit, Membership};
 use program::{lanes, Mask, Rec};
 
 /// Patients per unit of work (tasks are a few contiguous ranges per thread).
@@ -306,6 +306,7 @@ impl program::Facts for PatientLanes<'_> {
             };
             let block = self.block;
             let (lo, hi) = (&block.lo[f], &block.hi[f]);
+            let table = self.env.ex.table(self.env.plan.codelists[codelist].table);
             self.hits();
             let list = &self.s.hits[codelist];
             let (mut found, row) = (0, &mut self.s.latest_row[f]);
@@ -316,10 +317,10 @@ impl program::Facts for PatientLanes<'_> {
                     end += 1;
                 }
                 if end > 0 && list[end - 1].day >= lo[l] {
-                    // Latest day; among rows on that day, the first in input order.
+                    // Latest day; among rows on that day, the documented tie-break.
                     let day = list[end - 1].day;
                     let first = list[..end].partition_point(|h| h.day < day);
-                    row[l] = list[first].row;
+                    row[l] = tie_break(table, &list[first..end]);
                     found |= 1 << l;
                 }
             }

@@ -4,7 +4,7 @@
 //! layout built for the evaluator, not kept as data frames:
 //! - patients in a dense index `0..n`, sorted by `patient_id`;
 //! - each event table grouped by patient with a counting sort (stable, so rows of one patient
-//!   keep their input order, which is the documented tie-break for `latest`): an offsets array
+//!   keep their input order; results never depend on it): an offsets array
 //!   and flat columns of code id (`u32`), day number (`i32`) and, for clinical events, value
 //!   and comparator;
 //! - every distinct code string interned once per table. When the loader is given the codes a

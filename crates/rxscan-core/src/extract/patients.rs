@@ -2,8 +2,9 @@
 //! are read whole through polars and the exact validators, with no fast path.
 //!
 //! Patients are sorted by `patient_id` into the dense index `0..n` every other table refers
-//! to ([`PatientIndex`]); registrations are grouped by patient and their practices numbered in
-//! output order.
+//! to ([`PatientIndex`]); registrations are grouped by patient (in `registration_id` order when
+//! the optional column is there, file order otherwise: the last registration tie-break) and
+//! their practices numbered in output order.
 
 use std::path::Path;
 
@@ -171,10 +172,12 @@ fn required_registration_columns(opts: &LoadOptions) -> Vec<&'static str> {
     cols
 }
 
+/// `registration_id` (the tie-break of last resort) is optional; so is `practice_pseudo_id`
+/// when the caller names the practice of a table without it.
 fn optional_registration_columns(opts: &LoadOptions) -> &'static [&'static str] {
     match opts.practice_if_no_column {
-        Some(_) => &["practice_pseudo_id"],
-        None => &[],
+        Some(_) => &["registration_id", "practice_pseudo_id"],
+        None => &["registration_id"],
     }
 }
 
@@ -196,9 +199,16 @@ pub(super) fn load_registrations(
     let mut name_ids: FxHashMap<String, u32> = FxHashMap::default();
     let (mut patient, mut start, mut end, mut practice) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // The tie-break of last resort (INDICATORS.md §2.7: the lowest registration id), when every
+    // file has the column; otherwise the order of the rows in the files stands in for it.
+    let mut registration_ids: Option<Vec<i64>> =
+        parts.iter().all(|(src, _)| src.has("registration_id")).then(Vec::new);
     // Each file validated on its own (messages name it), then the rows concatenated.
     for (src, _) in &parts {
         let ids = src.ids("patient_id")?;
+        if let Some(reg) = &mut registration_ids {
+            reg.extend(src.ids("registration_id")?);
+        }
         let file_start = src.dates("start_date", false)?;
         let file_end = src.dates("end_date", true)?;
         let practice_col = if !src.has("practice_pseudo_id") {
@@ -275,7 +285,14 @@ pub(super) fn load_registrations(
         rank[i] = r as u32;
     }
     ex.practices = order.iter().map(|&i| names[i].clone()).collect();
-    let (offsets, perm) = group_by_patient(&patient, ex.n_patients());
+    let (offsets, mut perm) = group_by_patient(&patient, ex.n_patients());
+    if let Some(reg) = &registration_ids {
+        // Each patient's registrations in registration_id order (stable: equal ids keep the
+        // files' order), so "first" in the evaluator means "lowest registration id".
+        for w in offsets.windows(2) {
+            perm[w[0]..w[1]].sort_by_key(|&i| reg[i]);
+        }
+    }
     ex.registrations = Registrations {
         offsets,
         start: perm.iter().map(|&i| start[i]).collect(),

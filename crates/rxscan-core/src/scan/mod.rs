@@ -201,6 +201,16 @@ impl Scan {
         Ok(Extract::load(data, &self.load)?)
     }
 
+    /// The plan at the scan's index dates as one SQL script for `dialect` (see [`crate::sql`]):
+    /// refused, as evaluation would be, when a day the plan reads does not exist at a date.
+    pub fn sql(
+        &self,
+        dialect: &dyn crate::sql::Dialect,
+        opts: &crate::sql::SqlOptions,
+    ) -> Result<String, Error> {
+        Ok(crate::sql::script(&self.plan, &self.dates, dialect, opts)?)
+    }
+
     /// Evaluate the plan over an extract at every index date of the scan, in one pass.
     pub fn evaluate(&self, extract: &Extract, opts: &EvalOptions) -> Result<Results, Error> {
         Ok(eval::evaluate(

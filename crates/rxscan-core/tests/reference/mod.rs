@@ -5,8 +5,9 @@
 //! rows in file order), and every question is answered by the plainest loop:
 //! - for each index date and patient, every feature scans **all** of the patient's rows: no
 //!   interning, no bitsets, no sorting, no binary search, no parallelism;
-//! - `has`: any matching row in the window; `latest`: the greatest date, ties to the first row
-//!   in input order; `within`: a double loop over every pair of rows;
+//! - `has`: any matching row in the window; `latest`: the greatest date, ties to the smallest
+//!   value (missing last), then the smallest comparator as text (docs/DATA-CONTRACT.md);
+//!   `within`: a double loop over every pair of rows;
 //! - month arithmetic is done here with chrono (keep the day of the month, move the month,
 //!   error when that day does not exist: cohort-extractor, INDICATORS.md §2.2);
 //! - registration and practice attribution per INDICATORS.md §2.7 (start ≤ I < end; several:
@@ -146,6 +147,16 @@ pub fn sex_letter(s: &str) -> &'static str {
     }
 }
 
+/// How `latest` orders rows on one day: a smaller value first, a missing value after every
+/// number, then the comparator as text (missing = empty); the first of equal rows.
+fn tie_key(r: &Row) -> (bool, f64, &str) {
+    (
+        r.value.is_none(),
+        r.value.unwrap_or(0.0),
+        r.comparator.trim(),
+    )
+}
+
 /// The practice of the registration current at `index` (INDICATORS.md §2.7).
 pub fn current_practice(regs: &[&Registration], index: NaiveDate) -> Option<String> {
     // An ongoing registration ends after every date.
@@ -253,7 +264,9 @@ impl Env<'_> {
         for &r in self.rows(codelist) {
             if self.matches(codelist, r)
                 && in_window(r.date, w)
-                && best.is_none_or(|b| r.date > b.date)
+                && best.is_none_or(|b| {
+                    r.date > b.date || (r.date == b.date && tie_key(r) < tie_key(b))
+                })
             {
                 best = Some(r);
             }

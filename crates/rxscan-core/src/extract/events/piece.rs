@@ -3,7 +3,7 @@
 //! A [`Piece`] holds the kept rows of one task, chunk or row group, in input order. Pieces are
 //! not concatenated: [`group`] counting-sorts their rows by patient straight into the final
 //! columns, each thread owning a range of patients and walking every piece in order, so the
-//! sort is stable (rows of one patient keep their input order, the `latest` tie-break).
+//! sort is stable (rows of one patient keep their input order, so a load is reproducible).
 
 use rayon::prelude::*;
 

@@ -201,8 +201,10 @@ pub(super) fn load_registrations(
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // The tie-break of last resort (INDICATORS.md §2.7: the lowest registration id), when every
     // file has the column; otherwise the order of the rows in the files stands in for it.
-    let mut registration_ids: Option<Vec<i64>> =
-        parts.iter().all(|(src, _)| src.has("registration_id")).then(Vec::new);
+    let mut registration_ids: Option<Vec<i64>> = parts
+        .iter()
+        .all(|(src, _)| src.has("registration_id"))
+        .then(Vec::new);
     // Each file validated on its own (messages name it), then the rows concatenated.
     for (src, _) in &parts {
         let ids = src.ids("patient_id")?;

@@ -58,7 +58,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the measures of a rule pack over an extract and write summary, patient and composite files.
+    /// Run the measures of a rule pack over an extract, or a folder of practice extracts, and write
+    /// the results, the comparison of practices, the report, the evidence and action lists.
     Scan(scan::ScanArgs),
     /// Compile a rule pack and print its diagnostics (exit 2 if it has errors).
     Check(RulesArgs),

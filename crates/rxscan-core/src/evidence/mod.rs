@@ -16,6 +16,7 @@
 //! ([`History`]) and looks for the last row only there, so the row it names is the input's
 //! last matching row in that lookback, never a row that merely survived the filter.
 
+mod reason;
 mod text;
 mod trace;
 
@@ -226,6 +227,9 @@ pub struct Flagged {
     pub patient_id: i64,
     pub practice: String,
     pub trace: MeasureTrace,
+    /// The one-line reason of the action lists (`reason.rs`), for the flags at the scan's last
+    /// index date (the only ones the lists show); `None` at earlier dates.
+    pub reason: Option<String>,
 }
 
 /// The evidence of a scan: every flagged patient's trace, in `patients.csv` order (date,
@@ -243,6 +247,7 @@ pub fn for_flagged(
     results: &Results,
 ) -> Result<Evidence, EvidenceError> {
     let tracer = Tracer::new(scan.plan(), extract, scan.history());
+    let last = results.index_dates.iter().max().copied();
     let flagged = results
         .patient_rows
         .par_iter()
@@ -254,6 +259,7 @@ pub fn for_flagged(
                 index_date: index,
                 patient_id: results.patient_ids[f.patient as usize],
                 practice: results.practices[f.practice as usize].clone(),
+                reason: (Some(index) == last).then(|| reason::reason(&trace)),
                 trace,
             })
         })

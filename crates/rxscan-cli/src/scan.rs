@@ -76,10 +76,6 @@ pub struct ScanArgs {
     /// summary). Patient-level output is not written, and removed if an earlier run left it.
     #[arg(long)]
     suppress: bool,
-    /// How far before a window evidence looks for the last matching row, in months, or `all`
-    /// (the whole record; keeps more rows, so costs more).
-    #[arg(long, value_name = "MONTHS|all", default_value = "6")]
-    evidence_lookback: String,
     /// Do not write patient-level files (patients.csv, evidence.jsonl, action_lists/).
     #[arg(long)]
     no_patients: bool,
@@ -164,13 +160,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
     let mut scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
     // Evidence goes with the patient-level files: never under suppression.
     if out_opts.writes_patient_level() {
-        let lookback = match args.evidence_lookback.as_str() {
-            "all" => None,
-            n => Some(n.parse().map_err(|_| {
-                anyhow!("--evidence-lookback {n}: expected a number of months or `all`")
-            })?),
-        };
-        scan = scan.with_evidence_lookback(lookback);
+        scan = scan.with_evidence();
     }
     let scan = args.extract.apply(scan)?;
     let eval_opts = EvalOptions {

@@ -257,29 +257,81 @@ fn the_trace_agrees_with_the_evaluator_on_every_boundary_fixture() {
     assert!(checked > 1000, "only {checked} verdicts checked");
 }
 
-/// The last row before a window is looked for only in the lookback that was loaded: none with
-/// no lookback, the level of 2019-11-30 (one day before W3) with a month or the whole record.
+/// The last row before a window comes from the whole record, without the loader keeping the
+/// record: the li folder's patient 2 (lithium in both periods, no level in W3 =
+/// 2019-12-01..2020-03-01) given old levels out of date order, three of them on 2016-07-20. By
+/// hand: the latest before 2019-12-01 is 2016-07-20, and of that day's rows the first in the
+/// file (code 1006681000000100, value 0.5). Read in one piece, the loader keeps that one row of
+/// patient 2's levels, set apart from the rows counting reads (one per patient and feature
+/// before the windows; both codes are in `lith_lev`); read a line or two per chunk (a patient's rows spread over many pieces) the
+/// same row is named; and the level of patient 11 on 2019-11-30 (one day before W3) is named
+/// as before.
 #[test]
-fn the_last_row_before_the_window_is_looked_for_in_the_lookback() {
+fn the_last_row_before_the_window_is_the_records_latest() {
     let day = IndexDates::parse("2020-03-01").unwrap();
-    let dir = common::repo().join("testdata/boundaries/li");
-    let last = |lookback: Option<u32>| {
-        let scan = Scan::new(common::pincer(), IndexDates::of([day]).unwrap())
-            .with_evidence_lookback(lookback);
-        let ex = scan.load(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let li = common::repo().join("testdata/boundaries/li");
+    for f in std::fs::read_dir(&li).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let events = dir.path().join("clinical_events.csv");
+    let mut text = std::fs::read_to_string(&events).unwrap();
+    text.push_str(
+        "2,2016-07-20,1006681000000100,0.5,\n\
+         11,2010-01-01,1006681000000100,1.1,\n\
+         2,2012-05-01,1006681000000100,0.9,\n\
+         2,2016-07-20,1006681000000100,0.7,\n\
+         2,2016-07-20,166958001,0.3,\n\
+         2,2014-02-02,166958001,,\n",
+    );
+    std::fs::write(&events, text).unwrap();
+    let scan = Scan::new(common::pincer(), IndexDates::of([day]).unwrap()).with_evidence();
+    let m = scan
+        .plan()
+        .measures
+        .iter()
+        .position(|x| x.id == "li")
+        .unwrap();
+    for chunks in [None, Some((64, 16))] {
+        let opts = rxscan_core::extract::LoadOptions {
+            csv_window_and_chunk: chunks,
+            ..scan.load_options().clone()
+        };
+        let ex = rxscan_core::extract::Extract::load(dir.path(), &opts).unwrap();
         let tracer = Tracer::new(scan.plan(), &ex, scan.history());
-        let p = tracer.patient_index(11).unwrap();
-        let m = scan
-            .plan()
-            .measures
-            .iter()
-            .position(|x| x.id == "li")
-            .unwrap();
-        let t = tracer.measure(p, day, m).unwrap();
-        assert!(t.in_numerator);
-        t.numerator.last_before.map(|r| dates::format_iso(r.date))
-    };
-    assert_eq!(last(Some(0)), None);
-    assert_eq!(last(Some(1)).as_deref(), Some("2019-11-30"));
-    assert_eq!(last(None).as_deref(), Some("2019-11-30"));
+        let last = |id: i64| {
+            let t = tracer
+                .measure(tracer.patient_index(id).unwrap(), day, m)
+                .unwrap();
+            assert!(t.in_numerator, "patient {id} is flagged for li");
+            t.numerator.last_before.map(|r| {
+                let code = r.code.to_string();
+                (dates::format_iso(r.date), code, r.value)
+            })
+        };
+        let want = ("2016-07-20".to_string(), "1006681000000100".to_string());
+        assert_eq!(last(2), Some((want.0, want.1, Some(0.5))), "{chunks:?}");
+        assert_eq!(
+            last(11).map(|(d, ..)| d).as_deref(),
+            Some("2019-11-30"),
+            "{chunks:?}"
+        );
+        if chunks.is_none() {
+            let main = &ex.clinical_events;
+            let p = tracer.patient_index(2).unwrap();
+            assert!(main.rows(p).is_empty(), "no level of patient 2 is counted");
+            let e = main.earlier.as_deref().expect("earlier rows set apart");
+            let rows: BTreeSet<(String, String)> = (e.offsets[p]..e.offsets[p + 1])
+                .map(|i| {
+                    let code = e.codes[e.code[i] as usize].clone();
+                    (dates::format_iso(e.day[i]), code)
+                })
+                .collect();
+            let expected: BTreeSet<(String, String)> =
+                [("2016-07-20".to_string(), "1006681000000100".to_string())].into();
+            assert_eq!(rows, expected);
+            assert_eq!(e.offsets[p + 1] - e.offsets[p], 1);
+        }
+    }
 }

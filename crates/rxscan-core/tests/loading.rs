@@ -956,3 +956,261 @@ fn compressed_tables_are_streamed_to_the_same_rows() {
         }
     }
 }
+
+/// `KeepCode::latest_before` (what evidence asks for: the last row before a window, from the
+/// whole record, without the whole record): code `5` kept in 2015..2018 and, before that, only
+/// each patient's latest row (the first in the file among rows of its day: rows `i` and
+/// `i + 9000` of `event_row` are one patient's code 5 on the same day, with different values),
+/// set apart in `EventTable::earlier`; code `77` kept from 2016 with nothing before. The oracle
+/// is worked from the rows as written; every reading path must keep the same counting rows,
+/// the same latest earlier row per patient, and only input rows; read in one piece, exactly
+/// one earlier row per patient.
+#[test]
+fn latest_before_keeps_each_patients_latest_earlier_row_on_every_path() {
+    let (from5, to5, from77) = (day("2015-01-01"), day("2018-12-31"), day("2016-01-01"));
+    let opts = LoadOptions {
+        keep_medication_codes: Some(Vec::new()),
+        keep_event_codes: Some(vec![
+            KeepCode {
+                code: "5".into(),
+                from: from5,
+                to: to5,
+                latest_before: Some(0),
+            },
+            KeepCode {
+                latest_before: None,
+                from: from77,
+                ..KeepCode::any_date("77")
+            },
+        ]),
+        ..LoadOptions::default()
+    };
+    type Kept = (i64, i32, String, Option<u64>);
+    let as_kept = |r: &Row| -> Kept {
+        let code = r.2.clone().unwrap_or_default();
+        (r.0, r.1, code, r.3.map(f64::to_bits))
+    };
+    let input: Vec<Kept> = (0..ROWS).map(|i| as_kept(&event_row(i))).collect();
+    let earlier = |r: &Kept| r.2 == "5" && r.1 < from5;
+    // By the definition: the rows in a span, patient by patient in file order ...
+    let mut counting: Vec<Kept> = input
+        .iter()
+        .filter(|r| (r.2 == "5" && (from5..=to5).contains(&r.1)) || (r.2 == "77" && r.1 >= from77))
+        .cloned()
+        .collect();
+    counting.sort_by_key(|r| r.0);
+    // ... and each patient's latest earlier row, the first in the file on a tie.
+    let mut latest: std::collections::BTreeMap<i64, Kept> = Default::default();
+    for r in input.iter().filter(|r| earlier(r)) {
+        let e = latest.entry(r.0).or_insert_with(|| r.clone());
+        if r.1 > e.1 {
+            *e = r.clone();
+        }
+    }
+    let n_earlier = input.iter().filter(|r| earlier(r)).count();
+    // Code 5 is on rows i = 10k, whose patient 1 + 70k % 50 is one of 1, 11, 21, 31, 41.
+    assert_eq!(
+        latest.keys().copied().collect::<Vec<_>>(),
+        [1, 11, 21, 31, 41]
+    );
+    assert!(n_earlier > 10 * latest.len(), "{n_earlier} earlier rows");
+    let input_set: std::collections::BTreeSet<&Kept> = input.iter().collect();
+
+    let check = |what: &str, ex: &Extract| -> usize {
+        let main = &ex.clinical_events;
+        let apart = main.earlier.as_deref().expect("earlier rows set apart");
+        let mut got_counting = Vec::new();
+        let mut got_latest: std::collections::BTreeMap<i64, Kept> = Default::default();
+        let mut n = 0;
+        for (set_apart, t) in [(false, main), (true, apart)] {
+            for p in 0..ex.n_patients() {
+                for r in t.rows(p) {
+                    let v = t.value[r];
+                    let row: Kept = (
+                        ex.patient_ids[p],
+                        t.day[r],
+                        t.codes[t.code[r] as usize].clone(),
+                        (!v.is_nan()).then(|| v.to_bits()),
+                    );
+                    assert!(
+                        input_set.contains(&row),
+                        "{what}: {row:?} is not an input row"
+                    );
+                    assert_eq!(earlier(&row), set_apart, "{what}: {row:?}");
+                    if set_apart {
+                        n += 1;
+                        let e = got_latest.entry(row.0).or_insert_with(|| row.clone());
+                        if row.1 > e.1 {
+                            *e = row;
+                        }
+                    } else {
+                        got_counting.push(row);
+                    }
+                }
+            }
+        }
+        assert_eq!(got_counting, counting, "{what}");
+        assert_eq!(got_latest, latest, "{what}");
+        assert!(
+            n < n_earlier,
+            "{what}: {n} of {n_earlier} earlier rows kept"
+        );
+        n
+    };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    fifty_patients(dir.path());
+    let lines: Vec<String> = (0..ROWS)
+        .map(|i| {
+            let (id, d, code, value, cmp) = event_row(i);
+            format!(
+                "{id},{},{},{},{}",
+                rxscan_core::dates::format_iso(d),
+                code.unwrap_or_default(),
+                value.map(|v| v.to_string()).unwrap_or_default(),
+                cmp.unwrap_or("")
+            )
+        })
+        .collect();
+    let write = |edit: &dyn Fn(usize, &str) -> String| {
+        let mut text = String::from("patient_id,date,snomedct_code,numeric_value,comparator\n");
+        for (i, l) in lines.iter().enumerate() {
+            text.push_str(&edit(i, l));
+            text.push('\n');
+        }
+        std::fs::write(dir.path().join("clinical_events.csv"), text).expect("write");
+    };
+
+    // One chunk: exactly one earlier row per patient.
+    write(&|_, l| l.to_string());
+    let ex = Extract::load(dir.path(), &opts).expect("loads");
+    assert_eq!(ex.clinical_events.read_by.csv_chunks, 1);
+    assert_eq!(check("one chunk", &ex), latest.len());
+    // Many chunks, each keeping its own latest.
+    let small = LoadOptions {
+        csv_window_and_chunk: Some((64 << 10, 16 << 10)),
+        ..opts.clone()
+    };
+    let ex = Extract::load(dir.path(), &small).expect("loads");
+    assert!(ex.clinical_events.read_by.csv_chunks > 20);
+    check("small chunks", &ex);
+    // A padded id: that chunk through the exact validators.
+    write(&|i, l| {
+        if i == 100 {
+            l.replacen(',', " ,", 1)
+        } else {
+            l.to_string()
+        }
+    });
+    let ex = Extract::load(dir.path(), &small).expect("loads");
+    assert!(ex.clinical_events.read_by.exact_tasks > 0);
+    check("exact path", &ex);
+    // A quoted code from row 5,000: the rest through polars' batches and the fast pass.
+    write(&|i, l| {
+        if i == 5000 {
+            l.replacen(",5,", ",\"5\",", 1)
+        } else {
+            l.to_string()
+        }
+    });
+    let ex = Extract::load(dir.path(), &opts).expect("loads");
+    assert!(ex.clinical_events.read_by.fast_tasks > 0);
+    check("polars batches", &ex);
+    // Parquet, row group by row group.
+    let pq = dir.path().join("pq");
+    std::fs::create_dir(&pq).expect("mkdir");
+    fifty_patients(&pq);
+    write_events_parquet(&pq, events_frame(|_, _| {}), ParquetCompression::Snappy);
+    let ex = Extract::load(&pq, &opts).expect("loads");
+    assert!(ex.clinical_events.read_by.row_groups > 3);
+    check("parquet", &ex);
+}
+
+/// History is thinned per group of codes (what one feature reads), not per code, before each
+/// group's own day. Group 0 is codes 11, 22 and 33 read from 2015; code 33 is also in group 1,
+/// read from 2014, so its rows are counted from 2014. By hand: patient 1's rows counted are 33
+/// on 2015-06-01 and 11 on 2016-01-01; group 0's latest before 2015 is 22 on 2013-09-09 (the
+/// first of that day: 11 follows it) and group 1's before 2014 is 33 on 2013-06-01, set apart
+/// in file order; every other row goes. Patient 2's 33 on 2014-03-03 is counted (from 2014)
+/// and is also group 0's latest before 2015, so it is in both; 22 on 2012-01-01 goes.
+#[test]
+fn latest_before_is_per_group_of_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fifty_patients(dir.path());
+    std::fs::write(
+        dir.path().join("clinical_events.csv"),
+        "patient_id,date,snomedct_code,numeric_value,comparator\n\
+         1,2010-01-01,11,,\n\
+         1,2012-03-03,22,,\n\
+         1,2011-05-05,11,,\n\
+         1,2013-06-01,33,,\n\
+         2,2012-01-01,22,,\n\
+         1,2013-09-09,22,1,\n\
+         1,2013-09-09,11,2,\n\
+         1,2015-06-01,33,,\n\
+         2,2014-03-03,33,,\n\
+         1,2016-01-01,11,,\n\
+         1,2008-01-01,33,,\n",
+    )
+    .expect("write");
+    let code = |c: &str, from: &str, group: u32| KeepCode {
+        from: day(from),
+        latest_before: Some(group),
+        ..KeepCode::any_date(c)
+    };
+    let opts = LoadOptions {
+        keep_medication_codes: Some(Vec::new()),
+        keep_event_codes: Some(vec![
+            code("11", "2015-01-01", 0),
+            code("22", "2015-01-01", 0),
+            code("33", "2015-01-01", 0),
+            code("33", "2014-01-01", 1),
+        ]),
+        ..LoadOptions::default()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(d, c)| (d.to_string(), c.to_string()))
+            .collect()
+    };
+    for sizes in [None, Some((64, 16))] {
+        let ex = Extract::load(
+            dir.path(),
+            &LoadOptions {
+                csv_window_and_chunk: sizes,
+                ..opts.clone()
+            },
+        )
+        .expect("loads");
+        let rows = |t: &rxscan_core::extract::EventTable, p: usize| -> Vec<(String, String)> {
+            t.rows(p)
+                .map(|r| {
+                    let code = t.codes[t.code[r] as usize].clone();
+                    (rxscan_core::dates::format_iso(t.day[r]), code)
+                })
+                .collect()
+        };
+        let main = &ex.clinical_events;
+        let apart = main.earlier.as_deref().expect("earlier rows set apart");
+        assert_eq!(
+            rows(main, 0),
+            pairs(&[("2015-06-01", "33"), ("2016-01-01", "11")])
+        );
+        assert_eq!(rows(main, 1), pairs(&[("2014-03-03", "33")]));
+        if sizes.is_none() {
+            // One piece: exactly the latest per patient and group.
+            assert_eq!(
+                rows(apart, 0),
+                pairs(&[("2013-06-01", "33"), ("2013-09-09", "22")])
+            );
+            assert_eq!(rows(apart, 1), pairs(&[("2014-03-03", "33")]));
+        } else {
+            // A line or two per piece: each piece's latest, in file order, so the first of
+            // the latest day is still 22.
+            let r = rows(apart, 0);
+            let last = r.iter().map(|(d, _)| d.clone()).max();
+            let first_of_last = r.iter().find(|(d, _)| Some(d) == last.as_ref());
+            assert_eq!(first_of_last, Some(&("2013-09-09".into(), "22".into())));
+        }
+    }
+}

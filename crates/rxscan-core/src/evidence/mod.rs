@@ -10,11 +10,12 @@
 //! The loader drops rows a scan cannot see ([`crate::scan::rows`]), which would hide "the last
 //! lithium level before the window". A scan that wants evidence asks for more history
 //! ([`crate::Scan::with_evidence`]): the features whose absence can make a condition true (those
-//! under an odd number of `not`, or read through `exists`/`coalesce`) also keep their rows in a
-//! lookback before the window (6 months by default, [`crate::scan::EVIDENCE_LOOKBACK_MONTHS`];
-//! `rxscan why` looks back to the start of the record). The trace is told what was loaded
-//! ([`History`]) and looks for the last row only there, so the row it names is the input's
-//! last matching row in that lookback, never a row that merely survived the filter.
+//! under an odd number of `not`, or read through `exists`/`coalesce`) also keep, for each
+//! patient and code, the latest row before the rows counting keeps, from the whole record
+//! (`rxscan why` asks the same for every feature). The trace is told what was loaded
+//! ([`History`]) and looks for the last row only for those features, so the row it names is
+//! the input's last matching row before the window, never a row that merely survived the
+//! filter.
 
 mod reason;
 mod text;

@@ -3,8 +3,8 @@
 //! per-measure text): following the conditions that decided the verdict, an age read gives
 //! `Age 71`, a record query that found rows gives its latest row (`ibuprofen 400mg tablets
 //! 2021-08-14`), a `latest` record read gives its value and date, and a `not` over a query that
-//! found nothing gives what was not found and where, and the last one before if there is one in
-//! the lookback (`no ppi 2021-06-01..2021-09-01 (last 2021-03-14)`). Ages come first, then the
+//! found nothing gives what was not found and where, and the last one before if the record has
+//! one (`no ppi 2021-06-01..2021-09-01 (last 2021-03-14)`). Ages come first, then the
 //! numerator's facts, then the denominator's.
 
 use super::{number, MeasureTrace, Node, Row, Value};

@@ -22,9 +22,9 @@ use std::sync::Arc;
 use super::text::Names;
 use crate::dates::{self, Day};
 use crate::eval::EvalError;
-use crate::extract::{Comparator, Extract, NO_DATE};
+use crate::extract::{Comparator, EventTable, Extract, NO_DATE};
 use crate::plan::{CmpOp, Expr, Feature, Plan, RecordField, Table, Window};
-use crate::scan::rows::History;
+use crate::scan::rows::{self, History};
 
 /// A value in a trace.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,16 +175,28 @@ pub(crate) struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(plan: &'a Plan, extract: &'a Extract, history: &'a History) -> Context<'a> {
+        // Each codelist's codes looked up among the table's (a table has about as many
+        // distinct codes as all its codelists together, so this is linear in those).
+        let ids = |t: Table| -> rustc_hash::FxHashMap<&str, usize> {
+            let codes = &extract.table(t).codes;
+            codes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.as_str(), i))
+                .collect()
+        };
+        let ids = [ids(Table::Medications), ids(Table::ClinicalEvents)];
         let members = plan
             .codelists
             .iter()
             .map(|c| {
-                extract
-                    .table(c.table)
-                    .codes
-                    .iter()
-                    .map(|code| c.codes.binary_search(code).ok().map(|i| i as u32))
-                    .collect()
+                let mut member = vec![None; extract.table(c.table).codes.len()];
+                for (at, code) in c.codes.iter().enumerate() {
+                    if let Some(&id) = ids[c.table as usize].get(code.as_str()) {
+                        member[id] = Some(at as u32);
+                    }
+                }
+                member
             })
             .collect();
         let shared = |t: Table| {
@@ -219,14 +231,36 @@ impl<'a> Context<'a> {
 
     /// The rows of patient `p` matching codelist `c`, in input order.
     fn matching(&self, p: usize, c: usize) -> impl Iterator<Item = usize> + '_ {
-        let t = self.extract.table(self.plan.codelists[c].table);
+        self.matching_in(self.extract.table(self.plan.codelists[c].table), p, c)
+    }
+
+    /// [`Context::matching`] in table `t` (a table, or its rows set apart as history).
+    fn matching_in<'t>(
+        &'t self,
+        t: &'t EventTable,
+        p: usize,
+        c: usize,
+    ) -> impl Iterator<Item = usize> + 't {
         t.rows(p)
             .filter(move |&i| self.members[c][t.code[i] as usize].is_some())
     }
 
+    /// The table's rows set apart as history for codelist `c`'s table, if any were loaded.
+    fn earlier(&self, c: usize) -> Option<&EventTable> {
+        self.extract
+            .table(self.plan.codelists[c].table)
+            .earlier
+            .as_deref()
+    }
+
     fn row(&self, c: usize, i: usize) -> Row {
+        self.row_in(self.extract.table(self.plan.codelists[c].table), c, i)
+    }
+
+    /// Row `i` of table `t` (a table, or its rows set apart as history), matched by codelist
+    /// `c`.
+    fn row_in(&self, t: &EventTable, c: usize, i: usize) -> Row {
         let table = self.plan.codelists[c].table;
-        let t = self.extract.table(table);
         let code = t.code[i] as usize;
         let (name, terms) = &self.lists[c];
         let at = self.members[c][code].expect("a matching row") as usize;
@@ -291,28 +325,48 @@ impl Patient<'_, '_> {
     }
 
     /// The last row of `lists` dated before `lo` (greatest date, ties to the first in input
-    /// order) and inside the lookback, when rows before the window were loaded for feature `f`.
+    /// order), when the latest rows before the window were loaded for feature `f`: among the
+    /// rows kept for counting from the start of the feature's span on (all of its rows from
+    /// there are kept), or else among those set apart, the latest rows before the span
+    /// ([`crate::extract::KeepCode::latest_before`]).
     fn last_before(&self, f: usize, lists: &[usize], lo: Day) -> Option<Row> {
         if !self.cx.history.of(f) {
             return None;
         }
-        let since = self
-            .cx
-            .history
-            .start(self.cx.plan.features[f].window(), self.index);
-        let mut best: Option<(Day, usize, usize)> = None;
+        let from = rows::span(&self.cx.plan.features[f], self.cx.extract.index_date_range).0;
+        self.last_in(lists, from..lo, false)
+            .or_else(|| self.last_in(lists, Day::MIN..from.min(lo), true))
+    }
+
+    /// The last row of `lists` dated in `days`, in the rows kept for counting or in those set
+    /// apart.
+    fn last_in(&self, lists: &[usize], days: std::ops::Range<Day>, earlier: bool) -> Option<Row> {
+        let mut best: Option<(Day, usize, usize, &EventTable)> = None;
         for &c in lists {
-            for i in self.cx.matching(self.p, c) {
-                let d = self.cx.day(c, i);
-                if d < lo
-                    && d >= since
-                    && best.is_none_or(|(bd, bi, _)| d > bd || (d == bd && i < bi))
+            let t = match earlier {
+                false => self.cx.extract.table(self.cx.plan.codelists[c].table),
+                true => match self.cx.earlier(c) {
+                    Some(t) => t,
+                    None => continue,
+                },
+            };
+            for i in self.cx.matching_in(t, self.p, c) {
+                let d = t.day[i];
+                if days.contains(&d)
+                    && best.is_none_or(|(bd, bi, ..)| d > bd || (d == bd && i < bi))
                 {
-                    best = Some((d, i, c));
+                    best = Some((d, i, c, t));
                 }
             }
         }
-        best.map(|(_, i, c)| self.cx.row(c, i))
+        best.map(|(_, i, c, t)| {
+            let mut row = self.cx.row_in(t, c, i);
+            if earlier {
+                // A position in another table: never taken for one of the table's rows.
+                row.at |= 1 << (usize::BITS - 1);
+            }
+            row
+        })
     }
 
     fn query(&self, f: usize) -> Result<Query, EvalError> {

@@ -112,6 +112,11 @@ pub struct EventTable {
     pub comparator: Vec<u8>,
     /// The distinct code strings; `code` indexes into it.
     pub codes: Vec<String>,
+    /// Rows kept only for evidence's "last row before the window": each patient's latest row
+    /// per feature before the rows kept for counting
+    /// ([`KeepCode::latest_before`](super::KeepCode::latest_before)), grouped by patient like
+    /// the rows above, with the same code ids. The evaluator never reads them.
+    pub earlier: Option<Box<EventTable>>,
     /// Rows read from the file, before irrelevant codes were dropped.
     pub rows_read: usize,
     /// Which of the loader's paths read the rows.

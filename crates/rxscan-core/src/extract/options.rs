@@ -41,6 +41,12 @@ pub struct KeepCode {
     pub code: String,
     pub from: Day,
     pub to: Day,
+    /// Also keep, for each patient, the latest row of this group of codes (what one feature
+    /// reads) among those dated before their code's span (the first in input order among rows
+    /// of that day), in [`EventTable::earlier`](super::EventTable::earlier): evidence names the
+    /// last matching row before a window from these and the rows kept for counting, without
+    /// the loader keeping the whole record.
+    pub latest_before: Option<u32>,
 }
 
 impl KeepCode {
@@ -50,6 +56,7 @@ impl KeepCode {
             code: code.into(),
             from: Day::MIN,
             to: Day::MAX,
+            latest_before: None,
         }
     }
 }

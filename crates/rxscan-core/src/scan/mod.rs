@@ -36,16 +36,6 @@ use crate::extract::{Extract, LoadOptions, LoadReport, Mapping};
 use crate::plan::{Plan, RecordField};
 use crate::results::{Results, Suppression};
 
-/// How far before a window evidence looks for the last matching row by default (months).
-/// Every month of lookback keeps more old test results and repeat prescriptions of the lists
-/// evidence reads. On the 1M-patient synthetic extract (one date, default outputs, CPU time
-/// against the scan before evidence existed): evidence with 6 months of lookback +6% (and
-/// +14% memory); with the whole record +22% CPU and 2.8 times the memory (4.4 times the
-/// clinical-event rows kept); an earlier build measured 12 and 24 months at about +6 and +8
-/// points over 6. Six months says when the last test was for monitoring at intervals of
-/// months, within the budget of issue #11; `rxscan why` always looks back to the start.
-pub const EVIDENCE_LOOKBACK_MONTHS: Option<u32> = Some(6);
-
 /// A plan to run at some index dates.
 #[derive(Debug, Clone)]
 pub struct Scan {
@@ -72,35 +62,26 @@ impl Scan {
         }
     }
 
-    /// Load what evidence needs besides what counting needs: the rows before the window of
-    /// every feature whose absence can make a condition true ([`rows::absence_features`]), so
-    /// evidence can name the last one. Costs only the keeping of those rows; the files are
-    /// read (and every row validated) either way.
-    /// The last row is looked for in the [`EVIDENCE_LOOKBACK_MONTHS`] before the window
-    /// ([`Scan::with_evidence_lookback`] to choose).
+    /// Trace the flagged patients after counting, and load what that needs besides what
+    /// counting needs: for every feature whose absence can make a condition true
+    /// ([`rows::absence_features`]), each patient's latest row before the window, from the
+    /// whole record, so evidence names the last one ([`rows::History`]). The files are read
+    /// (and every row validated) either way; this keeps about one more row per patient and
+    /// code, and costs the thinning of the older rows to those.
     pub fn with_evidence(self) -> Scan {
-        self.with_evidence_lookback(EVIDENCE_LOOKBACK_MONTHS)
-    }
-
-    /// [`Scan::with_evidence`], looking back `months` before each window for the last row
-    /// (`None`: to the start of the record; exact, and on a large extract it keeps several
-    /// times the rows).
-    pub fn with_evidence_lookback(self, months: Option<u32>) -> Scan {
         let history = rows::History {
             features: rows::absence_features(&self.plan),
-            lookback_months: months,
         };
         let mut scan = self.keeping_history(history);
         scan.evidence = true;
         scan
     }
 
-    /// Keep every feature's rows from the start of the record (`rxscan why`: one patient,
-    /// every "last row before the window" named, however old).
+    /// The latest row before the window of every feature, not only those whose absence
+    /// decides (`rxscan why`: one patient, every "last row before the window" named).
     pub fn with_all_history(self) -> Scan {
         let history = rows::History {
             features: vec![true; self.plan.features.len()],
-            lookback_months: None,
         };
         self.keeping_history(history)
     }

@@ -9,7 +9,7 @@
 
 use crate::dates::Day;
 use crate::extract::{KeepCode, LoadOptions};
-use crate::plan::{Expr, Feature, Offset, Plan, Table, Window};
+use crate::plan::{Expr, Feature, Plan, Table};
 
 use super::IndexDates;
 
@@ -19,34 +19,27 @@ pub fn for_any_date(plan: &Plan) -> LoadOptions {
     spans(plan, None, &History::default())
 }
 
-/// Which rows before a feature's window a load keeps besides those the counting needs, so
-/// that evidence can name the last matching row before the window.
+/// Which features' rows before their windows a load keeps besides those the counting needs,
+/// so that evidence can name the last matching row before a window, however old.
+///
+/// Not the whole record: for each patient and such feature the loader keeps only the latest
+/// row of the feature's codelists dated before the feature's [`span`]
+/// ([`KeepCode::latest_before`], grouped by feature), apart from the rows counting reads
+/// ([`EventTable::earlier`](crate::extract::EventTable::earlier)). The last row before the
+/// window at any scanned date is either one of the feature's rows kept for counting from the
+/// start of its span (the windows of later dates reach back over them) or, if none is before
+/// the window, that one: exact, at the cost of about one row per patient and feature, which
+/// the evaluator never reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
-    /// Per feature: whether rows before its window are kept (absent: no).
+    /// Per feature: whether its latest rows before its window are kept (absent: no).
     pub features: Vec<bool>,
-    /// How far back before the window's start, in months; `None`: to the start of the record.
-    pub lookback_months: Option<u32>,
 }
 
 impl History {
-    /// Whether rows before feature `f`'s window were kept.
+    /// Whether the latest rows before feature `f`'s window were kept.
     pub fn of(&self, f: usize) -> bool {
         self.features.get(f).copied().unwrap_or(false)
-    }
-
-    /// The first day kept before window `w` at `index` (for a feature whose history is kept):
-    /// `lookback_months` before the window's start, or the start of the record.
-    pub fn start(&self, w: Window, index: Day) -> Day {
-        match (self.lookback_months, w.start) {
-            (Some(l), Some(s)) => Offset {
-                months: s.months - l as i32,
-                days: s.days,
-            }
-            .at(index)
-            .unwrap_or(Day::MIN),
-            _ => Day::MIN,
-        }
     }
 }
 
@@ -103,29 +96,30 @@ pub fn absence_features(plan: &Plan) -> Vec<bool> {
     out
 }
 
+/// The days on which a row can change what feature `f` finds at an index date from the first to
+/// the last of `range` (`None`: any date): the union of its windows. A window whose ends are
+/// not calendar days at some date keeps everything (the evaluator reports that date as an
+/// error). Evidence's last row before a window is looked for among the rows from the start of
+/// this span and, before it, among the rows set apart (`KeepCode::latest_before`).
+pub fn span(f: &Feature, range: Option<(Day, Day)>) -> (Day, Day) {
+    let Some((first, last)) = range else {
+        return (Day::MIN, Day::MAX);
+    };
+    let w = f.window();
+    match (w.bounds_at(first), w.bounds_at(last)) {
+        (Some(a), Some(b)) => (a.0.min(b.0), a.1.max(b.1)),
+        _ => (Day::MIN, Day::MAX),
+    }
+}
+
 fn spans(plan: &Plan, range: Option<(Day, Day)>, history: &History) -> LoadOptions {
     let mut meds: Vec<KeepCode> = Vec::new();
     let mut events: Vec<KeepCode> = Vec::new();
     for (i, f) in plan.features.iter().enumerate() {
-        // A window whose ends are not calendar days at some date keeps everything: the
-        // evaluator reports that date as an error.
-        let (mut from, to) = match range {
-            None => (Day::MIN, Day::MAX),
-            Some((first, last)) => {
-                let w = f.window();
-                match (w.bounds_at(first), w.bounds_at(last)) {
-                    (Some(a), Some(b)) => (a.0.min(b.0), a.1.max(b.1)),
-                    _ => (Day::MIN, Day::MAX),
-                }
-            }
-        };
-        if history.of(i) {
-            // Windows move forward with the date: the first date's lookback reaches furthest.
-            from = from.min(match range {
-                Some((first, _)) => history.start(f.window(), first),
-                None => Day::MIN,
-            });
-        }
+        let (from, to) = span(f, range);
+        // History only where rows can be older than every row counting keeps: not for a window
+        // open to the start of the record.
+        let latest_before = (history.of(i) && from > Day::MIN).then_some(i as u32);
         let lists: &[usize] = match f {
             Feature::Has { codelist, .. } | Feature::Latest { codelist, .. } => {
                 std::slice::from_ref(codelist)
@@ -142,6 +136,7 @@ fn spans(plan: &Plan, range: Option<(Day, Day)>, history: &History) -> LoadOptio
                 code: code.clone(),
                 from,
                 to,
+                latest_before,
             }));
         }
     }

@@ -2,8 +2,8 @@
 //! verdict for every patient, date and measure; every row a flag names (matched or last before
 //! a window) is a row of the input for that patient; and where a condition holds because
 //! nothing was found, the row named as last before the window is the input's last matching
-//! row before it (the scan kept the history evidence needs; looking back to the start of the
-//! record, so "last" is checkable without the lookback's month arithmetic).
+//! row before it, from the whole record (the loader kept only each patient's latest rows before
+//! the windows, piece by piece).
 
 use std::collections::BTreeMap;
 
@@ -54,8 +54,15 @@ proptest! {
             .map(|&d| dates::parse_iso(&iso(d)).expect("a date"))
             .collect();
         let scan = Scan::new(plan.clone(), IndexDates::any_days(days.clone()).expect("dates"))
-            .with_evidence_lookback(None);
-        let ex = scan.load(dir.path()).expect("the generated extract loads");
+            .with_evidence();
+        // A shuffled CSV extract is read a line or two per chunk, so that one patient's rows
+        // are spread over many pieces, each keeping its own latest rows before the windows.
+        let opts = rxscan_core::extract::LoadOptions {
+            csv_window_and_chunk: case.shuffle.map(|_| (64, 16)),
+            ..scan.load_options().clone()
+        };
+        let ex = rxscan_core::extract::Extract::load(dir.path(), &opts)
+            .expect("the generated extract loads");
         let Ok(results) = scan.evaluate(&ex, &EvalOptions { patient_rows: true }) else {
             // An index date the plan cannot be evaluated at: nothing to explain.
             return Ok(());
@@ -109,23 +116,44 @@ proptest! {
                     .split(" + ")
                     .map(|n| plan.codelists.iter().find(|l| l.name == n).expect("a codelist"))
                     .collect();
-                let last = lists
+                let before = dates::format_iso(from);
+                let matching: Vec<&crate::reference::Row> = lists
                     .iter()
                     .flat_map(|l| {
                         input_rows(&raw, l.table, f.patient_id)
                             .into_iter()
                             .filter(|x| l.codes.iter().any(|c| c == x.code.trim()))
-                            .map(|x| iso(x.date))
                     })
-                    .filter(|d| *d < dates::format_iso(from))
-                    .max();
+                    .filter(|x| iso(x.date) < before)
+                    .collect();
+                let last = matching.iter().map(|x| iso(x.date)).max();
                 prop_assert_eq!(
                     c.last_before.as_ref().map(|r| dates::format_iso(r.date)),
-                    last,
+                    last.clone(),
                     "patient {}: `{}`",
                     f.patient_id,
                     c.text
                 );
+                // Of that day's rows, the first in the file (lists of one table: the order
+                // of two tables' rows is not one file's).
+                if lists.iter().all(|l| l.table == lists[0].table) {
+                    let first = matching
+                        .iter()
+                        .filter(|x| Some(iso(x.date)) == last)
+                        .min_by_key(|x| {
+                            input_rows(&raw, lists[0].table, f.patient_id)
+                                .iter()
+                                .position(|y| std::ptr::eq(*y, **x))
+                        });
+                    let named = c.last_before.as_ref();
+                    prop_assert_eq!(
+                        named.map(|r| (r.code.to_string(), r.value, r.comparator.to_string())),
+                        first.map(|x| (x.code.trim().to_string(), x.value, x.comparator.trim().to_string())),
+                        "patient {}: `{}`",
+                        f.patient_id,
+                        c.text
+                    );
+                }
             }
         }
     }

@@ -96,7 +96,7 @@ pub(super) fn exact(
         };
         let code = match (keep, dict.as_mut()) {
             (Some(k), _) => match k.lookup.get(c) {
-                Some(code) if k.keeps(code, day[i]) => code,
+                Some(code) if k.keeps_any(code, day[i]) => code,
                 _ => continue,
             },
             (None, Some(d)) => d.get(c),
@@ -109,6 +109,10 @@ pub(super) fn exact(
             piece.value.push(value[i]);
             piece.comparator.push(comparator[i]);
         }
+    }
+    if let Some(k) = keep {
+        piece.set_earlier_apart(k);
+        piece.shrink_to_fit();
     }
     Ok(piece)
 }

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use polars::prelude::*;
 use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
 
+use super::earlier::Earlier;
 use super::piece::{KeptColumns, Piece};
 use super::table::{KeepSet, RowShape, NOT_KEPT};
 use crate::dates::{self, Day};
@@ -473,17 +474,28 @@ pub(super) fn fast(
         }
     }
 
-    // Keep the rows that matter.
+    // Keep the rows that matter; every row of a kept code is a candidate for the earlier rows.
     s.kept.clear();
-    for &i in &s.candidates {
-        let i = i as usize;
-        if !keep.keeps(s.code[i], s.day[i]) {
-            continue;
+    let kept = &mut s.kept;
+    let (code, day) = (&s.code, &s.day);
+    let earlier = Earlier::collect(keep, |mut history| {
+        for &i in &s.candidates {
+            let i = i as usize;
+            let counted = keep.keeps(code[i], day[i]);
+            if !counted && history.is_none() {
+                continue;
+            }
+            let Some(p) = index.get(ids[i]) else {
+                continue;
+            };
+            if counted {
+                kept.push((i as u32, p));
+            }
+            if let Some(h) = history.as_deref_mut() {
+                h.offer(i as u32, p, code[i], day[i]);
+            }
         }
-        if let Some(p) = index.get(ids[i]) {
-            s.kept.push((i as u32, p));
-        }
-    }
+    });
     let cols = KeptColumns {
         day: &s.day,
         code: &s.code,
@@ -491,5 +503,6 @@ pub(super) fn fast(
         comparator: &s.comparator,
     };
     piece.fill(&s.kept, &cols, shape.is_events);
+    piece.set_earlier(&earlier, &cols, shape.is_events);
     Some(piece)
 }

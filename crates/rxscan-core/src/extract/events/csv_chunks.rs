@@ -182,7 +182,7 @@ fn scan_chunk(
                 first_orphan.get_or_insert((r.id, i));
                 return;
             }
-            if r.code == NOT_KEPT || !keep.keeps(r.code, r.day) {
+            if r.code == NOT_KEPT || !keep.keeps_any(r.code, r.day) {
                 return;
             }
             let Some(p) = index.get(r.id) else { return };
@@ -198,6 +198,7 @@ fn scan_chunk(
             DateFormat::Iso => csv_lines::scan(text, roles, code_of, &parse_iso_day, &mut record),
             other => csv_lines::scan(text, roles, code_of, &|s| other.parse(s), &mut record),
         }?;
+        kept.set_earlier_apart(keep);
         let piece = Piece {
             patient: kept.patient.clone(),
             day: kept.day.clone(),
@@ -206,6 +207,7 @@ fn scan_chunk(
             comparator: kept.comparator.clone(),
             orphans,
             first_orphan,
+            earlier: kept.earlier.take(),
         };
         Some((piece, n))
     })

@@ -42,6 +42,7 @@
 //! batches.rs               polars' batches, cut into tasks
 //! batch_fast.rs            the fast pass over a batch's arrays
 //! batch_exact.rs           the exact path over a batch's rows
+//! earlier.rs               history rows for evidence: thinned, set apart
 //! piece.rs                 the kept rows of a task, chunk or row group; grouping
 //! table.rs                 the table's columns, keep set and origin
 //! parquet_pages.rs         decodes one row group's pages (leaf)
@@ -55,6 +56,7 @@ mod batches;
 mod csv_chunks;
 mod csv_lines;
 mod csv_text;
+mod earlier;
 mod parquet_pages;
 mod parquet_row_groups;
 mod piece;
@@ -127,18 +129,28 @@ pub(super) fn load_events(
             &mut pieces,
             &mut read_by,
         )?;
-        let kept = pieces[first..].iter().map(|p| p.patient.len()).sum();
+        let kept = pieces[first..].iter().map(Piece::kept).sum();
         report
             .inputs
             .push(input_file(table.name(), &opened.path, rows, kept));
         rows_read += rows;
     }
     let read_time = timer.elapsed();
+    let earlier: Vec<Piece> = pieces
+        .iter_mut()
+        .filter_map(|p| p.earlier.take().map(|e| *e))
+        .collect();
     let mut grouped = group(&pieces, index.len, is_events);
-    grouped.codes = match keep {
+    let codes = match keep {
         Some(k) => k.codes,
         None => dict.codes,
     };
+    if !earlier.is_empty() {
+        let mut e = group(&earlier, index.len, is_events);
+        e.codes = codes.clone();
+        grouped.earlier = Some(Box::new(e));
+    }
+    grouped.codes = codes;
     grouped.rows_read = rows_read;
     grouped.read_by = read_by;
     grouped.read_time = read_time;

@@ -12,6 +12,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::batches::frame_pieces;
+use super::earlier::Earlier;
 use super::parquet_pages;
 use super::piece::{KeptColumns, Piece, TablePieces};
 use super::table::{FrameCtx, KeepSet, RowShape, NOT_KEPT};
@@ -150,10 +151,25 @@ fn decided_piece(
             m += (code != NOT_KEPT) as usize;
         }
         kept.truncate(m);
-        kept.retain_mut(|(i, p)| {
-            let i = *i as usize;
-            *p = d.patient[i];
-            *p < parquet_pages::ORPHAN && keep.keeps(d.code[i], d.day[i])
+        // Every row of a kept code is offered as a candidate for the earlier rows.
+        let earlier = Earlier::collect(keep, |mut history| {
+            let mut w = 0;
+            for r in 0..kept.len() {
+                let i = kept[r].0 as usize;
+                let p = d.patient[i];
+                if p >= parquet_pages::ORPHAN {
+                    continue;
+                }
+                let (code, day) = (d.code[i], d.day[i]);
+                if keep.keeps(code, day) {
+                    kept[w] = (i as u32, p);
+                    w += 1;
+                }
+                if let Some(h) = history.as_deref_mut() {
+                    h.offer(i as u32, p, code, day);
+                }
+            }
+            kept.truncate(w);
         });
         let cols = KeptColumns {
             day: &d.day,
@@ -162,6 +178,7 @@ fn decided_piece(
             comparator: &d.comparator,
         };
         piece.fill(kept, &cols, shape.is_events);
+        piece.set_earlier(&earlier, &cols, shape.is_events);
     });
     piece
 }

@@ -20,6 +20,8 @@ pub(super) struct Piece {
     pub(super) comparator: Vec<u8>,
     pub(super) orphans: usize,
     pub(super) first_orphan: Option<(i64, usize)>,
+    /// The rows kept only as history, set apart (`earlier.rs`).
+    pub(super) earlier: Option<Box<Piece>>,
 }
 
 /// A task's or row group's columns, one entry per row (`comparator` may be empty).
@@ -43,6 +45,20 @@ impl Piece {
             self.comparator
                 .extend(rows().map(|i| cols.comparator.get(i).copied().unwrap_or(0)));
         }
+    }
+
+    /// Release the capacity of rows dropped after the piece was built.
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.patient.shrink_to_fit();
+        self.day.shrink_to_fit();
+        self.code.shrink_to_fit();
+        self.value.shrink_to_fit();
+        self.comparator.shrink_to_fit();
+    }
+
+    /// Rows kept, counting those set apart as history.
+    pub(super) fn kept(&self) -> usize {
+        self.patient.len() + self.earlier.as_ref().map_or(0, |e| e.patient.len())
     }
 }
 

@@ -16,39 +16,127 @@ use crate::extract::values::{FixedCodes, PatientIndex};
 /// A code outside the keep set.
 pub(super) const NOT_KEPT: u32 = u32::MAX;
 
-/// The codes worth keeping for one table, with their date spans.
+/// The codes worth keeping for one table, with their date spans and history groups.
 pub(super) struct KeepSet {
     pub(super) lookup: FixedCodes,
     pub(super) codes: Vec<String>,
-    /// Inclusive date span per code id.
+    /// Inclusive span of the dates kept for counting per code id.
     spans: Vec<(Day, Day)>,
+    /// [`KeepSet::spans`] from `Day::MIN` for a code in a history group (for the paths that
+    /// keep history candidates with the others, then thin them: `earlier.rs`).
+    spans_any: Vec<(Day, Day)>,
+    /// Per code id in exactly one history group (the common case): that group and the day
+    /// before which its rows are candidates (the start of the group's own span,
+    /// [`KeepCode::latest_before`]); one read per row. [`NO_GROUP`] for a code in none,
+    /// [`MANY_GROUPS`] for a code in several (see [`KeepSet::groups`]). Empty when no code
+    /// has history.
+    history: Vec<(Day, u32)>,
+    /// The history groups of code id `c` with their days: `groups[group_at[c]..group_at[c + 1]]`.
+    group_at: Vec<u32>,
+    groups: Vec<(u32, Day)>,
+    /// Groups are numbered `0..n_groups`.
+    n_groups: usize,
 }
+
+/// A code in no history group.
+pub(super) const NO_GROUP: u32 = u32::MAX;
+/// A code in several history groups: see [`KeepSet::groups`].
+pub(super) const MANY_GROUPS: u32 = u32::MAX - 1;
 
 impl KeepSet {
     pub(super) fn new(list: &[KeepCode]) -> KeepSet {
-        let mut merged: FxHashMap<&str, (Day, Day)> = FxHashMap::default();
+        type Merged = (Day, Day, Vec<(u32, Day)>);
+        let mut merged: FxHashMap<&str, Merged> = FxHashMap::default();
+        let mut dense: FxHashMap<u32, u32> = FxHashMap::default();
         for k in list {
-            let e = merged.entry(k.code.trim()).or_insert((k.from, k.to));
-            *e = (e.0.min(k.from), e.1.max(k.to));
+            let e = merged
+                .entry(k.code.trim())
+                .or_insert((k.from, k.to, Vec::new()));
+            (e.0, e.1) = (e.0.min(k.from), e.1.max(k.to));
+            if let Some(g) = k.latest_before {
+                // Groups numbered densely, in order of first appearance.
+                let next = dense.len() as u32;
+                let g = *dense.entry(g).or_insert(next);
+                match e.2.iter_mut().find(|(h, _)| *h == g) {
+                    Some((_, before)) => *before = (*before).min(k.from),
+                    None => e.2.push((g, k.from)),
+                }
+            }
         }
-        let mut codes: Vec<(&str, (Day, Day))> = merged.into_iter().collect();
+        let mut codes: Vec<(&str, Merged)> = merged.into_iter().collect();
         codes.sort_unstable();
         let ids: FxHashMap<String, u32> = codes
             .iter()
             .enumerate()
             .map(|(i, (c, _))| (c.to_string(), i as u32))
             .collect();
+        let any_history = codes.iter().any(|(_, s)| !s.2.is_empty());
+        let mut group_at = vec![0u32];
+        let mut groups = Vec::new();
+        for (_, (_, _, g)) in &codes {
+            groups.extend_from_slice(g);
+            group_at.push(groups.len() as u32);
+        }
         KeepSet {
             lookup: FixedCodes::new(&ids),
-            spans: codes.iter().map(|(_, s)| *s).collect(),
+            spans: codes
+                .iter()
+                .map(|(_, (from, to, _))| (*from, *to))
+                .collect(),
+            spans_any: codes
+                .iter()
+                .map(|(_, (from, to, g))| (if g.is_empty() { *from } else { Day::MIN }, *to))
+                .collect(),
+            history: match any_history {
+                true => codes
+                    .iter()
+                    .map(|(_, (_, _, g))| match g[..] {
+                        [] => (Day::MIN, NO_GROUP),
+                        [(one, before)] => (before, one),
+                        _ => (Day::MAX, MANY_GROUPS),
+                    })
+                    .collect(),
+                false => Vec::new(),
+            },
+            group_at,
+            groups,
+            n_groups: dense.len(),
             codes: codes.into_iter().map(|(c, _)| c.to_string()).collect(),
         }
     }
 
+    /// Whether a row with `code` on `day` is kept for counting.
     #[inline]
     pub(super) fn keeps(&self, code: u32, day: Day) -> bool {
         let (lo, hi) = self.spans[code as usize];
         lo <= day && day <= hi
+    }
+
+    /// Whether a row is kept for counting or may be a history candidate (thinned after:
+    /// `earlier.rs`).
+    #[inline]
+    pub(super) fn keeps_any(&self, code: u32, day: Day) -> bool {
+        let (lo, hi) = self.spans_any[code as usize];
+        lo <= day && day <= hi
+    }
+
+    /// Per code id, its one history group and the day before which its rows are candidates
+    /// (or [`NO_GROUP`], [`MANY_GROUPS`]); `None` when no code has history.
+    pub(super) fn history(&self) -> Option<&[(Day, u32)]> {
+        (!self.history.is_empty()).then_some(&self.history[..])
+    }
+
+    /// How many history groups there are (numbered from 0).
+    pub(super) fn n_groups(&self) -> usize {
+        self.n_groups
+    }
+
+    /// The history groups of code id `code`, each with the day before which its rows are
+    /// candidates.
+    #[inline]
+    pub(super) fn groups(&self, code: u32) -> &[(u32, Day)] {
+        let c = code as usize;
+        &self.groups[self.group_at[c] as usize..self.group_at[c + 1] as usize]
     }
 }
 

@@ -1,7 +1,8 @@
 //! Stage: output. Renders [`Results`] (one renderer per format, one file each: `summary.rs`,
 //! `patients.rs`, `composites.rs`, `practices.rs`, `report.rs` with its helpers `charts.rs` and
 //! `html.rs`, `evidence.rs`, `action_lists.rs` (a folder of files), `run.rs`, `errors.rs`,
-//! `terminal.rs`; and the text of commands: `why.rs`, `pack.rs`) and writes a scan's files as a
+//! `terminal.rs`; and the text of commands: `why.rs`, `pack.rs`), runs a whole scan into a
+//! folder (`job.rs`, what `rxscan scan` does) and writes a scan's files as a
 //! folder, atomically. A new output is a new renderer beside these and one more entry in the
 //! file set below.
 //!
@@ -18,6 +19,7 @@ mod errors;
 mod evidence;
 pub mod folder;
 mod html;
+pub mod job;
 pub mod pack;
 mod patients;
 mod practices;

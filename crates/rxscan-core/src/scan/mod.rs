@@ -27,7 +27,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use batch::{Batch, Data, ExtractScan, FolderError, PracticeFolder};
-pub use dates::{DateError, IndexDates};
+pub use dates::{DateError, DatesError, IndexDates};
 pub use facts::RunFacts;
 
 use crate::error::Error;

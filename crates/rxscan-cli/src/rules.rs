@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use clap::Args;
 use rxscan_core::compile::{CompileError, CompileOptions, Compiled};
-use rxscan_core::packs::Pack;
+use rxscan_core::{packs::Pack, paths};
+
+use crate::flag;
 
 #[derive(Args)]
 pub struct RulesArgs {
@@ -18,41 +20,19 @@ pub struct RulesArgs {
     pub params: Vec<String>,
 }
 
-/// The pack in use: `--rules DIR`, or the built-in PINCER pack.
-pub fn pack(args: &RulesArgs) -> Pack {
-    args.rules.clone().map_or(Pack::BuiltinPincer, Pack::Dir)
-}
-
-/// A folder given on the command line, or an error naming the flag.
-pub fn check_folder(flag: &str, dir: &std::path::Path) -> Result<()> {
-    if !dir.exists() {
-        bail!("{flag} {}: no such folder", dir.display());
+/// The pack in use (`--rules DIR`, or the built-in PINCER pack), compiled.
+pub fn compile_rules(args: &RulesArgs) -> Result<(Pack, Compiled)> {
+    let opts = CompileOptions::from_params(&args.params).map_err(flag("--param"))?;
+    let dir = args.rules.as_deref().map(paths::folder).transpose();
+    let pack = dir
+        .map_err(flag("--rules"))?
+        .map_or(Pack::BuiltinPincer, |d| Pack::Dir(d.into()));
+    match pack.compile(&opts) {
+        Ok(compiled) => Ok((pack, compiled)),
+        Err(CompileError::NoRules(dir)) => Err(anyhow!(
+            "--rules {}: no rule files (*.rx) in this folder",
+            dir.display()
+        )),
+        Err(e) => Err(rxscan_core::Error::from(e).into()),
     }
-    if !dir.is_dir() {
-        bail!("{flag} {}: not a folder", dir.display());
-    }
-    Ok(())
-}
-
-pub fn compile_rules(args: &RulesArgs) -> Result<Compiled> {
-    let mut params = Vec::new();
-    for p in &args.params {
-        let (k, v) = p
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--param {p}: expected NAME=VALUE"))?;
-        params.push((k.trim().to_string(), v.trim().to_string()));
-    }
-    if let Some(dir) = &args.rules {
-        check_folder("--rules", dir)?;
-    }
-    let compiled = pack(args).compile(&CompileOptions { params });
-    compiled.map_err(|e| match (&e, &args.rules) {
-        (CompileError::NoRules(_), Some(dir)) => {
-            anyhow!(
-                "--rules {}: no rule files (*.rx) in this folder",
-                dir.display()
-            )
-        }
-        _ => rxscan_core::Error::from(e).into(),
-    })
 }

@@ -38,7 +38,7 @@ pub fn run(args: SqlArgs) -> Result<()> {
     let dialect = sql::dialect(&args.dialect)
         .ok_or_else(|| anyhow!("--dialect {}: expected spark or duckdb", args.dialect))?;
     let dates = index_dates(&args.dates)?;
-    let scan = Scan::new(compile_rules(&args.rules)?.plan, dates);
+    let scan = Scan::new(compile_rules(&args.rules)?.1.plan, dates);
     let opts = SqlOptions {
         tables: args.tables,
         codelists_table: args.codelists_table,

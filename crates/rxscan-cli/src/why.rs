@@ -1,11 +1,12 @@
 //! `rxscan why`: one patient at one index date, every condition with true/false and the rows
 //! behind it (the tree is built and formatted by `rxscan_core::evidence::why_tree`).
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use rxscan_core::scan::Data;
 use rxscan_core::{evidence, IndexDates, Scan};
 
+use crate::flag;
 use crate::rules::{compile_rules, RulesArgs};
 use crate::scan::ExtractArgs;
 
@@ -29,10 +30,9 @@ pub struct WhyArgs {
 }
 
 pub fn run(args: WhyArgs) -> Result<()> {
-    let day = IndexDates::parse(&args.index_date).map_err(|e| anyhow!("--index-date {e}"))?;
-    let plan = compile_rules(&args.rules)?.plan;
-    evidence::measures_named(&plan, args.measure.as_deref())
-        .map_err(|e| anyhow!("--measure: {e}"))?;
+    let day = IndexDates::parse(&args.index_date).map_err(flag("--index-date"))?;
+    let plan = compile_rules(&args.rules)?.1.plan;
+    evidence::measures_named(&plan, args.measure.as_deref()).map_err(flag("--measure:"))?;
     let dates = IndexDates::of([day]).map_err(rxscan_core::Error::from)?;
     let scan = args
         .extract

@@ -4,24 +4,6 @@
 //! messages and exit codes (2 for every error, with one message on stderr). Everything that
 //! decides a result, or words one, lives in `rxscan-core`.
 
-/// `println!` that fails with an error instead of panicking when standard output is closed or
-/// full (`rxscan rules | head -1`, `rxscan check > /dev/full`).
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        anyhow::Context::context(writeln!(std::io::stdout(), $($arg)*), "cannot write to standard output")?
-    }};
-}
-
-/// `eprint!` that ignores a closed standard error instead of panicking: there is nowhere left
-/// to report it.
-macro_rules! errout {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
-}
-
 mod alloc;
 mod interrupts;
 mod output;
@@ -33,14 +15,11 @@ mod synth;
 mod test;
 mod why;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-
-// Loading allocates and frees many per-task buffers of a megabyte or two; glibc's allocator
-// hands those back to the kernel each time (a page fault per 4 KiB on reuse), mimalloc keeps them.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "rxscan", version, about = "PINCER-style prescribing-safety searches over GP extracts", long_about = None)]
@@ -103,20 +82,25 @@ fn main() -> ExitCode {
         .downcast_ref()
         .and_then(|e: &rxscan_core::Error| e.diagnostics(colour()))
     {
-        Some(text) => errout!("{text}"),
-        None => errout!("error: {e:#}\n"),
+        Some(text) => err(text),
+        None => err(format!("error: {e:#}\n")),
     }
     ExitCode::from(2)
+}
+
+/// `text` and a newline on stdout: an error, not a panic, when stdout is closed or full
+/// (`rxscan rules | head -1`, `rxscan check > /dev/full`).
+pub fn out(text: &str) -> anyhow::Result<()> {
+    writeln!(std::io::stdout(), "{text}").context("cannot write to standard output")
+}
+
+/// `text` on stderr; a closed stderr is ignored, not a panic: there is nowhere left to say so.
+pub fn err(text: impl std::fmt::Display) {
+    let _ = write!(std::io::stderr(), "{text}");
 }
 
 /// Diagnostics in colour when stderr is a terminal (and `NO_COLOR` is not set).
 pub fn colour() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-/// An error named by the flag the user gave (`--data nope: no such folder`): the library's
-/// messages name no flags.
-pub fn flag<E: std::fmt::Display>(name: &'static str) -> impl Fn(E) -> anyhow::Error {
-    move |e| anyhow::anyhow!("{name} {e}")
 }

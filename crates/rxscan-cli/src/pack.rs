@@ -5,8 +5,8 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 use rxscan_core::output::pack as text;
 
-use crate::colour;
-use crate::rules::{compile_rules, RulesArgs};
+use crate::rules::{compile_rules, pack, RulesArgs};
+use crate::{colour, err, out};
 
 #[derive(Args)]
 pub struct MeasureArgs {
@@ -17,31 +17,29 @@ pub struct MeasureArgs {
 }
 
 pub fn check(args: RulesArgs) -> Result<()> {
-    let (pack, compiled) = compile_rules(&args)?;
-    errout!("{}", compiled.sources.render(&compiled.warnings, colour()));
+    let compiled = compile_rules(&args)?;
+    err(compiled.sources.render(&compiled.warnings, colour()));
     let n_warn = compiled.warnings.len();
-    outln!(
-        "{}",
-        text::check_summary(&pack.name(), &compiled.plan, n_warn)
-    );
-    Ok(())
+    out(&text::check_summary(
+        &pack(&args).name(),
+        &compiled.plan,
+        n_warn,
+    ))
 }
 
 pub fn list(args: RulesArgs) -> Result<()> {
-    let (pack, compiled) = compile_rules(&args)?;
-    outln!("{}", text::listing(&pack.name(), &compiled.plan).trim_end());
-    Ok(())
+    let plan = compile_rules(&args)?.plan;
+    out(text::listing(&pack(&args).name(), &plan).trim_end())
 }
 
 /// A measure's documentation (`rule`), or with its definition expanded (`explain`).
 pub fn measure(args: MeasureArgs, explain: bool) -> Result<()> {
-    let (pack, compiled) = compile_rules(&args.rules)?;
+    let plan = compile_rules(&args.rules)?.plan;
     let render = if explain {
         text::explain
     } else {
         text::measure_doc
     };
-    let doc = render(&pack.name(), &compiled.plan, &args.id).map_err(|e| anyhow!(e))?;
-    outln!("{}", doc.trim_end());
-    Ok(())
+    let doc = render(&pack(&args.rules).name(), &plan, &args.id).map_err(|e| anyhow!(e))?;
+    out(doc.trim_end())
 }

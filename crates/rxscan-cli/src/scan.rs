@@ -9,12 +9,11 @@ use anyhow::{anyhow, ensure, Context, Result};
 use clap::Args;
 use rxscan_core::output::job::{Event, Job, JobError};
 use rxscan_core::output::OutputOptions;
-use rxscan_core::results::Suppression;
 use rxscan_core::scan::DatesError;
 use rxscan_core::{extract::Mapping, paths, Error, IndexDates, Scan};
 
-use crate::rules::{compile_rules, RulesArgs};
-use crate::{colour, flag, interrupts, output};
+use crate::rules::{check_folder, compile_rules, flag, pack, RulesArgs};
+use crate::{colour, err, interrupts, out, output};
 
 /// The arguments of every command that reads an extract.
 #[derive(Args)]
@@ -37,13 +36,10 @@ pub struct ExtractArgs {
 impl ExtractArgs {
     /// `scan` set to read the extract as these arguments say (the mapping read and checked).
     pub fn apply(&self, scan: Scan) -> Result<Scan> {
-        paths::folder(&self.data).map_err(flag("--data"))?;
+        check_folder("--data", &self.data)?;
         let path = self.mapping.as_deref().map(paths::file).transpose();
-        let mapping = path
-            .map_err(flag("--mapping"))?
-            .map(Mapping::read)
-            .transpose();
-        let mapping = mapping.map_err(Error::from)?.map(Arc::new);
+        let mapping = path.map_err(flag("--mapping"))?.map(Mapping::read);
+        let mapping = mapping.transpose().map_err(Error::from)?.map(Arc::new);
         Ok(scan.mapping(mapping).absent(self.absent.clone()))
     }
 }
@@ -125,27 +121,20 @@ pub fn run(args: ScanArgs) -> Result<()> {
             .context("cannot start the thread pool")?;
     }
     let dates = index_dates(&args.dates)?;
-    paths::folder(&args.extract.data).map_err(flag("--data"))?;
+    check_folder("--data", &args.extract.data)?;
     paths::output_folder(&args.out).map_err(flag("--out"))?;
     interrupts::clean_up_on_signal()?;
-    let (pack, compiled) = compile_rules(&args.rules)?;
+    let compiled = compile_rules(&args.rules)?;
     if !args.quiet {
-        errout!("{}", compiled.sources.render(&compiled.warnings, colour()));
+        err(compiled.sources.render(&compiled.warnings, colour()));
     }
     let scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
-    let suppression = match args.suppress {
-        true => Suppression::Redact7Round5,
-        false => Suppression::None,
-    };
     let job = Job {
-        pack,
+        pack: pack(&args.rules),
         scan: args.extract.apply(scan)?,
         data: args.extract.data.clone(),
         out: args.out.clone(),
-        output: OutputOptions {
-            suppression,
-            patient_level: !args.no_patients,
-        },
+        output: OutputOptions::new(args.suppress, !args.no_patients),
         keep_going: args.keep_going,
         verbose: args.verbose,
         started,
@@ -155,7 +144,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
         Event::Stage(stage) => bar.set_message(stage.to_string()),
         Event::Folders(n) => output::count(&bar, n),
         Event::FolderDone => bar.inc(1),
-        Event::Message(text) => errout!("{text}"),
+        Event::Message(text) => err(text),
         // The interrupt tests catch a run here, a file staged.
         Event::Staged(name) => interrupts::test_hold(name),
     });
@@ -168,7 +157,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
     })?;
     bar.finish_and_clear();
     if !args.quiet {
-        outln!("{}", done.summary.trim_end());
+        out(done.summary.trim_end())?;
     }
     Ok(done.complete()?)
 }

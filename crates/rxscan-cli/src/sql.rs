@@ -7,6 +7,7 @@ use clap::Args;
 use rxscan_core::sql::{self, SqlOptions};
 use rxscan_core::Scan;
 
+use crate::out;
 use crate::rules::{compile_rules, RulesArgs};
 use crate::scan::{index_dates, DatesArgs};
 
@@ -38,7 +39,7 @@ pub fn run(args: SqlArgs) -> Result<()> {
     let dialect = sql::dialect(&args.dialect)
         .ok_or_else(|| anyhow!("--dialect {}: expected spark or duckdb", args.dialect))?;
     let dates = index_dates(&args.dates)?;
-    let scan = Scan::new(compile_rules(&args.rules)?.1.plan, dates);
+    let scan = Scan::new(compile_rules(&args.rules)?.plan, dates);
     let opts = SqlOptions {
         tables: args.tables,
         codelists_table: args.codelists_table,
@@ -52,9 +53,6 @@ pub fn run(args: SqlArgs) -> Result<()> {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("--out {}", path.display()))
         }
-        None => {
-            outln!("{}", text.trim_end());
-            Ok(())
-        }
+        None => out(text.trim_end()),
     }
 }

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use rxscan_core::{packs::Builtin, paths};
+use rxscan_core::packs::Builtin;
 use rxscan_synth::{Codelists, SynthConfig};
 
-use crate::flag;
+use crate::out;
+use crate::rules::check_folder;
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -44,8 +45,8 @@ pub struct SynthArgs {
 pub fn run(args: SynthArgs) -> Result<()> {
     let format = args.format.parse();
     let format = format.map_err(|e| anyhow!("--format {}: {e}", args.format))?;
-    let codelists = match &args.codelists {
-        Some(dir) => Codelists::Dir(paths::folder(dir).map_err(flag("--codelists"))?.into()),
+    let codelists = match args.codelists {
+        Some(dir) => check_folder("--codelists", &dir).map(|()| Codelists::Dir(dir))?,
         None => Codelists::Files(Builtin::codelist_files()),
     };
     let cfg = SynthConfig {
@@ -60,6 +61,5 @@ pub fn run(args: SynthArgs) -> Result<()> {
     };
     let threads = args.threads.unwrap_or(0);
     let report = rxscan_synth::generate_on(&cfg, threads).map_err(|e| anyhow!("{e}"))?;
-    outln!("{}", report.summary(&cfg.out).trim_end());
-    Ok(())
+    out(report.summary(&cfg.out).trim_end())
 }

@@ -3,7 +3,8 @@
 use anyhow::Result;
 use rxscan_core::ruletest;
 
-use crate::rules::{compile_rules, RulesArgs};
+use crate::out;
+use crate::rules::{compile_rules, pack, RulesArgs};
 
 /// The tests ran and some did not hold (the report on stdout says which): exit code 1.
 #[derive(Debug)]
@@ -18,10 +19,10 @@ impl std::fmt::Display for Failed {
 impl std::error::Error for Failed {}
 
 pub fn run(args: RulesArgs) -> Result<()> {
-    let (pack, compiled) = compile_rules(&args)?;
-    let suite = ruletest::read_suite(&pack, &compiled.plan).map_err(rxscan_core::Error::from)?;
-    let report = ruletest::run_suite(&compiled.plan, &suite)?;
-    outln!("{}", report.render().trim_end());
+    let plan = compile_rules(&args)?.plan;
+    let suite = ruletest::read_suite(&pack(&args), &plan).map_err(rxscan_core::Error::from)?;
+    let report = ruletest::run_suite(&plan, &suite)?;
+    out(report.render().trim_end())?;
     match report.passed() {
         true => Ok(()),
         false => Err(Failed.into()),

@@ -26,7 +26,7 @@ pub mod rows;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use batch::{Batch, Data, ExtractScan, FolderError, PracticeFolder};
+pub use batch::{Batch, Data, ExtractScan, FolderError, PracticeFolder, PracticeFolders};
 pub use dates::{DateError, DatesError, IndexDates};
 pub use facts::RunFacts;
 

@@ -2,12 +2,10 @@
 //!
 //! Results are staged beside the output folder and moved in under a commit lock
 //! (`rxscan_core::output::folder`). The handler takes that lock and removes every staging
-//! folder before exiting, so an interrupt during the write step leaves the output folder as
-//! the previous run left it, and one during the final moves waits the few milliseconds they
-//! take. A run killed outright (`kill -9`) leaves its staging folder; the next run into the
-//! same folder removes it.
+//! folder before exiting: an interrupt during the write step leaves the output folder as the
+//! previous run left it, one during the final moves waits the few milliseconds they take. A
+//! run killed outright (`kill -9`) leaves its staging folder; the next run into it removes it.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -19,7 +17,7 @@ const INTERRUPTED: i32 = 130;
 pub fn clean_up_on_signal() -> Result<()> {
     ctrlc::set_handler(|| {
         let _commit_lock = rxscan_core::output::abandon_all();
-        errout!("rxscan: interrupted; partial results removed\n");
+        crate::err("rxscan: interrupted; partial results removed\n");
         std::process::exit(INTERRUPTED);
     })
     .context("cannot install the interrupt handler")
@@ -30,7 +28,7 @@ pub fn clean_up_on_signal() -> Result<()> {
 /// minute, so a test can send a signal while a run is caught writing. Unset, it does nothing.
 pub fn test_hold(staged: &str) {
     static HELD: std::sync::Once = std::sync::Once::new();
-    let Some(marker) = std::env::var_os("RXSCAN_TEST_HOLD_WRITE").map(PathBuf::from) else {
+    let Some(marker) = std::env::var_os("RXSCAN_TEST_HOLD_WRITE") else {
         return;
     };
     HELD.call_once(|| {

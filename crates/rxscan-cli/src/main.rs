@@ -1,31 +1,13 @@
 //! `rxscan`: the command line over `rxscan-core`.
 //!
 //! Thin by design (as ripgrep's binary is over its library crates): argument parsing, progress,
-//! writing output files atomically, and mapping every error to exit code 2 with one message on
-//! stderr. Everything that decides a result lives in `rxscan-core`.
-
-/// `println!` that fails with an error instead of panicking when standard output is closed or
-/// full (`rxscan rules | head -1`, `rxscan check > /dev/full`).
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        anyhow::Context::context(writeln!(std::io::stdout(), $($arg)*), "cannot write to standard output")?
-    }};
-}
-
-/// `eprint!` that ignores a closed standard error instead of panicking: there is nowhere left
-/// to report it.
-macro_rules! errout {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
-}
+//! messages and exit codes (2 for every error, with one message on stderr). Everything that
+//! decides a result, or words one, lives in `rxscan-core`.
 
 mod alloc;
-mod explain;
 mod interrupts;
 mod output;
+mod pack;
 mod rules;
 mod scan;
 mod sql;
@@ -33,21 +15,11 @@ mod synth;
 mod test;
 mod why;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Result};
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use rxscan_core::compile::CompileError;
-use rxscan_core::extract::ExtractError;
-use rxscan_core::output::pack as pack_text;
-use rxscan_core::ruletest::TestError;
-
-use rules::{compile_rules, pack, RulesArgs};
-
-// Loading allocates and frees many per-task buffers of a megabyte or two; glibc's allocator
-// hands those back to the kernel each time (a page fault per 4 KiB on reuse), mimalloc keeps them.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "rxscan", version, about = "PINCER-style prescribing-safety searches over GP extracts", long_about = None)]
@@ -62,94 +34,69 @@ enum Command {
     /// the results, the comparison of practices, the report, the evidence and action lists.
     Scan(scan::ScanArgs),
     /// Compile a rule pack and print its diagnostics (exit 2 if it has errors).
-    Check(RulesArgs),
+    Check(rules::RulesArgs),
     /// List the measures of a rule pack: id, PRIMIS code, title.
-    Rules(RulesArgs),
+    Rules(rules::RulesArgs),
     /// Write the rule pack at the index dates as one SQL script (Spark or DuckDB).
     Sql(sql::SqlArgs),
     /// Write a deterministic, realistic synthetic extract (for demos, tests and benchmarks).
     Synth(synth::SynthArgs),
     /// Run a pack's own tests (tests/*.toml beside its rules): exit 0 when all hold, 1 when one
     /// does not (each failure with its file and line, patient, measure and why), 2 on errors.
-    Test(RulesArgs),
+    Test(rules::RulesArgs),
     /// Print the documentation of one measure.
-    Rule {
-        /// Measure id, e.g. `a` or `me_no_fbc`.
-        id: String,
-        #[command(flatten)]
-        rules: RulesArgs,
-    },
+    Rule(pack::MeasureArgs),
     /// Why a patient is (or is not) in each measure: every condition, true/false, and its rows.
     Why(why::WhyArgs),
     /// Print a measure's documentation and its definition, shared definitions expanded.
-    Explain(explain::ExplainArgs),
+    Explain(pack::MeasureArgs),
 }
 
 fn main() -> ExitCode {
     alloc::tune_allocator();
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        // `rxscan test` found a failing test and has said which on stdout.
-        Err(e) if e.is::<test::Failed>() => ExitCode::from(1),
-        // Like ripgrep: a reader that stops reading (`| head`) is not an error.
-        Err(e)
-            if e.root_cause()
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            // Rules that do not compile come with their own `file:line:col: error[RX..]:` lines;
-            // every other error is one line behind `error: `.
-            let text = match e.downcast_ref::<rxscan_core::Error>() {
-                Some(
-                    core @ (rxscan_core::Error::Rules(CompileError::Invalid { .. })
-                    | rxscan_core::Error::Tests(TestError::Invalid { .. })
-                    | rxscan_core::Error::Data(ExtractError::Mapping(_))),
-                ) => core.render(colour()),
-                _ => format!("error: {e:#}\n"),
-            };
-            errout!("{text}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+    let result = match Cli::parse().command {
         Command::Scan(args) => scan::run(args),
+        Command::Check(args) => pack::check(args),
+        Command::Rules(args) => pack::list(args),
+        Command::Sql(args) => sql::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Test(args) => test::run(args),
+        Command::Rule(args) => pack::measure(args, false),
         Command::Why(args) => why::run(args),
-        Command::Explain(args) => explain::run(args),
-        Command::Sql(args) => sql::run(args),
-        Command::Check(args) => {
-            let compiled = compile_rules(&args)?;
-            errout!("{}", compiled.sources.render(&compiled.warnings, colour()));
-            let n_warn = compiled.warnings.len();
-            outln!(
-                "{}",
-                pack_text::check_summary(&pack(&args).name(), &compiled.plan, n_warn)
-            );
-            Ok(())
-        }
-        Command::Rules(args) => {
-            let plan = compile_rules(&args)?.plan;
-            outln!(
-                "{}",
-                pack_text::listing(&pack(&args).name(), &plan).trim_end()
-            );
-            Ok(())
-        }
-        Command::Rule { id, rules } => {
-            let plan = compile_rules(&rules)?.plan;
-            let doc = pack_text::measure_doc(&pack(&rules).name(), &plan, &id);
-            outln!("{}", doc.map_err(|e| anyhow!(e))?);
-            Ok(())
-        }
+        Command::Explain(args) => pack::measure(args, true),
+    };
+    let Err(e) = result else {
+        return ExitCode::SUCCESS;
+    };
+    let io = e.root_cause().downcast_ref::<std::io::Error>();
+    if e.is::<test::Failed>() {
+        // `rxscan test` found a failing test and has said which on stdout.
+        return ExitCode::from(1);
+    } else if io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+        // Like ripgrep: a reader that stops reading (`| head`) is not an error.
+        return ExitCode::SUCCESS;
     }
+    // Rules that do not compile come with their own `file:line:col: error[RX..]:` lines; every
+    // other error is one line behind `error: `.
+    match e
+        .downcast_ref()
+        .and_then(|e: &rxscan_core::Error| e.diagnostics(colour()))
+    {
+        Some(text) => err(text),
+        None => err(format!("error: {e:#}\n")),
+    }
+    ExitCode::from(2)
+}
+
+/// `text` and a newline on stdout: an error, not a panic, when stdout is closed or full
+/// (`rxscan rules | head -1`, `rxscan check > /dev/full`).
+pub fn out(text: &str) -> anyhow::Result<()> {
+    writeln!(std::io::stdout(), "{text}").context("cannot write to standard output")
+}
+
+/// `text` on stderr; a closed stderr is ignored, not a panic: there is nowhere left to say so.
+pub fn err(text: impl std::fmt::Display) {
+    let _ = write!(std::io::stderr(), "{text}");
 }
 
 /// Diagnostics in colour when stderr is a terminal (and `NO_COLOR` is not set).

@@ -1,58 +1,37 @@
-//! Progress on stderr. (The output files and the terminal summary are rendered by
-//! `rxscan_core::output`.)
+//! Progress on stderr: a spinner, then a bar over a batch's practice folders, drawn only once
+//! a run has lasted half a second (a quick scan leaves no trace), and never when stderr is not
+//! a terminal or with `--quiet` (the bar is then hidden). (The output files and the terminal
+//! summary are rendered by `rxscan_core::output`.)
 
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-pub struct Progress(Option<ProgressBar>);
+pub fn progress(quiet: bool) -> ProgressBar {
+    use std::io::IsTerminal;
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    if quiet || !std::io::stderr().is_terminal() {
+        return bar;
+    }
+    bar.set_style(style("{spinner} {elapsed:>3} {msg}"));
+    let shown = bar.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        if !shown.is_finished() {
+            shown.set_draw_target(ProgressDrawTarget::stderr());
+            shown.enable_steady_tick(Duration::from_millis(120));
+        }
+    });
+    bar
+}
 
-impl Progress {
-    pub fn new(quiet: bool) -> Progress {
-        use std::io::IsTerminal;
-        if quiet || !std::io::stderr().is_terminal() {
-            return Progress(None);
-        }
-        // Drawn only once the run has lasted a moment: a quick scan leaves no trace.
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed:>3} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        let shown = bar.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(500));
-            if !shown.is_finished() {
-                shown.set_draw_target(ProgressDrawTarget::stderr());
-                shown.enable_steady_tick(Duration::from_millis(120));
-            }
-        });
-        Progress(Some(bar))
-    }
-    pub fn stage(&self, msg: &str) {
-        if let Some(b) = &self.0 {
-            b.set_message(msg.to_string());
-        }
-    }
-    /// Switch to a bar counting `n` steps (a batch scan's practice folders).
-    pub fn count(&self, n: u64, what: &str) {
-        if let Some(b) = &self.0 {
-            b.set_style(
-                ProgressStyle::with_template("{elapsed:>3} [{bar:30}] {pos}/{len} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            b.set_length(n);
-            b.set_message(what.to_string());
-        }
-    }
-    pub fn inc(&self) {
-        if let Some(b) = &self.0 {
-            b.inc(1);
-        }
-    }
-    pub fn finish(&self) {
-        if let Some(b) = &self.0 {
-            b.finish_and_clear();
-        }
-    }
+/// Switch to a bar counting `n` steps (a batch scan's practice folders).
+pub fn count(bar: &ProgressBar, n: usize) {
+    bar.set_style(style("{elapsed:>3} [{bar:30}] {pos}/{len} {msg}"));
+    bar.set_length(n as u64);
+    bar.set_message("practice folders scanned");
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }

@@ -1,11 +1,12 @@
-//! The rule-pack arguments every command shares (`--rules`, `--param`) and compiling the pack.
+//! The rule-pack arguments every command shares (`--rules`, `--param`), compiling the pack,
+//! and naming a flag in a library's error.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use clap::Args;
 use rxscan_core::compile::{CompileError, CompileOptions, Compiled};
-use rxscan_core::packs::Pack;
+use rxscan_core::{packs::Pack, paths};
 
 #[derive(Args)]
 pub struct RulesArgs {
@@ -23,36 +24,30 @@ pub fn pack(args: &RulesArgs) -> Pack {
     args.rules.clone().map_or(Pack::BuiltinPincer, Pack::Dir)
 }
 
+/// An error named by the flag the user gave (`--data nope: no such folder`): the library's
+/// messages name no flags.
+pub fn flag<E: std::fmt::Display>(name: &'static str) -> impl Fn(E) -> anyhow::Error {
+    move |e| anyhow!("{name} {e}")
+}
+
 /// A folder given on the command line, or an error naming the flag.
-pub fn check_folder(flag: &str, dir: &std::path::Path) -> Result<()> {
-    if !dir.exists() {
-        bail!("{flag} {}: no such folder", dir.display());
-    }
-    if !dir.is_dir() {
-        bail!("{flag} {}: not a folder", dir.display());
-    }
+pub fn check_folder(name: &'static str, dir: &Path) -> Result<()> {
+    paths::folder(dir).map_err(flag(name))?;
     Ok(())
 }
 
 pub fn compile_rules(args: &RulesArgs) -> Result<Compiled> {
-    let mut params = Vec::new();
-    for p in &args.params {
-        let (k, v) = p
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--param {p}: expected NAME=VALUE"))?;
-        params.push((k.trim().to_string(), v.trim().to_string()));
-    }
+    let opts = CompileOptions::from_params(&args.params).map_err(flag("--param"))?;
     if let Some(dir) = &args.rules {
         check_folder("--rules", dir)?;
     }
-    let compiled = pack(args).compile(&CompileOptions { params });
-    compiled.map_err(|e| match (&e, &args.rules) {
-        (CompileError::NoRules(_), Some(dir)) => {
+    pack(args).compile(&opts).map_err(|e| match e {
+        CompileError::NoRules(dir) => {
             anyhow!(
                 "--rules {}: no rule files (*.rx) in this folder",
                 dir.display()
             )
         }
-        _ => rxscan_core::Error::from(e).into(),
+        e => rxscan_core::Error::from(e).into(),
     })
 }

@@ -1,20 +1,19 @@
-//! `rxscan scan`: load an extract, evaluate the pack, write the output folder.
+//! `rxscan scan`: its flags, progress and messages; the run itself is `rxscan_core`'s
+//! `output::job` (find, load, evaluate, trace, write, summarise).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, ensure, Context, Result};
 use clap::Args;
-use rxscan_core::eval::EvalOptions;
-use rxscan_core::extract::Mapping;
-use rxscan_core::output::{run::RunRecord, terminal, OutputOptions, RenderInput};
-use rxscan_core::results::Suppression;
-use rxscan_core::scan::Data;
-use rxscan_core::{IndexDates, Scan};
+use rxscan_core::output::job::{Event, Job, JobError};
+use rxscan_core::output::OutputOptions;
+use rxscan_core::scan::DatesError;
+use rxscan_core::{extract::Mapping, paths, Error, IndexDates, Scan};
 
-use crate::rules::{check_folder, compile_rules, RulesArgs};
-use crate::{colour, interrupts, output};
+use crate::rules::{check_folder, compile_rules, flag, pack, RulesArgs};
+use crate::{colour, err, interrupts, out, output};
 
 /// The arguments of every command that reads an extract.
 #[derive(Args)]
@@ -38,13 +37,9 @@ impl ExtractArgs {
     /// `scan` set to read the extract as these arguments say (the mapping read and checked).
     pub fn apply(&self, scan: Scan) -> Result<Scan> {
         check_folder("--data", &self.data)?;
-        let mapping = match &self.mapping {
-            Some(path) if !path.is_file() => bail!("--mapping {}: no such file", path.display()),
-            Some(path) => Some(Arc::new(
-                Mapping::read(path).map_err(rxscan_core::Error::from)?,
-            )),
-            None => None,
-        };
+        let path = self.mapping.as_deref().map(paths::file).transpose();
+        let mapping = path.map_err(flag("--mapping"))?.map(Mapping::read);
+        let mapping = mapping.transpose().map_err(Error::from)?.map(Arc::new);
         Ok(scan.mapping(mapping).absent(self.absent.clone()))
     }
 }
@@ -103,127 +98,66 @@ pub struct DatesArgs {
     to: Option<String>,
 }
 
-/// The index dates: `--index-date` (repeatable) and the `--from`/`--to` series, one rule for
-/// all (`IndexDates`: the 1st of a month).
+/// The index dates of `--index-date` and `--from`/`--to` (`IndexDates::from_text`).
 pub fn index_dates(args: &DatesArgs) -> Result<IndexDates> {
-    let parse = |flag: &str, text: &str| IndexDates::parse(text).map_err(|e| anyhow!("{flag} {e}"));
-    let mut days = Vec::new();
-    for text in &args.index_dates {
-        days.push(parse("--index-date", text)?);
-    }
-    let mut dates = IndexDates::of(days).ok();
-    if let (Some(from), Some(to)) = (&args.from, &args.to) {
-        let series = IndexDates::monthly(parse("--from", from)?, parse("--to", to)?)
-            .map_err(|e| anyhow!("--from {from} --to {to}: {e}"))?;
-        dates = Some(match dates {
-            Some(d) => d.union(&series),
-            None => series,
-        });
-    }
-    dates.ok_or_else(|| {
-        anyhow!("no index date: give --index-date YYYY-MM-DD (repeatable) or --from/--to")
+    let series = args.from.as_deref().zip(args.to.as_deref());
+    IndexDates::from_text(&args.index_dates, series).map_err(|e| match e {
+        DatesError::Date(e) => anyhow!("--index-date {e}"),
+        DatesError::From(e) => anyhow!("--from {e}"),
+        DatesError::To(e) => anyhow!("--to {e}"),
+        DatesError::Series { from, to, error } => anyhow!("--from {from} --to {to}: {error}"),
+        _ => anyhow!("no index date: give --index-date YYYY-MM-DD (repeatable) or --from/--to"),
     })
 }
 
 pub fn run(args: ScanArgs) -> Result<()> {
     let started = Instant::now();
     if let Some(n) = args.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
+        ensure!(n > 0, "--threads must be at least 1");
         // polars sizes its pool from this variable on first use.
         std::env::set_var("POLARS_MAX_THREADS", n.to_string());
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(n);
+        pool.build_global()
             .context("cannot start the thread pool")?;
     }
     let dates = index_dates(&args.dates)?;
     check_folder("--data", &args.extract.data)?;
-    if args.out.exists() && !args.out.is_dir() {
-        bail!("--out {}: exists and is not a folder", args.out.display());
-    }
+    paths::output_folder(&args.out).map_err(flag("--out"))?;
     interrupts::clean_up_on_signal()?;
     let compiled = compile_rules(&args.rules)?;
-    if !compiled.warnings.is_empty() && !args.quiet {
-        errout!("{}", compiled.sources.render(&compiled.warnings, colour()));
-    }
-    let suppression = if args.suppress {
-        Suppression::Redact7Round5
-    } else {
-        Suppression::None
-    };
-    let out_opts = OutputOptions {
-        suppression,
-        patient_level: !args.no_patients,
-    };
-    let mut scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
-    // Evidence goes with the patient-level files: never under suppression.
-    if out_opts.writes_patient_level() {
-        scan = scan.with_evidence();
-    }
-    let scan = args.extract.apply(scan)?;
-    let eval_opts = EvalOptions {
-        patient_rows: out_opts.writes_patient_level(),
-    };
-    let progress = output::Progress::new(args.quiet);
-    let data = Data::find(&args.extract.data)?;
-    match &data {
-        Data::Extract(dir) => progress.stage(&format!("scanning {}", dir.display())),
-        Data::Practices(f) => progress.count(f.len() as u64, "practice folders scanned"),
-    }
-    let batch = scan.run(&data, &eval_opts, &|_| progress.inc())?;
-    if args.verbose {
-        errout!("{}", batch.load_report);
-    }
-    for note in &batch.report.notes {
-        errout!("note: {note}\n");
-    }
-    let mut warnings = scan.warnings(&batch.report, &batch.orphans_skipped, suppression);
-    warnings.extend(batch.warnings);
-    for warning in &warnings {
-        errout!("warning: {warning}\n");
-    }
-    if let Some(first) = batch.failed.first().filter(|_| !args.keep_going) {
-        bail!("{first} (nothing written; --keep-going writes the other practices' results)");
-    }
-    for failed in &batch.failed {
-        errout!("error: {failed}\n");
-    }
-    let pack = crate::rules::pack(&args.rules);
-    let run = RunRecord::new(&pack, &scan, &batch.report, &warnings, suppression)
-        .with_context(|| format!("cannot hash the rule pack {}", pack.name()))?;
-    let (failed, mut facts, evidence) = (batch.failed, batch.facts, batch.evidence);
-    let results = batch
-        .results
-        .context("no practice folder could be scanned")?;
-    progress.stage("writing results");
-    let input = RenderInput {
-        failed_folders: &failed,
-        run: Some(&run),
-        evidence: evidence.as_ref(),
-        ..RenderInput::of(&results, suppression)
-    };
-    facts.written = rxscan_core::output::write_folder(&args.out, &input, &out_opts, &mut |name| {
-        progress.stage(&format!("writing results ({name} done)"));
-        interrupts::test_hold(name);
-    })
-    .map_err(rxscan_core::Error::from)
-    .with_context(|| format!("--out {}", args.out.display()))?;
-    progress.finish();
-    facts.total = started.elapsed();
     if !args.quiet {
-        outln!(
-            "{}",
-            terminal::render(&results, suppression, &facts).trim_end()
-        );
+        err(compiled.sources.render(&compiled.warnings, colour()));
     }
-    if !failed.is_empty() {
-        bail!(
-            "{} practice folder(s) failed; the other practices' results are in {} (see errors.txt)",
-            failed.len(),
-            args.out.display()
-        );
+    let scan = Scan::new(compiled.plan, dates).skip_orphans(args.skip_orphans);
+    let job = Job {
+        pack: pack(&args.rules),
+        scan: args.extract.apply(scan)?,
+        data: args.extract.data.clone(),
+        out: args.out.clone(),
+        output: OutputOptions::new(args.suppress, !args.no_patients),
+        keep_going: args.keep_going,
+        verbose: args.verbose,
+        started,
+    };
+    let bar = output::progress(args.quiet);
+    let done = job.run(&|event| match event {
+        Event::Stage(stage) => bar.set_message(stage.to_string()),
+        Event::Folders(n) => output::count(&bar, n),
+        Event::FolderDone => bar.inc(1),
+        Event::Message(text) => err(text),
+        // The interrupt tests catch a run here, a file staged.
+        Event::Staged(name) => interrupts::test_hold(name),
+    });
+    let done = done.map_err(|e| match e {
+        Error::Job(JobError::Stopped(first)) => {
+            anyhow!("{first} (nothing written; --keep-going writes the other practices' results)")
+        }
+        e @ Error::Output(_) => anyhow!(e).context(format!("--out {}", args.out.display())),
+        e => e.into(),
+    })?;
+    bar.finish_and_clear();
+    if !args.quiet {
+        out(done.summary.trim_end())?;
     }
-    Ok(())
+    Ok(done.complete()?)
 }

@@ -7,6 +7,7 @@ use clap::Args;
 use rxscan_core::sql::{self, SqlOptions};
 use rxscan_core::Scan;
 
+use crate::out;
 use crate::rules::{compile_rules, RulesArgs};
 use crate::scan::{index_dates, DatesArgs};
 
@@ -52,9 +53,6 @@ pub fn run(args: SqlArgs) -> Result<()> {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("--out {}", path.display()))
         }
-        None => {
-            outln!("{}", text.trim_end());
-            Ok(())
-        }
+        None => out(text.trim_end()),
     }
 }

@@ -1,11 +1,13 @@
-//! `rxscan synth`: write a synthetic extract.
+//! `rxscan synth`: write a synthetic extract (`rxscan_synth::generate_on`).
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use clap::Args;
 use rxscan_core::packs::Builtin;
+use rxscan_synth::{Codelists, SynthConfig};
 
+use crate::out;
 use crate::rules::check_folder;
 
 #[derive(Args)]
@@ -41,42 +43,23 @@ pub struct SynthArgs {
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
-    let format = args
-        .format
-        .parse()
-        .map_err(|e| anyhow!("--format {}: {e}", args.format))?;
+    let format = args.format.parse();
+    let format = format.map_err(|e| anyhow!("--format {}: {e}", args.format))?;
     let codelists = match args.codelists {
-        Some(dir) => {
-            check_folder("--codelists", &dir)?;
-            rxscan_synth::Codelists::Dir(dir)
-        }
-        None => rxscan_synth::Codelists::Files(Builtin::codelist_files()),
+        Some(dir) => check_folder("--codelists", &dir).map(|()| Codelists::Dir(dir))?,
+        None => Codelists::Files(Builtin::codelist_files()),
     };
-    let cfg = rxscan_synth::SynthConfig {
+    let cfg = SynthConfig {
         patients: args.patients,
         practices: args.practices,
         seed: args.seed,
-        out: args.out.clone(),
+        out: args.out,
         format,
         codelists,
         background: args.background,
         enrich: args.enrich,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .context("cannot start the thread pool")?;
-    let report = pool
-        .install(|| rxscan_synth::generate(&cfg))
-        .map_err(|e| anyhow!("{e}"))?;
-    for (table, n) in report.rows() {
-        outln!("{table:<24} {n:>12} rows");
-    }
-    outln!(
-        "wrote {} file(s) to {} in {:.2}s",
-        report.files.len(),
-        args.out.display(),
-        report.elapsed.as_secs_f64()
-    );
-    Ok(())
+    let threads = args.threads.unwrap_or(0);
+    let report = rxscan_synth::generate_on(&cfg, threads).map_err(|e| anyhow!("{e}"))?;
+    out(report.summary(&cfg.out).trim_end())
 }

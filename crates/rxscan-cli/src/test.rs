@@ -3,6 +3,7 @@
 use anyhow::Result;
 use rxscan_core::ruletest;
 
+use crate::out;
 use crate::rules::{compile_rules, pack, RulesArgs};
 
 /// The tests ran and some did not hold (the report on stdout says which): exit code 1.
@@ -21,9 +22,9 @@ pub fn run(args: RulesArgs) -> Result<()> {
     let plan = compile_rules(&args)?.plan;
     let suite = ruletest::read_suite(&pack(&args), &plan).map_err(rxscan_core::Error::from)?;
     let report = ruletest::run_suite(&plan, &suite)?;
-    outln!("{}", report.render().trim_end());
-    if !report.passed() {
-        return Err(Failed.into());
+    out(report.render().trim_end())?;
+    match report.passed() {
+        true => Ok(()),
+        false => Err(Failed.into()),
     }
-    Ok(())
 }

@@ -1,12 +1,13 @@
 //! `rxscan why`: one patient at one index date, every condition with true/false and the rows
 //! behind it (the tree is built and formatted by `rxscan_core::evidence::why_tree`).
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use clap::Args;
 use rxscan_core::scan::Data;
 use rxscan_core::{evidence, IndexDates, Scan};
 
-use crate::rules::{compile_rules, RulesArgs};
+use crate::out;
+use crate::rules::{compile_rules, flag, RulesArgs};
 use crate::scan::ExtractArgs;
 
 #[derive(Args)]
@@ -29,26 +30,18 @@ pub struct WhyArgs {
 }
 
 pub fn run(args: WhyArgs) -> Result<()> {
-    let day = IndexDates::parse(&args.index_date).map_err(|e| anyhow!("--index-date {e}"))?;
+    let day = IndexDates::parse(&args.index_date).map_err(flag("--index-date"))?;
     let plan = compile_rules(&args.rules)?.plan;
-    evidence::measures_named(&plan, args.measure.as_deref())
-        .map_err(|e| anyhow!("--measure: {e}"))?;
+    evidence::measures_named(&plan, args.measure.as_deref()).map_err(flag("--measure:"))?;
     let dates = IndexDates::of([day]).map_err(rxscan_core::Error::from)?;
     let scan = args
         .extract
         .apply(Scan::new(plan, dates).with_all_history())?;
-    // Patient ids are only unique within one practice's export.
-    if let Data::Practices(folders) = Data::find(&args.extract.data)? {
-        let names: Vec<&str> = folders.iter().map(|f| f.name.as_str()).collect();
-        bail!(
-            "--data {}: a folder of practice folders; give the patient's practice folder (one of: {})",
-            args.extract.data.display(),
-            names.join(", ")
-        );
-    }
-    let extract = scan.load(&args.extract.data)?;
+    let data = &args.extract.data;
+    let one = Data::find(data)?.one_extract();
+    one.map_err(|e| anyhow!("--data {}: {e}", data.display()))?;
+    let extract = scan.load(data)?;
     let tree = evidence::why_tree(&scan, &extract, args.patient, day, args.measure.as_deref())
         .map_err(rxscan_core::Error::from)?;
-    outln!("{}", tree.trim_end());
-    Ok(())
+    out(tree.trim_end())
 }

@@ -5,6 +5,7 @@ use crate::compile::CompileError;
 use crate::eval::EvalError;
 use crate::evidence::EvidenceError;
 use crate::extract::ExtractError;
+use crate::output::job::JobError;
 use crate::output::OutputError;
 use crate::ruletest::TestError;
 use crate::scan::DateError;
@@ -35,6 +36,9 @@ pub enum Error {
     /// ([`TestError::render`] shows every diagnostic).
     #[error(transparent)]
     Tests(#[from] TestError),
+    /// A whole scan ([`crate::output::job`]) stopped, or finished with practice folders missing.
+    #[error(transparent)]
+    Job(#[from] JobError),
 }
 
 impl Error {
@@ -46,5 +50,34 @@ impl Error {
             Error::Data(ExtractError::Mapping(m)) => m.render(color),
             other => format!("error: {other}\n"),
         }
+    }
+
+    /// The diagnostics this error carries, rendered against their sources (rules that do not
+    /// compile, malformed test files, a malformed mapping: each `file:line:col: error[RX..]:`),
+    /// or `None` for an error that is one sentence.
+    pub fn diagnostics(&self, color: bool) -> Option<String> {
+        match self {
+            Error::Rules(CompileError::Invalid { .. })
+            | Error::Tests(TestError::Invalid { .. })
+            | Error::Data(ExtractError::Mapping(_)) => Some(self.render(color)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::Mapping;
+
+    #[test]
+    fn only_errors_with_diagnostics_render_them() {
+        let mapping = Mapping::parse("m.toml".into(), "[patients\n".into()).unwrap_err();
+        let text = Error::from(ExtractError::from(mapping)).diagnostics(false);
+        assert!(text.is_some_and(|t| t.starts_with("m.toml:1:")));
+        let dates = Error::from(crate::scan::DateError::Empty);
+        assert_eq!(dates.diagnostics(false), None);
+        let no_rules = Error::from(CompileError::NoRules("r".into()));
+        assert_eq!(no_rules.diagnostics(false), None);
     }
 }

@@ -36,6 +36,7 @@ pub mod evidence;
 pub mod extract;
 pub mod output;
 pub mod packs;
+pub mod paths;
 pub mod plan;
 pub mod results;
 pub mod ruletest;

@@ -223,6 +223,18 @@ impl SynthReport {
             ("clinical_events", self.clinical_events),
         ]
     }
+
+    /// What `rxscan synth` prints: each table's rows, then the files written to `out` and the
+    /// time taken.
+    pub fn summary(&self, out: &std::path::Path) -> String {
+        let mut text = String::new();
+        for (table, n) in self.rows() {
+            text += &format!("{table:<24} {n:>12} rows\n");
+        }
+        let secs = self.elapsed.as_secs_f64();
+        let files = self.files.len();
+        text + &format!("wrote {files} file(s) to {} in {secs:.2}s\n", out.display())
+    }
 }
 
 /// Errors from [`generate`].
@@ -254,6 +266,19 @@ pub enum SynthError {
     /// Encoding a Parquet page failed.
     #[error("parquet: {0}")]
     Parquet(String),
+    /// The thread pool of [`generate_on`] could not be started.
+    #[error("cannot start the thread pool: {0}")]
+    Threads(String),
+}
+
+/// [`generate`] on a pool of `threads` worker threads of its own (0: one per core), so that a
+/// caller's global pool is left as it is.
+pub fn generate_on(cfg: &SynthConfig, threads: usize) -> Result<SynthReport, SynthError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| SynthError::Threads(e.to_string()))?;
+    pool.install(|| generate(cfg))
 }
 
 /// Generates a synthetic extract as configured; see the crate documentation for the model.
@@ -357,7 +382,28 @@ pub fn generate(cfg: &SynthConfig) -> Result<SynthReport, SynthError> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use super::SynthReport;
+
+    #[test]
+    fn the_summary_lists_rows_then_files() {
+        let report = SynthReport {
+            patients: 10,
+            practice_registrations: 12,
+            medications: 3456,
+            clinical_events: 7,
+            files: vec!["o/patients.csv".into(), "o/medications.csv".into()],
+            elapsed: Duration::from_millis(1234),
+        };
+        let want = "patients                           10 rows\n\
+                    practice_registrations             12 rows\n\
+                    medications                      3456 rows\n\
+                    clinical_events                     7 rows\n\
+                    wrote 2 file(s) to o in 1.23s\n";
+        assert_eq!(report.summary(Path::new("o")), want);
+    }
 
     /// The shared PINCER codelists (override with `RXSCAN_CODELISTS`).
     pub(crate) fn codelist_dir() -> PathBuf {

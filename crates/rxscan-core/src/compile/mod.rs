@@ -48,6 +48,26 @@ pub struct CompileOptions {
     pub params: Vec<(String, String)>,
 }
 
+impl CompileOptions {
+    /// Options from `NAME=VALUE` texts (as `--param` takes them; spaces around either side
+    /// trimmed). Whether the name is a parameter of the pack is checked when compiling.
+    pub fn from_params(texts: &[String]) -> Result<CompileOptions, ParamError> {
+        let mut params = Vec::new();
+        for text in texts {
+            let (name, value) = text
+                .split_once('=')
+                .ok_or_else(|| ParamError(text.clone()))?;
+            params.push((name.trim().to_string(), value.trim().to_string()));
+        }
+        Ok(CompileOptions { params })
+    }
+}
+
+/// A parameter override that is not `NAME=VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}: expected NAME=VALUE")]
+pub struct ParamError(pub String);
+
 /// A compiled pack, with any warnings and the sources to render them against.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -198,4 +218,27 @@ fn compile_on_this_thread(
         warnings: diags,
         sources,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_name_equals_value_trimmed() {
+        let texts = ["gap = 30 days".to_string(), "age=65".to_string()];
+        let opts = CompileOptions::from_params(&texts).unwrap();
+        assert_eq!(
+            opts.params,
+            [
+                ("gap".into(), "30 days".into()),
+                ("age".into(), "65".into())
+            ]
+        );
+        // Only the first `=` splits: the value keeps the rest.
+        let opts = CompileOptions::from_params(&["a=b=c".to_string()]).unwrap();
+        assert_eq!(opts.params, [("a".into(), "b=c".into())]);
+        let err = CompileOptions::from_params(&["age".to_string()]).unwrap_err();
+        assert_eq!(err.to_string(), "age: expected NAME=VALUE");
+    }
 }

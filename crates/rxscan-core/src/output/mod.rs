@@ -3,7 +3,8 @@
 //! `html.rs`, `evidence.rs`, `action_lists.rs` (a folder of files), `run.rs`, `errors.rs`,
 //! `terminal.rs`; and the text of commands: `why.rs`, `pack.rs`) and writes a scan's files as a
 //! folder, atomically. A new output is a new renderer beside these and one more entry in the
-//! file set below.
+//! file set below. `job.rs` is a whole scan, from a data folder to the output folder and the
+//! terminal summary (what `rxscan scan` does).
 //!
 //! This module owns the set of files a scan writes and the privacy rule that goes with it:
 //! under small-number suppression no patient-level file is written, and any left by an
@@ -18,6 +19,7 @@ mod errors;
 mod evidence;
 pub mod folder;
 mod html;
+pub mod job;
 pub mod pack;
 mod patients;
 mod practices;
@@ -159,6 +161,20 @@ pub struct OutputOptions {
 }
 
 impl OutputOptions {
+    /// The options of a scan that is shared (`suppress`: small-number suppression,
+    /// [`Suppression::Redact7Round5`], and so no patient-level file) or not, and that writes
+    /// patient-level files when it may (`patient_level`).
+    pub fn new(suppress: bool, patient_level: bool) -> OutputOptions {
+        let suppression = match suppress {
+            true => Suppression::Redact7Round5,
+            false => Suppression::None,
+        };
+        OutputOptions {
+            suppression,
+            patient_level,
+        }
+    }
+
     /// Whether patient-level files are written: asked for, and no suppression.
     pub fn writes_patient_level(&self) -> bool {
         self.patient_level && self.suppression == Suppression::None

@@ -71,7 +71,25 @@ impl Data {
         folders.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Data::Practices(folders))
     }
+
+    /// The one extract this is, for a caller that needs one export (a patient: pseudonymised
+    /// ids are unique only within one practice's export), or an error naming the practice
+    /// folders to choose from.
+    pub fn one_extract(self) -> Result<PathBuf, PracticeFolders> {
+        match self {
+            Data::Extract(dir) => Ok(dir),
+            Data::Practices(folders) => Err(PracticeFolders(
+                folders.into_iter().map(|f| f.name).collect(),
+            )),
+        }
+    }
 }
+
+/// A folder of practice folders where one extract was needed ([`Data::one_extract`]): their
+/// names, in order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a folder of practice folders; give the patient's practice folder (one of: {})", .0.join(", "))]
+pub struct PracticeFolders(pub Vec<String>);
 
 /// One extract scanned: its results, what was read, and what the caller may want to say
 /// about it (the library never prints).
@@ -262,4 +280,26 @@ pub struct Batch {
     /// Every folder's flagged patients traced, in folder order (with evidence asked for).
     pub evidence: Option<Evidence>,
     pub failed: Vec<FolderError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_extract_names_the_practice_folders_to_choose_from() {
+        let pcn = tempfile::tempdir().unwrap();
+        for name in ["b", "a", ".hidden"] {
+            std::fs::create_dir(pcn.path().join(name)).unwrap();
+        }
+        let err = Data::find(pcn.path()).unwrap().one_extract().unwrap_err();
+        assert_eq!(err, PracticeFolders(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            err.to_string(),
+            "a folder of practice folders; give the patient's practice folder (one of: a, b)"
+        );
+        let one = pcn.path().join("a");
+        std::fs::write(one.join("patients.csv"), "patient_id\n").unwrap();
+        assert_eq!(Data::find(&one).unwrap().one_extract(), Ok(one));
+    }
 }

@@ -25,6 +25,32 @@ pub enum DateError {
     Empty,
 }
 
+/// Which of a caller's date texts was refused ([`IndexDates::from_text`]), so that a command
+/// line can name the flag it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatesError {
+    /// One of the single index dates.
+    #[error("index date {0}")]
+    Date(DateError),
+    /// The first date of the series.
+    #[error("series start {0}")]
+    From(DateError),
+    /// The last date of the series.
+    #[error("series end {0}")]
+    To(DateError),
+    /// The series as a whole (it ends before it starts).
+    #[error("series {from} to {to}: {error}")]
+    Series {
+        from: String,
+        to: String,
+        error: DateError,
+    },
+    /// No date at all.
+    #[error("no index date given")]
+    Empty,
+}
+
 /// `day` (written `text` by the caller), if it is the 1st of its month.
 fn first_of_month(day: Day, text: &str) -> Result<Day, DateError> {
     if dates::to_ymd(day).2 == 1 {
@@ -68,6 +94,33 @@ impl IndexDates {
             });
         }
         Self::any_days(dates::monthly_series(from, to))
+    }
+
+    /// The index dates a person gave as text: single dates and a monthly series `(from, to)`
+    /// (inclusive), together; each the 1st of a month. The error says which text failed.
+    pub fn from_text(
+        dates: &[String],
+        series: Option<(&str, &str)>,
+    ) -> Result<IndexDates, DatesError> {
+        let mut days = Vec::new();
+        for text in dates {
+            days.push(Self::parse(text).map_err(DatesError::Date)?);
+        }
+        let mut all = IndexDates::of(days).ok();
+        if let Some((from, to)) = series {
+            let first = Self::parse(from).map_err(DatesError::From)?;
+            let last = Self::parse(to).map_err(DatesError::To)?;
+            let series = Self::monthly(first, last).map_err(|error| DatesError::Series {
+                from: from.to_string(),
+                to: to.to_string(),
+                error,
+            })?;
+            all = Some(match all {
+                Some(d) => d.union(&series),
+                None => series,
+            });
+        }
+        all.ok_or(DatesError::Empty)
     }
 
     /// These dates with any day of the month (for callers that mean it; see the module doc).
@@ -137,6 +190,44 @@ mod tests {
             (day("2020-03-01"), day("2020-04-01"), 2)
         );
         assert_eq!(IndexDates::of([]), Err(DateError::Empty));
+    }
+
+    #[test]
+    fn dates_from_text_say_which_text_failed() {
+        let texts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Two single dates and a three-month series overlapping one of them: four dates.
+        let d = IndexDates::from_text(
+            &texts(&["2020-06-01", "2020-01-01"]),
+            Some(("2019-12-01", "2020-02-01")),
+        )
+        .unwrap();
+        let want = ["2019-12-01", "2020-01-01", "2020-02-01", "2020-06-01"].map(day);
+        assert_eq!(d.days(), &want);
+        assert_eq!(
+            IndexDates::from_text(&[], Some(("2020-01-01", "2020-01-01")))
+                .unwrap()
+                .days(),
+            &[day("2020-01-01")]
+        );
+        let err =
+            |dates: &[&str], series| IndexDates::from_text(&texts(dates), series).unwrap_err();
+        assert!(matches!(
+            err(&["2020-01-02"], None),
+            DatesError::Date(DateError::NotFirstOfMonth { .. })
+        ));
+        assert!(matches!(
+            err(&[], Some(("x", "2020-01-01"))),
+            DatesError::From(DateError::NotADate { .. })
+        ));
+        assert!(matches!(
+            err(&[], Some(("2020-01-01", "2020-01-31"))),
+            DatesError::To(_)
+        ));
+        assert_eq!(
+            err(&["2020-01-01"], Some(("2020-03-01", "2020-02-01"))).to_string(),
+            "series 2020-03-01 to 2020-02-01: the series ends (2020-02-01) before it starts (2020-03-01)"
+        );
+        assert_eq!(err(&[], None), DatesError::Empty);
     }
 
     #[test]

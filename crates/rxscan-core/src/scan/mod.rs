@@ -26,8 +26,8 @@ pub mod rows;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use batch::{Batch, Data, ExtractScan, FolderError, PracticeFolder};
-pub use dates::{DateError, IndexDates};
+pub use batch::{Batch, Data, ExtractScan, FolderError, PracticeFolder, PracticeFolders};
+pub use dates::{DateError, DatesError, IndexDates};
 pub use facts::RunFacts;
 
 use crate::error::Error;

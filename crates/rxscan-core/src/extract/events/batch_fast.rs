@@ -503,6 +503,6 @@ pub(super) fn fast(
         comparator: &s.comparator,
     };
     piece.fill(&s.kept, &cols, shape.is_events);
-    piece.set_earlier(&earlier, &cols, shape.is_events);
+    piece.set_earlier(keep, &earlier, &cols, shape.is_events);
     Some(piece)
 }

@@ -208,6 +208,7 @@ fn scan_chunk(
             orphans,
             first_orphan,
             earlier: kept.earlier.take(),
+            earlier_only: std::mem::take(&mut kept.earlier_only),
         };
         Some((piece, n))
     })

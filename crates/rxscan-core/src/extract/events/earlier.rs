@@ -197,11 +197,16 @@ impl Piece {
     /// [`Piece::earlier`].
     pub(super) fn set_earlier(
         &mut self,
+        keep: &KeepSet,
         rows: &[(u32, u32)],
         cols: &KeptColumns<'_>,
         events: bool,
     ) {
         if !rows.is_empty() {
+            self.earlier_only = rows
+                .iter()
+                .filter(|&&(i, _)| !keep.keeps(cols.code[i as usize], cols.day[i as usize]))
+                .count();
             let mut e = Piece::default();
             e.fill(rows, cols, events);
             self.earlier = Some(Box::new(e));
@@ -232,7 +237,9 @@ impl Piece {
         let mut w = 0;
         for r in 0..self.patient.len() {
             let p = self.patient[r] & !LATEST_ROW;
+            let counted = keep.keeps(self.code[r], self.day[r]);
             if self.patient[r] & LATEST_ROW != 0 {
+                self.earlier_only += !counted as usize;
                 e.patient.push(p);
                 e.day.push(self.day[r]);
                 e.code.push(self.code[r]);
@@ -241,7 +248,7 @@ impl Piece {
                     e.comparator.push(self.comparator[r]);
                 }
             }
-            if !keep.keeps(self.code[r], self.day[r]) {
+            if !counted {
                 continue;
             }
             self.patient[w] = p;

@@ -178,7 +178,7 @@ fn decided_piece(
             comparator: &d.comparator,
         };
         piece.fill(kept, &cols, shape.is_events);
-        piece.set_earlier(&earlier, &cols, shape.is_events);
+        piece.set_earlier(keep, &earlier, &cols, shape.is_events);
     });
     piece
 }

@@ -20,8 +20,10 @@ pub(super) struct Piece {
     pub(super) comparator: Vec<u8>,
     pub(super) orphans: usize,
     pub(super) first_orphan: Option<(i64, usize)>,
-    /// The rows kept only as history, set apart (`earlier.rs`).
+    /// Each patient's latest rows before a feature's span, set apart for evidence
+    /// (`earlier.rs`), and how many of them counting does not also keep.
     pub(super) earlier: Option<Box<Piece>>,
+    pub(super) earlier_only: usize,
 }
 
 /// A task's or row group's columns, one entry per row (`comparator` may be empty).
@@ -56,9 +58,9 @@ impl Piece {
         self.comparator.shrink_to_fit();
     }
 
-    /// Rows kept, counting those set apart as history.
+    /// Input rows kept, for counting or set apart (each once).
     pub(super) fn kept(&self) -> usize {
-        self.patient.len() + self.earlier.as_ref().map_or(0, |e| e.patient.len())
+        self.patient.len() + self.earlier_only
     }
 }
 

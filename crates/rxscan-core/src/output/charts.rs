@@ -66,6 +66,19 @@ fn fail<E: std::fmt::Debug>(e: E) -> io::Error {
     io::Error::other(format!("drawing a chart: {e:?}"))
 }
 
+/// The legend of the series that have labels, in the same place and style on every chart.
+fn legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+) -> io::Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(fail)
+}
+
 fn colour(position: Option<Position>) -> RGBColor {
     match position {
         Some(Position::Above998) => RGBColor(178, 24, 43),
@@ -197,13 +210,7 @@ pub fn funnel(points: &[FunnelPoint], p0: Option<f64>, label: &str) -> io::Resul
             }))
             .map_err(fail)?;
         if p0.is_some() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(200, 200, 200))
-                .draw()
-                .map_err(fail)?;
+            legend(&mut chart)?;
         }
         root.present().map_err(fail)?;
     }
@@ -298,13 +305,7 @@ pub fn trend(dates: &[String], lines: &[Line], label: &str) -> io::Result<String
             }
             grey_named |= many && !total && name.is_none();
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(fail)?;
+        legend(&mut chart)?;
         root.present().map_err(fail)?;
     }
     Ok(accessible(svg, "trend", label))

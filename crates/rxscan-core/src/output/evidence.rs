@@ -122,10 +122,8 @@ fn searched(o: &mut String, s: &Searched) {
 /// Append `s` as a JSON string literal.
 fn string(o: &mut String, s: &str) {
     o.push('"');
-    if !s
-        .chars()
-        .any(|c| c == '"' || c == '\\' || (c as u32) < 0x20)
-    {
+    // Bytes, not chars: no byte of a multi-byte UTF-8 sequence is below 0x80.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
         *o += s;
     } else {
         for c in s.chars() {

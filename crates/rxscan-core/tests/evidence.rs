@@ -321,7 +321,8 @@ fn the_last_row_before_the_window_is_the_records_latest() {
             let main = &ex.clinical_events;
             let p = tracer.patient_index(2).unwrap();
             assert!(main.rows(p).is_empty(), "no level of patient 2 is counted");
-            let e = main.earlier.as_deref().expect("earlier rows set apart");
+            let set_apart = main.earlier.as_deref().expect("earlier rows set apart");
+            let e = &set_apart.of_patients(&vec![true; ex.n_patients()], &main.codes);
             let rows: BTreeSet<(String, String)> = (e.offsets[p]..e.offsets[p + 1])
                 .map(|i| {
                     let code = e.codes[e.code[i] as usize].clone();

@@ -1018,7 +1018,9 @@ fn latest_before_keeps_each_patients_latest_earlier_row_on_every_path() {
 
     let check = |what: &str, ex: &Extract| -> usize {
         let main = &ex.clinical_events;
-        let apart = main.earlier.as_deref().expect("earlier rows set apart");
+        let all = vec![true; ex.n_patients()];
+        let set_apart = main.earlier.as_deref().expect("earlier rows set apart");
+        let apart = &set_apart.of_patients(&all, &main.codes);
         let mut got_counting = Vec::new();
         let mut got_latest: std::collections::BTreeMap<i64, Kept> = Default::default();
         let mut n = 0;
@@ -1191,7 +1193,8 @@ fn latest_before_is_per_group_of_codes() {
                 .collect()
         };
         let main = &ex.clinical_events;
-        let apart = main.earlier.as_deref().expect("earlier rows set apart");
+        let set_apart = main.earlier.as_deref().expect("earlier rows set apart");
+        let apart = &set_apart.of_patients(&vec![true; ex.n_patients()], &main.codes);
         assert_eq!(
             rows(main, 0),
             pairs(&[("2015-06-01", "33"), ("2016-01-01", "11")])
@@ -1204,6 +1207,10 @@ fn latest_before_is_per_group_of_codes() {
                 pairs(&[("2013-06-01", "33"), ("2013-09-09", "22")])
             );
             assert_eq!(rows(apart, 1), pairs(&[("2014-03-03", "33")]));
+            // Grouped for some patients only (evidence's flagged): the others have none.
+            let only_1 = &set_apart.of_patients(&[false, true], &main.codes);
+            assert_eq!(rows(only_1, 0), pairs(&[]));
+            assert_eq!(rows(only_1, 1), pairs(&[("2014-03-03", "33")]));
         } else {
             // A line or two per piece: each piece's latest, in file order, so the first of
             // the latest day is still 22.

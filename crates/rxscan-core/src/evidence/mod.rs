@@ -106,9 +106,21 @@ fn own_numerator<'e>(den: &Expr, num: &'e Expr) -> std::borrow::Cow<'e, Expr> {
 impl<'a> Tracer<'a> {
     /// `history`: which rows before the windows were loaded ([`Scan::history`]).
     pub fn new(plan: &'a Plan, extract: &'a Extract, history: &'a History) -> Tracer<'a> {
+        Tracer::of(plan, extract, history, None)
+    }
+
+    /// A tracer of only the patients `wanted` says (by index): their rows set apart as history
+    /// are grouped, no one else's (tracing another patient would miss its last rows before
+    /// the windows).
+    fn of(
+        plan: &'a Plan,
+        extract: &'a Extract,
+        history: &'a History,
+        wanted: Option<&[bool]>,
+    ) -> Tracer<'a> {
         let names = Names::new(plan);
         Tracer {
-            cx: Context::new(plan, extract, history),
+            cx: Context::new(plan, extract, history, wanted),
             population: Template::new(&names, &plan.population),
             measures: plan
                 .measures
@@ -247,7 +259,11 @@ pub fn for_flagged(
     extract: &Extract,
     results: &Results,
 ) -> Result<Evidence, EvidenceError> {
-    let tracer = Tracer::new(scan.plan(), extract, scan.history());
+    let mut flagged = vec![false; extract.patient_ids.len()];
+    for f in results.patient_rows.iter().filter(|f| f.numerator) {
+        flagged[f.patient as usize] = true;
+    }
+    let tracer = Tracer::of(scan.plan(), extract, scan.history(), Some(&flagged));
     let last = results.index_dates.iter().max().copied();
     let flagged = results
         .patient_rows

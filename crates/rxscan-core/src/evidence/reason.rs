@@ -44,10 +44,10 @@ fn collect(n: &Node, ages: &mut Vec<String>, facts: &mut Vec<String>) {
         }
         return;
     }
-    // `not` over a query that found nothing: what is absent, and where.
-    let found_nothing = n.deciding_rows().is_empty();
-    if let (Some(s), true, Value::Bool(true)) = (&n.searched, found_nothing, &n.value) {
-        if !n.children.is_empty() {
+    // `not` over a query that found nothing: what is absent, and where (the rows below looked
+    // for only then: gathering them at every node cost more than the rest of the trace).
+    if let (Some(s), Value::Bool(true)) = (&n.searched, &n.value) {
+        if !n.children.is_empty() && n.deciding_rows().is_empty() {
             let range = match (s.from, s.to) {
                 (Some(a), Some(b)) => format!("{}..{}", format_iso(a), format_iso(b)),
                 (None, Some(b)) => format!("up to {}", format_iso(b)),

@@ -171,10 +171,20 @@ pub(crate) struct Context<'a> {
     codes: [Vec<Arc<str>>; 2],
     /// Per codelist: its name, and the term of each of its codes (empty: none).
     lists: Vec<(Arc<str>, Terms)>,
+    /// Per table: its rows set apart as history ([`EventTable::earlier`]), grouped by patient
+    /// for the patients this context traces.
+    earlier: [Option<EventTable>; 2],
 }
 
 impl<'a> Context<'a> {
-    pub fn new(plan: &'a Plan, extract: &'a Extract, history: &'a History) -> Context<'a> {
+    /// `wanted`: the patients (by index) that will be traced, whose rows set apart as history
+    /// are grouped (all when `None`).
+    pub fn new(
+        plan: &'a Plan,
+        extract: &'a Extract,
+        history: &'a History,
+        wanted: Option<&[bool]>,
+    ) -> Context<'a> {
         // Each codelist's codes looked up among the table's (a table has about as many
         // distinct codes as all its codelists together, so this is linear in those).
         let ids = |t: Table| -> rustc_hash::FxHashMap<&str, usize> {
@@ -219,6 +229,19 @@ impl<'a> Context<'a> {
                 (c.name.as_str().into(), terms)
             })
             .collect();
+        let all;
+        let wanted = match wanted {
+            Some(w) => w,
+            None => {
+                all = vec![true; extract.patient_ids.len()];
+                &all[..]
+            }
+        };
+        let earlier = |t: Table| {
+            let table = extract.table(t);
+            let rows = table.earlier.as_deref()?;
+            Some(rows.of_patients(wanted, &table.codes))
+        };
         Context {
             plan,
             extract,
@@ -226,6 +249,7 @@ impl<'a> Context<'a> {
             members,
             codes: [shared(Table::Medications), shared(Table::ClinicalEvents)],
             lists,
+            earlier: [earlier(Table::Medications), earlier(Table::ClinicalEvents)],
         }
     }
 
@@ -247,10 +271,7 @@ impl<'a> Context<'a> {
 
     /// The table's rows set apart as history for codelist `c`'s table, if any were loaded.
     fn earlier(&self, c: usize) -> Option<&EventTable> {
-        self.extract
-            .table(self.plan.codelists[c].table)
-            .earlier
-            .as_deref()
+        self.earlier[self.plan.codelists[c].table as usize].as_ref()
     }
 
     fn row(&self, c: usize, i: usize) -> Row {

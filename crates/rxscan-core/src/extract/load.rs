@@ -1,5 +1,7 @@
 //! The loader's orchestration, and nothing else: the patients first (every other table refers
-//! to them), then the registrations, then the two event tables, each phase in its own module.
+//! to them), then the registrations, then the two event tables, each phase in its own module
+//! (medications first: they can gate which patients' clinical-event history is kept,
+//! [`LoadOptions::history_gate`]).
 
 use std::path::Path;
 
@@ -33,14 +35,21 @@ fn load(dir: &Path, opts: &LoadOptions) -> Result<Extract, ExtractError> {
         Table::Medications,
         &index,
         opts,
+        None,
         &mut ex.orphans_skipped,
         &mut ex.report,
     )?;
+    // The gate of the clinical events' history: the patients with a kept row of its codes.
+    let admitted = opts
+        .history_gate
+        .as_deref()
+        .map(|codes| ex.medications.patients_with(codes));
     ex.clinical_events = load_events(
         dir,
         Table::ClinicalEvents,
         &index,
         opts,
+        admitted,
         &mut ex.orphans_skipped,
         &mut ex.report,
     )?;

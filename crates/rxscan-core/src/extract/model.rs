@@ -114,9 +114,10 @@ pub struct EventTable {
     pub codes: Vec<String>,
     /// Rows kept only for evidence's "last row before the window": each patient's latest row
     /// per feature before the rows kept for counting
-    /// ([`KeepCode::latest_before`](super::KeepCode::latest_before)), grouped by patient like
-    /// the rows above, with the same code ids. The evaluator never reads them.
-    pub earlier: Option<Box<EventTable>>,
+    /// ([`KeepCode::latest_before`](super::KeepCode::latest_before)), with the same code ids,
+    /// not grouped ([`EarlierRows::of_patients`] groups some patients' rows). The evaluator
+    /// never reads them.
+    pub earlier: Option<Box<EarlierRows>>,
     /// Rows read from the file, before irrelevant codes were dropped.
     pub rows_read: usize,
     /// Which of the loader's paths read the rows.
@@ -124,6 +125,105 @@ pub struct EventTable {
     /// Time to read and validate the file, and to group the kept rows by patient.
     pub read_time: std::time::Duration,
     pub group_time: std::time::Duration,
+}
+
+impl EventTable {
+    /// Per patient index: whether the patient has a row (kept for counting) with one of
+    /// `codes`.
+    pub fn patients_with(&self, codes: &[String]) -> Vec<bool> {
+        use rayon::prelude::*;
+        let wanted: rustc_hash::FxHashSet<&str> = codes.iter().map(String::as_str).collect();
+        let is: Vec<bool> = self
+            .codes
+            .iter()
+            .map(|c| wanted.contains(c.as_str()))
+            .collect();
+        let n = self.offsets.len().saturating_sub(1);
+        (0..n)
+            .into_par_iter()
+            .map(|p| self.rows(p).any(|i| is[self.code[i] as usize]))
+            .collect()
+    }
+}
+
+/// Rows of an event table in input order, not grouped by patient (`value` and `comparator`
+/// empty in a medications table).
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    pub patient: Vec<u32>,
+    pub day: Vec<Day>,
+    pub code: Vec<u32>,
+    pub value: Vec<f64>,
+    pub comparator: Vec<u8>,
+}
+
+/// A table's rows set apart as history for evidence ([`EventTable::earlier`]): in parts (one
+/// per piece the loader read), in input order, not grouped by patient. Evidence needs them for
+/// its flagged patients only, and groups those ([`EarlierRows::of_patients`]): grouping them
+/// all cost about a third of what finding them did, and as much memory again.
+#[derive(Debug, Clone, Default)]
+pub struct EarlierRows {
+    parts: Vec<Rows>,
+    n_patients: usize,
+}
+
+impl EarlierRows {
+    /// `parts` in input order, of an extract of `n_patients` patients.
+    pub fn new(parts: Vec<Rows>, n_patients: usize) -> EarlierRows {
+        EarlierRows { parts, n_patients }
+    }
+
+    /// How many rows are set apart.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.patient.len()).sum()
+    }
+
+    /// Whether no row is set apart.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows of the patients for which `wanted` (by patient index) is true, grouped by
+    /// patient as an [`EventTable`], each patient's rows in input order, with the code ids and
+    /// `codes` of the table they were set apart from.
+    pub fn of_patients(&self, wanted: &[bool], codes: &[String]) -> EventTable {
+        use rayon::prelude::*;
+        let is = |p: u32| wanted.get(p as usize).copied().unwrap_or(false);
+        let mut picked: Vec<(u32, u32, u32)> = self
+            .parts
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(k, part)| {
+                part.patient
+                    .iter()
+                    .enumerate()
+                    .filter(move |&(_, &p)| is(p))
+                    .map(move |(r, &p)| (p, k as u32, r as u32))
+            })
+            .collect();
+        // Stable: a patient's rows stay in input order.
+        picked.sort_by_key(|&(p, ..)| p);
+        let events = self.parts.iter().any(|p| !p.value.is_empty());
+        let mut t = EventTable {
+            offsets: vec![0; self.n_patients + 1],
+            codes: codes.to_vec(),
+            ..EventTable::default()
+        };
+        for &(p, k, r) in &picked {
+            let (part, r) = (&self.parts[k as usize], r as usize);
+            t.offsets[p as usize + 1] += 1;
+            t.day.push(part.day[r]);
+            t.code.push(part.code[r]);
+            if events {
+                t.value.push(part.value[r]);
+                t.comparator.push(part.comparator[r]);
+            }
+        }
+        for i in 0..self.n_patients {
+            t.offsets[i + 1] += t.offsets[i];
+        }
+        t
+    }
 }
 
 /// Which of the loader's paths read an event table's rows (shown by `rxscan scan --verbose`, and

@@ -32,6 +32,13 @@ pub struct LoadOptions {
     pub mapping: Option<std::sync::Arc<super::mapping::Mapping>>,
     /// Fields declared absent on the command line, as `table.field` (`--absent`).
     pub absent: Vec<String>,
+    /// Medication codes that gate the clinical-event rows set apart as history
+    /// ([`KeepCode::latest_before`]): when given, only patients with a medications row kept
+    /// for counting with one of these codes have them (`None`: every patient). A scan tracing
+    /// only flagged patients gives the codes of a prescription each of them must have
+    /// ([`Scan::with_evidence`](crate::Scan::with_evidence)), and most patients' old tests are
+    /// then not gathered at all.
+    pub history_gate: Option<Vec<String>>,
 }
 
 /// A code worth keeping, and the inclusive span of dates in which a row with it can change a

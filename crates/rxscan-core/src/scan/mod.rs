@@ -68,11 +68,18 @@ impl Scan {
     /// whole record, so evidence names the last one ([`rows::History`]). The files are read
     /// (and every row validated) either way; this keeps about one more row per patient and
     /// code, and costs the thinning of the older rows to those.
+    ///
+    /// Evidence traces flagged patients only, so the clinical events' history is gathered only
+    /// for patients with a prescription a flagged patient must have ([`rows::history_gate`]):
+    /// a [`Tracer`](crate::evidence::Tracer) of this scan's extract names the last row before
+    /// a window exactly for every patient a numerator can hold for, not for the others.
     pub fn with_evidence(self) -> Scan {
         let history = rows::History {
             features: rows::absence_features(&self.plan),
         };
+        let gate = rows::history_gate(&self.plan, &history);
         let mut scan = self.keeping_history(history);
+        scan.load.history_gate = gate;
         scan.evidence = true;
         scan
     }
@@ -93,6 +100,7 @@ impl Scan {
         self.load.keep_medication_codes = rows.keep_medication_codes;
         self.load.keep_event_codes = rows.keep_event_codes;
         self.load.index_date_range = rows.index_date_range;
+        self.load.history_gate = None;
         self.history = history;
         self
     }

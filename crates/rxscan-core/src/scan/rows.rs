@@ -96,6 +96,79 @@ pub fn absence_features(plan: &Plan) -> Vec<bool> {
     out
 }
 
+/// The medication codes that gate the clinical events' history when evidence traces only
+/// flagged patients ([`LoadOptions::history_gate`]): for each measure whose conditions (its
+/// population, denominator or numerator) read a feature with clinical-event history, codes of
+/// which its numerator requires a prescription ([`prescribed`]). A flagged patient has a row
+/// of one of them in a feature's window, kept for counting, so the gate never hides a flagged
+/// patient's last row before a window. `None` (no gate) when such a measure's numerator
+/// requires no prescription.
+pub fn history_gate(plan: &Plan, history: &History) -> Option<Vec<String>> {
+    fn features(e: &Expr, out: &mut Vec<usize>) {
+        match e {
+            Expr::Flag(f) | Expr::RecordExists(f) | Expr::Record(f, _) => out.push(*f),
+            Expr::Not(x) | Expr::Exists(x) => features(x, out),
+            Expr::Coalesce(a, b) | Expr::Cmp(_, a, b) => {
+                features(a, out);
+                features(b, out);
+            }
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| features(x, out)),
+            Expr::In(x, xs) => {
+                features(x, out);
+                xs.iter().for_each(|x| features(x, out));
+            }
+            _ => {}
+        }
+    }
+    let reads_events = |f: usize| {
+        feature_lists(&plan.features[f])
+            .iter()
+            .any(|&c| plan.codelists[c].table == Table::ClinicalEvents)
+    };
+    let mut codes = std::collections::BTreeSet::new();
+    for m in &plan.measures {
+        let mut read = Vec::new();
+        for e in [&plan.population, &m.denominator, &m.numerator] {
+            features(e, &mut read);
+        }
+        if read.iter().any(|&f| history.of(f) && reads_events(f)) {
+            for c in prescribed(plan, &m.numerator)? {
+                codes.extend(plan.codelists[c].codes.iter().cloned());
+            }
+        }
+    }
+    Some(codes.into_iter().collect())
+}
+
+/// Medications codelists of which `e` being true requires a row dated in a feature's window
+/// (one of them at least; none: `e` is never true), or `None` when `e` requires no
+/// prescription. A `Has` or `Within` flag reading medications requires its codelist; an `and`
+/// what any of its operands requires (the first that requires one), an `or` what all of them
+/// together require, `false` nothing at all.
+pub fn prescribed(plan: &Plan, e: &Expr) -> Option<Vec<usize>> {
+    match e {
+        Expr::Flag(f) => feature_lists(&plan.features[*f])
+            .into_iter()
+            .find(|&c| plan.codelists[c].table == Table::Medications)
+            .map(|c| vec![c]),
+        Expr::And(xs) => xs.iter().find_map(|x| prescribed(plan, x)),
+        Expr::Or(xs) => xs.iter().try_fold(Vec::new(), |mut all, x| {
+            all.extend(prescribed(plan, x)?);
+            Some(all)
+        }),
+        Expr::Bool(false) => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+/// The codelists a feature reads.
+fn feature_lists(f: &Feature) -> Vec<usize> {
+    match *f {
+        Feature::Has { codelist, .. } | Feature::Latest { codelist, .. } => vec![codelist],
+        Feature::Within { a, b, .. } => vec![a, b],
+    }
+}
+
 /// The days on which a row can change what feature `f` finds at an index date from the first to
 /// the last of `range` (`None`: any date): the union of its windows. A window whose ends are
 /// not calendar days at some date keeps everything (the evaluator reports that date as an

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use polars::prelude::*;
 use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
 
-use super::earlier::Earlier;
+use super::earlier;
 use super::piece::{KeptColumns, Piece};
 use super::table::{KeepSet, RowShape, NOT_KEPT};
 use crate::dates::{self, Day};
@@ -250,6 +250,8 @@ pub(super) struct BatchScratch {
     candidates: Vec<u32>,
     /// Rows kept, with their patient.
     kept: Vec<(u32, u32)>,
+    /// Candidates for the earlier rows (`earlier.rs`), with their patient.
+    earlier: Vec<(u32, u32)>,
     ids: Vec<i64>,
     code: Vec<u32>,
     day: Vec<Day>,
@@ -264,6 +266,7 @@ thread_local! {
     pub(super) static SCRATCH: RefCell<BatchScratch> = RefCell::new(BatchScratch {
         candidates: Vec::new(),
         kept: Vec::new(),
+        earlier: Vec::new(),
         ids: Vec::new(),
         code: Vec::new(),
         day: Vec::new(),
@@ -474,28 +477,29 @@ pub(super) fn fast(
         }
     }
 
-    // Keep the rows that matter; every row of a kept code is a candidate for the earlier rows.
+    // Keep the rows that matter, and with history the candidates for the earlier rows (rows of
+    // a kept code dated before its group's day).
     s.kept.clear();
-    let kept = &mut s.kept;
+    s.earlier.clear();
     let (code, day) = (&s.code, &s.day);
-    let earlier = Earlier::collect(keep, |mut history| {
-        for &i in &s.candidates {
-            let i = i as usize;
-            let counted = keep.keeps(code[i], day[i]);
-            if !counted && history.is_none() {
-                continue;
-            }
-            let Some(p) = index.get(ids[i]) else {
-                continue;
-            };
-            if counted {
-                kept.push((i as u32, p));
-            }
-            if let Some(h) = history.as_deref_mut() {
-                h.offer(i as u32, p, code[i], day[i]);
-            }
+    for &i in &s.candidates {
+        let i = i as usize;
+        let counted = keep.keeps(code[i], day[i]);
+        let candidate = keep.is_candidate(code[i], day[i]);
+        if !counted && !candidate {
+            continue;
         }
-    });
+        let Some(p) = index.get(ids[i]) else {
+            continue;
+        };
+        if counted {
+            s.kept.push((i as u32, p));
+        }
+        if candidate && keep.admits(p) {
+            s.earlier.push((i as u32, p));
+        }
+    }
+    let earlier = earlier::latest(keep, &s.earlier, code, day);
     let cols = KeptColumns {
         day: &s.day,
         code: &s.code,

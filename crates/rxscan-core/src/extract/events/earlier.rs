@@ -5,21 +5,23 @@
 //! condition, for each patient's latest row of the feature's codes dated before the feature's
 //! own rows (before the start of its window at the first scanned date), however old
 //! ([`KeepCode::latest_before`](crate::extract::KeepCode::latest_before); the feature is the
-//! row's *group*). Each piece offers every row of a group's codes dated before that day (kept
-//! for counting or not: a code read by two features is counted from the earlier one's day) and
-//! keeps the latest per patient and group, the first in input order among rows of its day, in
-//! its [`Piece::earlier`]; the other candidates not kept for counting are dropped. The latest
-//! row of a group over the whole table is then among the rows set apart, whichever piece it
-//! was in, and rows of the group from its day on are all kept for counting: together they give
-//! the last row before the window at every scanned date, exactly, with the tie-break of the
-//! input's order. The loader holds at most one such row per patient, group and piece, not the
-//! record, and the evaluator, which reads only the rows kept for counting, does no more work.
-//! The pieces' earlier rows are grouped into
-//! [`EventTable::earlier`](crate::extract::EventTable::earlier).
+//! row's *group*). Each piece gathers its candidates, the rows of a group's codes dated before
+//! that day (kept for counting or not: a code read by two features is counted from the
+//! earlier one's day), and keeps the latest per patient and group, the first in input order
+//! among rows of its day, in its [`Piece::earlier`]; the other candidates not kept for
+//! counting are dropped. The latest row of a group over the whole table is then among the
+//! rows set apart, whichever piece it was in, and rows of the group from its day on are all
+//! kept for counting: together they give the last row before the window at every scanned
+//! date, exactly, with the tie-break of the input's order. The loader holds at most one such
+//! row per patient, group and piece, not the record, and the evaluator, which reads only the
+//! rows kept for counting, does no more work. The pieces' earlier rows are not grouped: only
+//! the flagged patients' are, when evidence is traced
+//! ([`EarlierRows`](crate::extract::EarlierRows)).
 //!
-//! Two ways in: the Parquet page reader and the fast pass offer each row of a kept code as
-//! they decide whether counting keeps it ([`Earlier::collect`]); the CSV scanner and the exact
-//! validators keep every candidate with the counted rows and split them after
+//! Two ways in: the Parquet page reader and the fast pass gather candidates without branches
+//! as they decide whether counting keeps a row (`(row, patient)` where
+//! [`KeepSet::is_candidate`]), then call [`latest`]; the CSV scanner and the exact validators
+//! keep every candidate with the counted rows and split them after
 //! ([`Piece::set_earlier_apart`]).
 
 use std::cell::RefCell;
@@ -27,122 +29,108 @@ use std::cell::RefCell;
 use super::piece::{KeptColumns, Piece};
 use super::table::{KeepSet, MANY_GROUPS};
 use crate::dates::Day;
+use crate::extract::model::{EarlierRows, Rows};
 
 /// The latest candidate per patient and group of one piece, in per-thread arrays reused piece
 /// by piece: a patient's slot is valid when its stamp is the piece's (so nothing is cleared
-/// between pieces), and holds one `(day, at)` per group, `at` being the row's position in the
-/// piece; `filled` lists the entries in use, so that the winners are found without a scan of
-/// every slot. A few instructions per row, where a hash map cost about ten times as many
-/// (callgrind, 100k patients).
+/// between pieces), and holds one [`key`] per group; `owners` lists the slots' patients in
+/// order. A few instructions per candidate, the latest kept by a branchless `max`, where a
+/// hash map cost about ten times as many (callgrind, 100k patients).
 #[derive(Default)]
 struct Latest {
     /// Per patient index: (stamp, slot).
     slots: Vec<(u32, u32)>,
     piece: u32,
-    groups: usize,
-    best: Vec<(Day, u32)>,
-    /// `(index into best, patient)` of each entry in use.
-    filled: Vec<(u32, u32)>,
-    /// The winners' positions, as a bitmap (all clear between pieces), and their patients by
-    /// position: the winners come out in input order without a sort.
-    won: Vec<u64>,
-    won_by: Vec<u32>,
+    best: Vec<u64>,
+    owners: Vec<u32>,
 }
 
-/// No row yet in a slot.
-const NO_ROW: u32 = u32::MAX;
+/// A candidate's rank: its day, then its position reversed, so that the greatest key is the
+/// latest row, the first in input order among rows of its day. Never 0 (the day is biased so
+/// that `Day::MIN`, before every date, is 0): 0 is an entry with no row yet.
+#[inline(always)]
+fn key(day: Day, at: u32) -> u64 {
+    (u64::from(day as u32 ^ 0x8000_0000) << 32) | u64::from(!at)
+}
+
+/// The position of the row of a [`key`].
+#[inline(always)]
+fn position(key: u64) -> u32 {
+    !(key as u32)
+}
 
 /// Marks a row's patient index (patient indexes stay below it) as some patient's and group's
 /// latest while a piece built row by row is split.
 const LATEST_ROW: u32 = 1 << 31;
 
 impl Latest {
-    fn start(&mut self, groups: usize) {
+    /// The winners among `candidates` (`(row, patient)` in row order, each
+    /// [`KeepSet::is_candidate`]; `code` and `day` by row): `(row, patient)`, grouped by
+    /// patient, each patient's in row order, each row once (a row can be the latest of several
+    /// groups).
+    fn thin(
+        &mut self,
+        keep: &KeepSet,
+        candidates: &[(u32, u32)],
+        code: &[u32],
+        day: &[Day],
+    ) -> Vec<(u32, u32)> {
+        if !keep.has_history() {
+            return Vec::new();
+        }
+        let groups = keep.n_groups();
         self.piece = self.piece.wrapping_add(1);
         if self.piece == 0 {
             // The stamps wrapped around: forget them all.
             self.slots.iter_mut().for_each(|s| s.0 = 0);
             self.piece = 1;
         }
-        self.groups = groups;
         self.best.clear();
-        self.filled.clear();
-    }
-
-    /// Row `at` of `patient`, with `code` on `day`: a candidate for each group of its code
-    /// whose day it precedes (`history`: [`KeepSet::history`]).
-    #[inline(always)]
-    fn offer(
-        &mut self,
-        keep: &KeepSet,
-        history: &[(Day, u32)],
-        patient: u32,
-        code: u32,
-        day: Day,
-        at: u32,
-    ) {
-        let (before, group) = history[code as usize];
-        if day >= before {
-            return;
+        self.owners.clear();
+        let patients = candidates
+            .iter()
+            .map(|c| c.1)
+            .max()
+            .map_or(0, |p| p as usize + 1);
+        if self.slots.len() < patients {
+            self.slots.resize(patients, (0, 0));
         }
-        let p = patient as usize;
-        if p >= self.slots.len() {
-            self.slots.resize(p + 1, (0, 0));
-        }
-        let (stamp, slot) = &mut self.slots[p];
-        if *stamp != self.piece {
-            *stamp = self.piece;
-            *slot = self.best.len() as u32;
-            self.best
-                .extend(std::iter::repeat_n((Day::MIN, NO_ROW), self.groups));
-        }
-        let slot = *slot as usize;
-        let mut update = |g: u32| {
-            let i = slot + g as usize;
-            let b = &mut self.best[i];
-            if b.1 == NO_ROW {
-                *b = (day, at);
-                self.filled.push((i as u32, patient));
-            } else if day > b.0 {
-                // Later rows replace only on a later day: the first of a day stays.
-                *b = (day, at);
+        let n = code.len().min(day.len());
+        let (code, day) = (&code[..n], &day[..n]);
+        for &(at, p) in candidates {
+            let (c, d) = (code[at as usize], day[at as usize]);
+            let (stamp, slot) = &mut self.slots[p as usize];
+            if *stamp != self.piece {
+                *stamp = self.piece;
+                *slot = self.best.len() as u32;
+                self.best.extend(std::iter::repeat_n(0, groups));
+                self.owners.push(p);
             }
-        };
-        match group {
-            MANY_GROUPS => {
-                for &(g, before) in keep.groups(code) {
-                    if day < before {
-                        update(g);
+            let slot = *slot as usize;
+            let k = key(d, at);
+            match keep.group_of(c) {
+                MANY_GROUPS => {
+                    for &(g, before) in keep.groups(c) {
+                        if d < before {
+                            let b = &mut self.best[slot + g as usize];
+                            *b = (*b).max(k);
+                        }
                     }
                 }
+                g => {
+                    let b = &mut self.best[slot + g as usize];
+                    *b = (*b).max(k);
+                }
             }
-            g => update(g),
         }
-    }
-
-    /// The winners, `(at, patient)`, in the order of their positions, each once (a row can be
-    /// the latest of several groups).
-    fn in_order(&mut self) -> Vec<(u32, u32)> {
-        let mut top = 0;
-        for k in 0..self.filled.len() {
-            let (i, patient) = self.filled[k];
-            let at = self.best[i as usize].1 as usize;
-            if at >= self.won_by.len() {
-                self.won_by.resize(at + 1, 0);
-                self.won.resize(at / 64 + 1, 0);
-            }
-            self.won[at / 64] |= 1 << (at % 64);
-            self.won_by[at] = patient;
-            top = top.max(at / 64 + 1);
-        }
-        let mut out = Vec::with_capacity(self.filled.len());
-        for w in 0..top {
-            let mut bits = std::mem::take(&mut self.won[w]);
-            while bits != 0 {
-                let at = w * 64 + bits.trailing_zeros() as usize;
-                out.push((at as u32, self.won_by[at]));
-                bits &= bits - 1;
-            }
+        let mut out = Vec::with_capacity(self.owners.len());
+        let mut mine = Vec::with_capacity(groups);
+        for (slot, &p) in self.best.chunks_exact(groups).zip(&self.owners) {
+            mine.clear();
+            mine.extend(slot.iter().filter(|&&k| k != 0).map(|&k| position(k)));
+            mine.sort_unstable();
+            mine.dedup();
+            out.extend(mine.iter().map(|&at| (at, p)));
         }
         out
     }
@@ -152,49 +140,24 @@ thread_local! {
     static LATEST: RefCell<Latest> = RefCell::new(Latest::default());
 }
 
-/// Each patient's and group's latest candidate among the rows of a task or row group being
-/// read (the Parquet page reader's and the fast pass's: they offer each row of a kept code as
-/// they decide whether counting keeps it).
-pub(super) struct Earlier<'a> {
-    latest: &'a mut Latest,
-    keep: &'a KeepSet,
-    history: &'a [(Day, u32)],
-}
-
-impl Earlier<'_> {
-    /// Run `read`, which offers the rows of kept codes (given `None` when the keep set keeps
-    /// no history); returns the winners as `(row, patient)` in row order, each once.
-    pub(super) fn collect(
-        keep: &KeepSet,
-        read: impl FnOnce(Option<&mut Earlier<'_>>),
-    ) -> Vec<(u32, u32)> {
-        let Some(history) = keep.history() else {
-            read(None);
-            return Vec::new();
-        };
-        LATEST.with(|l| {
-            let latest = &mut *l.borrow_mut();
-            latest.start(keep.n_groups());
-            read(Some(&mut Earlier {
-                latest,
-                keep,
-                history,
-            }));
-            latest.in_order()
-        })
+/// Each patient's and group's latest among `candidates` (`(row, patient)` in row order, each
+/// [`KeepSet::is_candidate`]), as `(row, patient)`: grouped by patient, each patient's rows in
+/// row order, each row once. For the Parquet page reader and the fast pass, which gather
+/// candidates as they read.
+pub(super) fn latest(
+    keep: &KeepSet,
+    candidates: &[(u32, u32)],
+    code: &[u32],
+    day: &[Day],
+) -> Vec<(u32, u32)> {
+    if candidates.is_empty() {
+        return Vec::new();
     }
-
-    /// Row `row` of `patient`, with `code` on `day` (kept for counting or not).
-    #[inline(always)]
-    pub(super) fn offer(&mut self, row: u32, patient: u32, code: u32, day: Day) {
-        self.latest
-            .offer(self.keep, self.history, patient, code, day, row);
-    }
+    LATEST.with(|l| l.borrow_mut().thin(keep, candidates, code, day))
 }
 
 impl Piece {
-    /// Set `rows` (`(row, patient)` of `cols`, from [`Earlier::collect`]) apart in
-    /// [`Piece::earlier`].
+    /// Set `rows` (`(row, patient)` of `cols`, from [`latest`]) apart in [`Piece::earlier`].
     pub(super) fn set_earlier(
         &mut self,
         keep: &KeepSet,
@@ -218,20 +181,18 @@ impl Piece {
     /// group's latest candidate apart in [`Piece::earlier`] and keep only the rows counting
     /// keeps.
     pub(super) fn set_earlier_apart(&mut self, keep: &KeepSet) {
-        let Some(history) = keep.history() else {
+        if !keep.has_history() {
             return;
-        };
-        LATEST.with(|l| {
-            let l = &mut *l.borrow_mut();
-            l.start(keep.n_groups());
-            for j in 0..self.patient.len() {
-                let (p, code, day) = (self.patient[j], self.code[j], self.day[j]);
-                l.offer(keep, history, p, code, day, j as u32);
-            }
-            for (at, _) in l.in_order() {
-                self.patient[at as usize] |= LATEST_ROW;
-            }
-        });
+        }
+        let candidates: Vec<(u32, u32)> = (0..self.patient.len())
+            .filter(|&j| {
+                keep.is_candidate(self.code[j], self.day[j]) && keep.admits(self.patient[j])
+            })
+            .map(|j| (j as u32, self.patient[j]))
+            .collect();
+        for (at, _) in latest(keep, &candidates, &self.code, &self.day) {
+            self.patient[at as usize] |= LATEST_ROW;
+        }
         let is_events = !self.value.is_empty();
         let mut e = Piece::default();
         let mut w = 0;
@@ -270,5 +231,24 @@ impl Piece {
         if !e.patient.is_empty() {
             self.earlier = Some(Box::new(e));
         }
+    }
+}
+
+impl Piece {
+    /// The pieces' rows set apart ([`Piece::earlier`]), in input order, as a table's
+    /// [`EarlierRows`] (moved, not copied); `None` when there are none.
+    pub(super) fn earlier_rows(pieces: &mut [Piece], n_patients: usize) -> Option<EarlierRows> {
+        let parts: Vec<Rows> = pieces
+            .iter_mut()
+            .filter_map(|p| p.earlier.take())
+            .map(|e| Rows {
+                patient: e.patient,
+                day: e.day,
+                code: e.code,
+                value: e.value,
+                comparator: e.comparator,
+            })
+            .collect();
+        (!parts.is_empty()).then(|| EarlierRows::new(parts, n_patients))
     }
 }

@@ -87,6 +87,7 @@ pub(super) fn load_events(
     table: Table,
     index: &PatientIndex,
     opts: &LoadOptions,
+    admitted: Option<Vec<bool>>,
     skipped: &mut Vec<(String, usize)>,
     report: &mut LoadReport,
 ) -> Result<EventTable, ExtractError> {
@@ -106,7 +107,7 @@ pub(super) fn load_events(
         Table::Medications => opts.keep_medication_codes.as_deref(),
         Table::ClinicalEvents => opts.keep_event_codes.as_deref(),
     }
-    .map(KeepSet::new);
+    .map(|codes| KeepSet::new(codes, admitted.unwrap_or_else(|| vec![true; index.len])));
     let mut dict = CodeDict::default();
     let timer = std::time::Instant::now();
     let mut pieces: Vec<Piece> = Vec::new();
@@ -136,20 +137,13 @@ pub(super) fn load_events(
         rows_read += rows;
     }
     let read_time = timer.elapsed();
-    let earlier: Vec<Piece> = pieces
-        .iter_mut()
-        .filter_map(|p| p.earlier.take().map(|e| *e))
-        .collect();
+    let earlier = Piece::earlier_rows(&mut pieces, index.len);
     let mut grouped = group(&pieces, index.len, is_events);
     let codes = match keep {
         Some(k) => k.codes,
         None => dict.codes,
     };
-    if !earlier.is_empty() {
-        let mut e = group(&earlier, index.len, is_events);
-        e.codes = codes.clone();
-        grouped.earlier = Some(Box::new(e));
-    }
+    grouped.earlier = earlier.map(Box::new);
     grouped.codes = codes;
     grouped.rows_read = rows_read;
     grouped.read_by = read_by;

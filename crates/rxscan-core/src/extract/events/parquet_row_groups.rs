@@ -12,7 +12,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::batches::frame_pieces;
-use super::earlier::Earlier;
+use super::earlier;
 use super::parquet_pages;
 use super::piece::{KeptColumns, Piece, TablePieces};
 use super::table::{FrameCtx, KeepSet, RowShape, NOT_KEPT};
@@ -151,25 +151,29 @@ fn decided_piece(
             m += (code != NOT_KEPT) as usize;
         }
         kept.truncate(m);
-        // Every row of a kept code is offered as a candidate for the earlier rows.
-        let earlier = Earlier::collect(keep, |mut history| {
+        // Counting's rows stay in `kept`; with history, a row of a kept code dated before its
+        // group's day, of an admitted patient (never an orphan), is also a candidate for the
+        // earlier rows. The columns are cut to one length, so that a row costs one bounds check.
+        let n = d.code.len();
+        let (patient, code, day) = (&d.patient[..n], &d.code[..n], &d.day[..n]);
+        let spans = keep.spans();
+        let earlier = CANDIDATES.with(|c| {
+            let candidates = &mut *c.borrow_mut();
+            candidates.clear();
             let mut w = 0;
             for r in 0..kept.len() {
                 let i = kept[r].0 as usize;
-                let p = d.patient[i];
-                if p >= parquet_pages::ORPHAN {
-                    continue;
-                }
-                let (code, day) = (d.code[i], d.day[i]);
-                if keep.keeps(code, day) {
-                    kept[w] = (i as u32, p);
-                    w += 1;
-                }
-                if let Some(h) = history.as_deref_mut() {
-                    h.offer(i as u32, p, code, day);
+                let (p, on) = (patient[i], day[i]);
+                let s = spans[code[i] as usize];
+                kept[w] = (i as u32, p);
+                w += (p < parquet_pages::ORPHAN && s.lo <= on && on <= s.hi) as usize;
+                // Rarely taken but for a patient's old tests.
+                if on < s.before && keep.admits(p) {
+                    candidates.push((i as u32, p));
                 }
             }
             kept.truncate(w);
+            earlier::latest(keep, candidates, code, day)
         });
         let cols = KeptColumns {
             day: &d.day,
@@ -186,4 +190,6 @@ fn decided_piece(
 thread_local! {
     /// Kept rows of one task or row group: (row, patient).
     static KEPT: RefCell<Vec<(u32, u32)>> = const { RefCell::new(Vec::new()) };
+    /// Candidates for the earlier rows of one row group: (row, patient).
+    static CANDIDATES: RefCell<Vec<(u32, u32)>> = const { RefCell::new(Vec::new()) };
 }

@@ -20,22 +20,35 @@ pub(super) const NOT_KEPT: u32 = u32::MAX;
 pub(super) struct KeepSet {
     pub(super) lookup: FixedCodes,
     pub(super) codes: Vec<String>,
-    /// Inclusive span of the dates kept for counting per code id.
-    spans: Vec<(Day, Day)>,
+    /// Per code id: the inclusive span of the dates kept for counting, and the day before
+    /// which its rows are history candidates ([`Span::before`]).
+    spans: Vec<Span>,
     /// [`KeepSet::spans`] from `Day::MIN` for a code in a history group (for the paths that
     /// keep history candidates with the others, then thin them: `earlier.rs`).
     spans_any: Vec<(Day, Day)>,
-    /// Per code id in exactly one history group (the common case): that group and the day
-    /// before which its rows are candidates (the start of the group's own span,
-    /// [`KeepCode::latest_before`]); one read per row. [`NO_GROUP`] for a code in none,
-    /// [`MANY_GROUPS`] for a code in several (see [`KeepSet::groups`]). Empty when no code
-    /// has history.
-    history: Vec<(Day, u32)>,
+    /// Per code id: its one history group, or [`NO_GROUP`], or [`MANY_GROUPS`] for a code in
+    /// several (see [`KeepSet::groups`]). Empty when no code has history.
+    group: Vec<u32>,
     /// The history groups of code id `c` with their days: `groups[group_at[c]..group_at[c + 1]]`.
     group_at: Vec<u32>,
     groups: Vec<(u32, Day)>,
     /// Groups are numbered `0..n_groups`.
     n_groups: usize,
+    /// Per patient index: whether the patient's history candidates are gathered
+    /// ([`LoadOptions::history_gate`](crate::extract::LoadOptions::history_gate)).
+    admitted: Vec<bool>,
+}
+
+/// What a code's rows are kept for, by date: counting from `lo` to `hi` (inclusive); as a
+/// candidate for its history group's latest row before `before`, the start of the group's own
+/// span ([`KeepCode::latest_before`]): `Day::MIN` for a code in no group (never a candidate),
+/// `Day::MAX` for a code in several (every row, checked group by group). One read per row
+/// answers both.
+#[derive(Clone, Copy)]
+pub(super) struct Span {
+    pub(super) lo: Day,
+    pub(super) hi: Day,
+    pub(super) before: Day,
 }
 
 /// A code in no history group.
@@ -44,7 +57,9 @@ pub(super) const NO_GROUP: u32 = u32::MAX;
 pub(super) const MANY_GROUPS: u32 = u32::MAX - 1;
 
 impl KeepSet {
-    pub(super) fn new(list: &[KeepCode]) -> KeepSet {
+    /// The keep set of `list`, gathering history candidates of the patients `admitted` says
+    /// (by patient index).
+    pub(super) fn new(list: &[KeepCode], admitted: Vec<bool>) -> KeepSet {
         type Merged = (Day, Day, Vec<(u32, Day)>);
         let mut merged: FxHashMap<&str, Merged> = FxHashMap::default();
         let mut dense: FxHashMap<u32, u32> = FxHashMap::default();
@@ -81,19 +96,27 @@ impl KeepSet {
             lookup: FixedCodes::new(&ids),
             spans: codes
                 .iter()
-                .map(|(_, (from, to, _))| (*from, *to))
+                .map(|(_, (lo, hi, g))| Span {
+                    lo: *lo,
+                    hi: *hi,
+                    before: match g[..] {
+                        [] => Day::MIN,
+                        [(_, before)] => before,
+                        _ => Day::MAX,
+                    },
+                })
                 .collect(),
             spans_any: codes
                 .iter()
                 .map(|(_, (from, to, g))| (if g.is_empty() { *from } else { Day::MIN }, *to))
                 .collect(),
-            history: match any_history {
+            group: match any_history {
                 true => codes
                     .iter()
                     .map(|(_, (_, _, g))| match g[..] {
-                        [] => (Day::MIN, NO_GROUP),
-                        [(one, before)] => (before, one),
-                        _ => (Day::MAX, MANY_GROUPS),
+                        [] => NO_GROUP,
+                        [(one, _)] => one,
+                        _ => MANY_GROUPS,
                     })
                     .collect(),
                 false => Vec::new(),
@@ -101,6 +124,7 @@ impl KeepSet {
             group_at,
             groups,
             n_groups: dense.len(),
+            admitted,
             codes: codes.into_iter().map(|(c, _)| c.to_string()).collect(),
         }
     }
@@ -108,8 +132,14 @@ impl KeepSet {
     /// Whether a row with `code` on `day` is kept for counting.
     #[inline]
     pub(super) fn keeps(&self, code: u32, day: Day) -> bool {
-        let (lo, hi) = self.spans[code as usize];
-        lo <= day && day <= hi
+        let s = self.spans[code as usize];
+        s.lo <= day && day <= s.hi
+    }
+
+    /// Per code id, what its rows are kept for ([`Span`]: counting, history).
+    #[inline]
+    pub(super) fn spans(&self) -> &[Span] {
+        &self.spans
     }
 
     /// Whether a row is kept for counting or may be a history candidate (thinned after:
@@ -120,10 +150,29 @@ impl KeepSet {
         lo <= day && day <= hi
     }
 
-    /// Per code id, its one history group and the day before which its rows are candidates
-    /// (or [`NO_GROUP`], [`MANY_GROUPS`]); `None` when no code has history.
-    pub(super) fn history(&self) -> Option<&[(Day, u32)]> {
-        (!self.history.is_empty()).then_some(&self.history[..])
+    /// Whether a row with `code` on `day` may be a group's latest before its day (`earlier.rs`:
+    /// dated before the day of one of its code's groups; never when no code has history).
+    #[inline]
+    pub(super) fn is_candidate(&self, code: u32, day: Day) -> bool {
+        day < self.spans[code as usize].before
+    }
+
+    /// Whether patient index `p`'s history candidates are gathered (never an orphan's).
+    #[inline]
+    pub(super) fn admits(&self, p: u32) -> bool {
+        self.admitted.get(p as usize).copied().unwrap_or(false)
+    }
+
+    /// Whether any code has history (rows kept as candidates for `earlier.rs`).
+    pub(super) fn has_history(&self) -> bool {
+        !self.group.is_empty()
+    }
+
+    /// The one history group of code id `code` ([`MANY_GROUPS`] for a code in several:
+    /// [`KeepSet::groups`]), when [`KeepSet::has_history`].
+    #[inline]
+    pub(super) fn group_of(&self, code: u32) -> u32 {
+        self.group[code as usize]
     }
 
     /// How many history groups there are (numbered from 0).

@@ -336,3 +336,119 @@ fn the_last_row_before_the_window_is_the_records_latest() {
         }
     }
 }
+
+/// What a flagged patient must have been prescribed, read from the rule (worked by hand from
+/// INDICATORS.md and the pack): li needs lithium issued (pincer-lith) in both periods; ac needs
+/// an ACE inhibitor or a loop diuretic issued twice (its `false` branch, literal precedence
+/// off, needs nothing); a needs an oral NSAID (its "no PPI" requires nothing); g needs a
+/// beta-blocker; b's denominator needs none. The gate of the clinical events' history is the codes of those measures
+/// whose conditions read clinical-event history: g (asthma resolved), k (eGFR), ac (renal and
+/// electrolyte tests), me_no_fbc and me_no_lft (FBC, LFT), li (lithium level), am (TFT): so
+/// beta-blockers, NSAIDs (k), ACE inhibitors and loop diuretics, methotrexate, lithium and
+/// amiodarone; a to f and i read no clinical-event history and add nothing.
+#[test]
+fn the_history_gate_is_what_a_flagged_patient_must_have_been_prescribed() {
+    use rxscan_core::scan::rows::prescribed;
+    let plan = common::pincer();
+    let names = |m: &str| -> Vec<&str> {
+        let measure = plan.measures.iter().find(|x| x.id == m).unwrap();
+        let lists = prescribed(&plan, &measure.numerator).expect("a prescription");
+        lists
+            .iter()
+            .map(|&c| plan.codelists[c].name.as_str())
+            .collect()
+    };
+    assert_eq!(names("li"), ["lith"]);
+    assert_eq!(names("ac"), ["acei", "diur"]);
+    assert_eq!(names("a"), ["nsaid"]);
+    assert_eq!(names("g"), ["nsbb"]);
+    // b's denominator (a peptic ulcer or GI bleed recorded, no PPI) needs no prescription: an
+    // `or` of clinical events, and a `not`.
+    let b = plan.measures.iter().find(|x| x.id == "b").unwrap();
+    assert_eq!(prescribed(&plan, &b.denominator), None);
+    assert_eq!(prescribed(&plan, &plan.population), None);
+    let day = IndexDates::parse("2020-03-01").unwrap();
+    let scan = Scan::new(plan.clone(), IndexDates::of([day]).unwrap()).with_evidence();
+    let gate: BTreeSet<&str> = scan
+        .load_options()
+        .history_gate
+        .as_ref()
+        .expect("a gate")
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let codes = |lists: &[&str]| -> BTreeSet<&str> {
+        lists
+            .iter()
+            .flat_map(|n| &plan.codelists.iter().find(|c| c.name == *n).unwrap().codes)
+            .map(String::as_str)
+            .collect()
+    };
+    assert_eq!(
+        gate,
+        codes(&["nsbb", "nsaid", "acei", "diur", "met", "lith", "amio"])
+    );
+    // `rxscan why` traces any patient: no gate.
+    let why = Scan::new(plan, IndexDates::of([day]).unwrap()).with_all_history();
+    assert_eq!(why.load_options().history_gate, None);
+}
+
+/// The gate at work on the li folder: patient 21, registered like the others but never issued
+/// lithium, has old lithium levels (2015, 2017); none is set apart, since no numerator can
+/// hold for them. Patient 2 (flagged for li, levels 2012 and 2016-07-20) has its latest set
+/// apart and named, as without the gate. Both on one piece and on many.
+#[test]
+fn history_is_gathered_only_for_patients_a_numerator_can_hold_for() {
+    let day = IndexDates::parse("2020-03-01").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let li = common::repo().join("testdata/boundaries/li");
+    for f in std::fs::read_dir(&li).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let append = |file: &str, rows: &str| {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap() + rows;
+        std::fs::write(&path, text).unwrap();
+    };
+    append("patients.csv", "21,1970-06-01,F,\n");
+    append("practice_registrations.csv", "21,2000-01-01,,1\n");
+    append(
+        "clinical_events.csv",
+        "21,2015-03-03,1006681000000100,0.6,\n\
+         2,2012-05-01,1006681000000100,0.9,\n\
+         21,2017-04-04,1006681000000100,0.8,\n\
+         2,2016-07-20,1006681000000100,0.5,\n",
+    );
+    let scan = Scan::new(common::pincer(), IndexDates::of([day]).unwrap()).with_evidence();
+    for chunks in [None, Some((64, 16))] {
+        let opts = rxscan_core::extract::LoadOptions {
+            csv_window_and_chunk: chunks,
+            ..scan.load_options().clone()
+        };
+        let ex = rxscan_core::extract::Extract::load(dir.path(), &opts).unwrap();
+        let main = &ex.clinical_events;
+        let set_apart = main.earlier.as_deref().expect("earlier rows set apart");
+        let all = set_apart.of_patients(&vec![true; ex.n_patients()], &main.codes);
+        let index = |id: i64| ex.patient_ids.binary_search(&id).unwrap();
+        let (p2, p21) = (index(2), index(21));
+        assert!(all.rows(p21).is_empty(), "{chunks:?}: patient 21 has none");
+        let days: BTreeSet<String> = all
+            .rows(p2)
+            .map(|i| dates::format_iso(all.day[i]))
+            .collect();
+        assert!(days.contains("2016-07-20"), "{chunks:?}: {days:?}");
+        assert!(days.iter().all(|d| d.as_str() <= "2016-07-20"), "{days:?}");
+        // Without the gate (what `rxscan why` loads for history), patient 21's are there.
+        let ungated = rxscan_core::extract::LoadOptions {
+            history_gate: None,
+            ..opts.clone()
+        };
+        let ex = rxscan_core::extract::Extract::load(dir.path(), &ungated).unwrap();
+        let main = &ex.clinical_events;
+        let set_apart = main.earlier.as_deref().expect("earlier rows set apart");
+        let all = set_apart.of_patients(&vec![true; ex.n_patients()], &main.codes);
+        let latest = all.rows(p21).map(|i| dates::format_iso(all.day[i])).max();
+        assert_eq!(latest.as_deref(), Some("2017-04-04"), "{chunks:?}");
+    }
+}

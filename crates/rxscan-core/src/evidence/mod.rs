@@ -104,7 +104,8 @@ fn own_numerator<'e>(den: &Expr, num: &'e Expr) -> std::borrow::Cow<'e, Expr> {
 }
 
 impl<'a> Tracer<'a> {
-    /// `history`: which rows before the windows were loaded ([`Scan::history`]).
+    /// `history`: which rows before the windows were loaded ([`Scan::history`]; on a scan
+    /// with evidence, for the patients a numerator can hold for: [`Scan::with_evidence`]).
     pub fn new(plan: &'a Plan, extract: &'a Extract, history: &'a History) -> Tracer<'a> {
         Tracer::of(plan, extract, history, None)
     }

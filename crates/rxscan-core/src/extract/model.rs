@@ -127,25 +127,6 @@ pub struct EventTable {
     pub group_time: std::time::Duration,
 }
 
-impl EventTable {
-    /// Per patient index: whether the patient has a row (kept for counting) with one of
-    /// `codes`.
-    pub fn patients_with(&self, codes: &[String]) -> Vec<bool> {
-        use rayon::prelude::*;
-        let wanted: rustc_hash::FxHashSet<&str> = codes.iter().map(String::as_str).collect();
-        let is: Vec<bool> = self
-            .codes
-            .iter()
-            .map(|c| wanted.contains(c.as_str()))
-            .collect();
-        let n = self.offsets.len().saturating_sub(1);
-        (0..n)
-            .into_par_iter()
-            .map(|p| self.rows(p).any(|i| is[self.code[i] as usize]))
-            .collect()
-    }
-}
-
 /// Rows of an event table in input order, not grouped by patient (`value` and `comparator`
 /// empty in a medications table).
 #[derive(Debug, Clone, Default)]
@@ -252,6 +233,23 @@ impl std::ops::AddAssign for ReadPaths {
 }
 
 impl EventTable {
+    /// Per patient index: whether the patient has a row (kept for counting) with one of
+    /// `codes`.
+    pub fn patients_with(&self, codes: &[String]) -> Vec<bool> {
+        use rayon::prelude::*;
+        let wanted: rustc_hash::FxHashSet<&str> = codes.iter().map(String::as_str).collect();
+        let is: Vec<bool> = self
+            .codes
+            .iter()
+            .map(|c| wanted.contains(c.as_str()))
+            .collect();
+        let n = self.offsets.len().saturating_sub(1);
+        (0..n)
+            .into_par_iter()
+            .map(|p| self.rows(p).any(|i| is[self.code[i] as usize]))
+            .collect()
+    }
+
     pub fn rows(&self, patient: usize) -> std::ops::Range<usize> {
         self.offsets[patient]..self.offsets[patient + 1]
     }

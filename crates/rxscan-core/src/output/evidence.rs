@@ -17,7 +17,7 @@ use std::io::{self, Write};
 
 use rayon::prelude::*;
 
-use crate::dates::format_iso;
+use crate::dates::push_iso;
 use crate::evidence::{Evidence, Flagged, Row, Searched};
 use crate::results::Results;
 
@@ -35,7 +35,7 @@ pub fn write(r: &Results, ev: Option<&Evidence>, w: &mut dyn Write) -> io::Resul
 fn line(r: &Results, f: &Flagged) -> String {
     let mut o = String::with_capacity(4096);
     o += "{\"index_date\":";
-    string(&mut o, &format_iso(f.index_date));
+    date(&mut o, f.index_date);
     let _ = write!(
         o,
         ",\"patient_id\":{},\"practice_pseudo_id\":",
@@ -89,7 +89,7 @@ fn row(o: &mut String, r: &Row) {
         None => *o += "null",
     }
     *o += ",\"date\":";
-    string(o, &format_iso(r.date));
+    date(o, r.date);
     *o += ",\"value\":";
     match r.value {
         Some(v) => {
@@ -112,11 +112,18 @@ fn searched(o: &mut String, s: &Searched) {
     for (key, d) in [("from", s.from), ("to", s.to)] {
         let _ = write!(o, ",\"{key}\":");
         match d {
-            Some(d) => string(o, &format_iso(d)),
+            Some(d) => date(o, d),
             None => *o += "null",
         }
     }
     o.push('}');
+}
+
+/// Append a day as a JSON string, `"YYYY-MM-DD"`.
+fn date(o: &mut String, day: crate::dates::Day) {
+    o.push('"');
+    push_iso(o, day);
+    o.push('"');
 }
 
 /// Append `s` as a JSON string literal.

@@ -18,11 +18,14 @@
 //! the flagged patients' are, when evidence is traced
 //! ([`EarlierRows`](crate::extract::EarlierRows)).
 //!
-//! Two ways in: the Parquet page reader and the fast pass gather candidates without branches
-//! as they decide whether counting keeps a row (`(row, patient)` where
-//! [`KeepSet::is_candidate`]), then call [`latest`]; the CSV scanner and the exact validators
-//! keep every candidate with the counted rows and split them after
-//! ([`Piece::set_earlier_apart`]).
+//! Only the patients the keep set admits have candidates ([`KeepSet::admits`]: every patient,
+//! or under [`LoadOptions::history_gate`](crate::extract::LoadOptions::history_gate) those who
+//! can be flagged, a few in ten).
+//!
+//! Two ways in: the Parquet page reader and the fast pass gather candidates as they decide
+//! whether counting keeps a row (`(row, patient)` where [`KeepSet::is_candidate`] and
+//! admitted), then call [`latest`]; the CSV scanner and the exact validators keep every
+//! candidate with the counted rows and split them after ([`Piece::set_earlier_apart`]).
 
 use std::cell::RefCell;
 

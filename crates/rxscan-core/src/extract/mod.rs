@@ -73,7 +73,8 @@ pub use date_format::DateFormat;
 pub use error::{BadValue, ExtractError, Location};
 pub use mapping::{Mapping, MappingError};
 pub use model::{
-    Comparator, EventTable, Extract, InputFile, LoadReport, ReadPaths, Registrations, Sex, NO_DATE,
+    Comparator, EarlierRows, EventTable, Extract, InputFile, LoadReport, ReadPaths, Registrations,
+    Rows, Sex, NO_DATE,
 };
 pub use options::{KeepCode, LoadOptions};
 pub(crate) use patients::practice_order;

@@ -1,8 +1,9 @@
 //! `rxscan why`: one patient at one index date, every condition with true/false and the rows
-//! behind it (the tree is built and formatted by `rxscan_core::evidence::why_tree`).
+//! behind it (the tree is built and formatted by `rxscan_core::output::why::tree`).
 
 use anyhow::{anyhow, Result};
 use clap::Args;
+use rxscan_core::output::why;
 use rxscan_core::scan::Data;
 use rxscan_core::{evidence, IndexDates, Scan};
 
@@ -38,10 +39,10 @@ pub fn run(args: WhyArgs) -> Result<()> {
         .extract
         .apply(Scan::new(plan, dates).with_all_history())?;
     let data = &args.extract.data;
-    let one = Data::find(data)?.one_extract();
+    let one = Data::find(data, scan.load_options().mapping.as_deref())?.one_extract();
     one.map_err(|e| anyhow!("--data {}: {e}", data.display()))?;
     let extract = scan.load(data)?;
-    let tree = evidence::why_tree(&scan, &extract, args.patient, day, args.measure.as_deref())
+    let tree = why::tree(&scan, &extract, args.patient, day, args.measure.as_deref())
         .map_err(rxscan_core::Error::from)?;
     out(tree.trim_end())
 }

@@ -92,6 +92,31 @@ fn both_example_layouts_scan_as_their_ehrql_shaped_twin() {
     }
 }
 
+/// An export whose files all sit in a subfolder, named so by its mapping, is one extract (not
+/// a folder of practice folders): the same outputs as the flat layout. Without the mapping the
+/// subfolder is read as a practice folder, and its error says the tables are not there.
+#[test]
+fn a_mapped_export_with_every_file_in_a_subfolder_is_one_extract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sub = dir.path().join("export 2020-04");
+    std::fs::create_dir(&sub).expect("subfolder");
+    for entry in std::fs::read_dir(repo().join("testdata/mappings/emis-like")).expect("layout") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, sub.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let text = std::fs::read_to_string(repo().join("docs/mappings/emis-like.toml"))
+        .expect("mapping")
+        .replace("file = \"", "file = \"export 2020-04/");
+    assert_eq!(text.matches("file = \"export 2020-04/").count(), 4);
+    let mapping = dir.path().join("mapping.toml");
+    std::fs::write(&mapping, text).expect("write mapping");
+    let (run, out) = scan(dir.path(), &["--mapping", mapping.to_str().expect("utf8")]);
+    assert_e2e_outputs(&run, out.path());
+    let (run, _out) = scan(dir.path(), &[]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(stderr(&run).contains("export 2020-04"), "{}", stderr(&run));
+}
+
 #[test]
 fn a_date_not_in_the_declared_format_names_file_line_column_value_and_format() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -112,6 +112,29 @@ pub enum Feature {
 }
 
 impl Feature {
+    /// The days on which a row can change what this feature finds at an index date from the
+    /// first to the last of `range` (`None`: any date): the union of its windows. A window
+    /// whose ends are not calendar days at some date keeps everything (the evaluator reports
+    /// that date as an error). Windows move with the index date and month arithmetic is
+    /// monotone, so the windows at the first and last date cover every date between. The
+    /// loader keeps a feature's rows from the start of this span, and evidence's last row
+    /// before a window is looked for among those and, before it, among the rows set apart
+    /// ([`KeepCode::latest_before`](crate::extract::KeepCode::latest_before)).
+    pub fn span(
+        &self,
+        range: Option<(crate::dates::Day, crate::dates::Day)>,
+    ) -> (crate::dates::Day, crate::dates::Day) {
+        use crate::dates::Day;
+        let Some((first, last)) = range else {
+            return (Day::MIN, Day::MAX);
+        };
+        let w = self.window();
+        match (w.bounds_at(first), w.bounds_at(last)) {
+            (Some(a), Some(b)) => (a.0.min(b.0), a.1.max(b.1)),
+            _ => (Day::MIN, Day::MAX),
+        }
+    }
+
     pub fn window(&self) -> Window {
         match *self {
             Feature::Has { window, .. }

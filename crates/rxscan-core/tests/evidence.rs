@@ -38,7 +38,7 @@ fn flagged(folder: &str, date: &str, patient: i64, measure: &str) -> Flagged {
     let results = scan
         .evaluate(&ex, &EvalOptions { patient_rows: true })
         .unwrap();
-    let ev = for_flagged(&scan, &ex, &results).unwrap();
+    let ev = for_flagged(scan.plan(), scan.history(), &ex, &results).unwrap();
     let m = scan
         .plan()
         .measures

@@ -69,7 +69,7 @@ fn write_case(dir: &Path, plan: &Plan, raw: &RawExtract, dates: &[NaiveDate], f:
         .collect();
     let index = IndexDates::any_days(days).expect("dates");
     let dialect = sql::dialect(&engine_name()).expect("RXSCAN_SQL_ENGINE: spark or duckdb");
-    let script = sql::script(plan, &index, dialect, &SqlOptions::default());
+    let script = sql::script(plan, index.days(), dialect, &SqlOptions::default());
     let native = engine::run(plan, &engine::load(plan, &data, false, Some(dates)), dates);
     match (native, script) {
         (Ok(results), Ok(script)) => {

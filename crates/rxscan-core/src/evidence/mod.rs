@@ -5,7 +5,7 @@
 //!
 //! Evidence runs *after* the counting pass and only for the patients asked about: the flagged
 //! ones ([`for_flagged`], which `evidence.jsonl` and the action lists render), or one patient
-//! (`rxscan why`, [`why_tree`]). A scan without it costs what it cost before.
+//! (`rxscan why`, [`crate::output::why::tree`]). A scan without it costs what it cost before.
 //!
 //! The loader drops rows a scan cannot see ([`crate::scan::rows`]), which would hide "the last
 //! lithium level before the window". A scan that wants evidence asks for more history
@@ -28,11 +28,9 @@ pub use trace::{Node, Row, Searched, Value};
 
 use crate::dates::Day;
 use crate::eval::EvalError;
-use crate::extract::{Extract, NO_DATE};
+use crate::extract::{Extract, History, NO_DATE};
 use crate::plan::{Expr, Plan};
 use crate::results::Results;
-use crate::scan::rows::History;
-use crate::scan::Scan;
 use trace::{Context, Patient, Template};
 
 /// Why evidence cannot be given.
@@ -104,8 +102,9 @@ fn own_numerator<'e>(den: &Expr, num: &'e Expr) -> std::borrow::Cow<'e, Expr> {
 }
 
 impl<'a> Tracer<'a> {
-    /// `history`: which rows before the windows were loaded ([`Scan::history`]; on a scan
-    /// with evidence, for the patients a numerator can hold for: [`Scan::with_evidence`]).
+    /// `history`: which rows before the windows were loaded ([`crate::Scan::history`]; on a
+    /// scan with evidence, for the patients a numerator can hold for:
+    /// [`crate::Scan::with_evidence`]).
     pub fn new(plan: &'a Plan, extract: &'a Extract, history: &'a History) -> Tracer<'a> {
         Tracer::of(plan, extract, history, None)
     }
@@ -255,8 +254,10 @@ pub struct Evidence {
 
 /// Trace every (index date, patient, measure) whose numerator the counting pass found true.
 /// `results` must carry its patient rows ([`crate::eval::EvalOptions::patient_rows`]).
+/// `extract` was loaded with `history` ([`crate::Scan::history`] of the scan that loaded it).
 pub fn for_flagged(
-    scan: &Scan,
+    plan: &Plan,
+    history: &History,
     extract: &Extract,
     results: &Results,
 ) -> Result<Evidence, EvidenceError> {
@@ -264,7 +265,7 @@ pub fn for_flagged(
     for f in results.patient_rows.iter().filter(|f| f.numerator) {
         flagged[f.patient as usize] = true;
     }
-    let tracer = Tracer::of(scan.plan(), extract, scan.history(), Some(&flagged));
+    let tracer = Tracer::of(plan, extract, history, Some(&flagged));
     let last = results.index_dates.iter().max().copied();
     let flagged = results
         .patient_rows
@@ -302,23 +303,4 @@ pub fn measures_named(plan: &Plan, measure: Option<&str>) -> Result<Vec<usize>, 
             }),
         },
     }
-}
-
-/// `rxscan why` as a string: for one patient at one index date, the population and, for each
-/// measure (or only `measure`), the denominator and numerator as trees of conditions with
-/// true/false and the rows behind each (see [`crate::output::why`]). `extract` must have been
-/// loaded by `scan` (its [`Scan::history`] says which features' earlier rows are there).
-pub fn why_tree(
-    scan: &Scan,
-    extract: &Extract,
-    patient_id: i64,
-    index: Day,
-    measure: Option<&str>,
-) -> Result<String, EvidenceError> {
-    let plan = scan.plan();
-    let measures = measures_named(plan, measure)?;
-    let tracer = Tracer::new(plan, extract, scan.history());
-    let p = tracer.patient_index(patient_id)?;
-    let trace = tracer.patient(p, index, &measures)?;
-    Ok(crate::output::why::render(plan, &trace))
 }

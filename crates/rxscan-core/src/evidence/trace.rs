@@ -22,9 +22,8 @@ use std::sync::Arc;
 use super::text::Names;
 use crate::dates::{self, Day};
 use crate::eval::EvalError;
-use crate::extract::{Comparator, EventTable, Extract, NO_DATE};
+use crate::extract::{Comparator, EventTable, Extract, History, NO_DATE};
 use crate::plan::{CmpOp, Expr, Feature, Plan, RecordField, Table, Window};
-use crate::scan::rows::{self, History};
 
 /// A value in a trace.
 #[derive(Debug, Clone, PartialEq)]
@@ -354,7 +353,9 @@ impl Patient<'_, '_> {
         if !self.cx.history.of(f) {
             return None;
         }
-        let from = rows::span(&self.cx.plan.features[f], self.cx.extract.index_date_range).0;
+        let from = self.cx.plan.features[f]
+            .span(self.cx.extract.index_date_range)
+            .0;
         self.last_in(lists, from..lo, false)
             .or_else(|| self.last_in(lists, Day::MIN..from.min(lo), true))
     }

@@ -81,20 +81,7 @@ fn locate(
     let mapping = opts.mapping.as_deref();
     if let Some((m, (file, span))) = mapping.and_then(|m| Some((m, m.table(table)?.file.as_ref()?)))
     {
-        let pattern = dir.join(file);
-        let mut found: Vec<PathBuf> = if file.contains(['*', '?', '[']) {
-            glob::glob(&pattern.to_string_lossy())
-                .map(|paths| {
-                    paths
-                        .filter_map(Result::ok)
-                        .filter(|p| p.is_file())
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            [pattern].into_iter().filter(|p| p.is_file()).collect()
-        };
-        found.sort();
+        let found = super::mapping::matching_files(dir, file);
         if found.is_empty() {
             let d = Diagnostic::error(
                 Code::MappingFileNotFound,

@@ -156,6 +156,15 @@ impl Mapping {
         self.sources.path(0)
     }
 
+    /// Whether `dir` holds a file this mapping names for one of its tables (so `dir` is an
+    /// export in the mapping's layout, even with every file in a subfolder).
+    pub fn names_files_in(&self, dir: &Path) -> bool {
+        self.tables
+            .iter()
+            .filter_map(|t| t.file.as_ref())
+            .any(|(file, _)| !matching_files(dir, file).is_empty())
+    }
+
     pub(crate) fn table(&self, name: &str) -> Option<&TableMap> {
         self.tables.iter().find(|t| t.table == name)
     }
@@ -493,4 +502,24 @@ impl Parser {
             out.sex_values = Some(spellings);
         }
     }
+}
+
+/// The files of `dir` that a mapping's `file` names (relative to `dir`; a glob: its files in
+/// path order).
+pub(super) fn matching_files(dir: &Path, file: &str) -> Vec<PathBuf> {
+    let pattern = dir.join(file);
+    let mut found: Vec<PathBuf> = if file.contains(['*', '?', '[']) {
+        glob::glob(&pattern.to_string_lossy())
+            .map(|paths| {
+                paths
+                    .filter_map(Result::ok)
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        [pattern].into_iter().filter(|p| p.is_file()).collect()
+    };
+    found.sort();
+    found
 }

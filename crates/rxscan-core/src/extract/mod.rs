@@ -76,5 +76,5 @@ pub use model::{
     Comparator, EarlierRows, EventTable, Extract, InputFile, LoadReport, ReadPaths, Registrations,
     Rows, Sex, NO_DATE,
 };
-pub use options::{KeepCode, LoadOptions};
+pub use options::{History, KeepCode, LoadOptions};
 pub(crate) use patients::practice_order;

@@ -67,3 +67,27 @@ impl KeepCode {
         }
     }
 }
+
+/// Which features' rows before their windows a load keeps besides those the counting needs,
+/// so that evidence can name the last matching row before a window, however old.
+///
+/// Not the whole record: for each patient and such feature the loader keeps only the latest
+/// row of the feature's codelists dated before the feature's [`Feature::span`](crate::plan::Feature::span)
+/// ([`KeepCode::latest_before`], grouped by feature), apart from the rows counting reads
+/// ([`EventTable::earlier`](super::EventTable::earlier)). The last row before the
+/// window at any scanned date is either one of the feature's rows kept for counting from the
+/// start of its span (the windows of later dates reach back over them) or, if none is before
+/// the window, that one: exact, at the cost of about one row per patient and feature, which
+/// the evaluator never reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    /// Per feature: whether its latest rows before its window are kept (absent: no).
+    pub features: Vec<bool>,
+}
+
+impl History {
+    /// Whether the latest rows before feature `f`'s window were kept.
+    pub fn of(&self, f: usize) -> bool {
+        self.features.get(f).copied().unwrap_or(false)
+    }
+}

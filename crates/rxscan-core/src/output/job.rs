@@ -117,7 +117,7 @@ impl Job {
         let eval_opts = EvalOptions {
             patient_rows: output.writes_patient_level(),
         };
-        let data = Data::find(&self.data)?;
+        let data = Data::find(&self.data, scan.load_options().mapping.as_deref())?;
         match &data {
             Data::Extract(dir) => on(Event::Stage(&format!("scanning {}", dir.display()))),
             Data::Practices(folders) => on(Event::Folders(folders.len())),

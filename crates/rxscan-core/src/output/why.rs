@@ -8,9 +8,32 @@
 
 use std::collections::HashSet;
 
-use crate::dates::format_iso;
-use crate::evidence::{number, Node, PatientTrace, Row, Searched, Value};
+use crate::dates::{format_iso, Day};
+use crate::evidence::{
+    measures_named, number, EvidenceError, Node, PatientTrace, Row, Searched, Tracer, Value,
+};
+use crate::extract::Extract;
 use crate::plan::Plan;
+use crate::Scan;
+
+/// `rxscan why` as a string: for one patient at one index date, the population and, for each
+/// measure (or only `measure`), the denominator and numerator as trees of conditions with
+/// true/false and the rows behind each ([`render`]). `extract` must have been loaded by `scan`
+/// (its [`Scan::history`] says which features' earlier rows are there).
+pub fn tree(
+    scan: &Scan,
+    extract: &Extract,
+    patient_id: i64,
+    index: Day,
+    measure: Option<&str>,
+) -> Result<String, EvidenceError> {
+    let plan = scan.plan();
+    let measures = measures_named(plan, measure)?;
+    let tracer = Tracer::new(plan, extract, scan.history());
+    let p = tracer.patient_index(patient_id)?;
+    let trace = tracer.patient(p, index, &measures)?;
+    Ok(render(plan, &trace))
+}
 
 /// The whole tree for one patient.
 pub fn render(plan: &Plan, t: &PatientTrace) -> String {

@@ -12,7 +12,7 @@
 //! normal loader and evaluated by the normal evaluator, so a test exercises exactly what a
 //! scan does (the loader's sex spellings and date checks included). There is no second
 //! evaluator. A failure comes with `rxscan why`'s tree for the patient and measure
-//! ([`crate::evidence::why_tree`], on the same extract).
+//! ([`crate::output::why::tree`], on the same extract).
 //!
 //! | file | does |
 //! |---|---|
@@ -317,7 +317,7 @@ fn run_file(
     // The why tree of each failing measure: `rxscan why`'s, on the same extract.
     for (i, (day, id, m)) in &asks {
         let measure = plan.measures[*m].id.as_str();
-        failures[*i].why = crate::evidence::why_tree(&scan, &extract, *id, *day, Some(measure))?;
+        failures[*i].why = crate::output::why::tree(&scan, &extract, *id, *day, Some(measure))?;
     }
     let summary = FileSummary {
         path: f.path.clone(),

@@ -17,7 +17,7 @@ use super::{RunFacts, Scan};
 use crate::error::Error;
 use crate::eval::EvalOptions;
 use crate::evidence::Evidence;
-use crate::extract::{ExtractError, LoadReport};
+use crate::extract::{ExtractError, LoadReport, Mapping};
 use crate::results::Results;
 
 /// What a data folder holds.
@@ -43,9 +43,14 @@ const TABLE_FILES: &[&str] = &[".csv", ".parquet", ".csv.gz", ".csv.zst"];
 
 impl Data {
     /// What `dir` holds: an extract when it has table files (`.csv`, `.parquet`, ...) of its
-    /// own, otherwise the practice folders in it (hidden folders, `.name`, are skipped). A
-    /// folder with neither is read as an extract, so its error names the missing tables.
-    pub fn find(dir: &Path) -> Result<Data, Error> {
+    /// own, or files `mapping` names (an export in the mapping's layout, whose files may all
+    /// sit in subfolders), otherwise the practice folders in it (hidden folders, `.name`, are
+    /// skipped). A folder with neither is read as an extract, so its error names the missing
+    /// tables.
+    pub fn find(dir: &Path, mapping: Option<&Mapping>) -> Result<Data, Error> {
+        if mapping.is_some_and(|m| m.names_files_in(dir)) {
+            return Ok(Data::Extract(dir.to_path_buf()));
+        }
         let unreadable = |e: std::io::Error| {
             Error::from(ExtractError::Unreadable {
                 path: dir.to_path_buf(),
@@ -143,7 +148,7 @@ impl Scan {
         // Evidence is a second, small pass over the flagged patients only, while this
         // extract is in memory.
         let evidence = (self.traces_evidence() && opts.patient_rows)
-            .then(|| crate::evidence::for_flagged(self, &extract, &results))
+            .then(|| crate::evidence::for_flagged(self.plan(), self.history(), &extract, &results))
             .transpose()?;
         let facts = RunFacts {
             load: loaded,
@@ -292,7 +297,10 @@ mod tests {
         for name in ["b", "a", ".hidden"] {
             std::fs::create_dir(pcn.path().join(name)).unwrap();
         }
-        let err = Data::find(pcn.path()).unwrap().one_extract().unwrap_err();
+        let err = Data::find(pcn.path(), None)
+            .unwrap()
+            .one_extract()
+            .unwrap_err();
         assert_eq!(err, PracticeFolders(vec!["a".into(), "b".into()]));
         assert_eq!(
             err.to_string(),
@@ -300,6 +308,6 @@ mod tests {
         );
         let one = pcn.path().join("a");
         std::fs::write(one.join("patients.csv"), "patient_id\n").unwrap();
-        assert_eq!(Data::find(&one).unwrap().one_extract(), Ok(one));
+        assert_eq!(Data::find(&one, None).unwrap().one_extract(), Ok(one));
     }
 }

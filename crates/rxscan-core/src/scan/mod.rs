@@ -197,7 +197,12 @@ impl Scan {
         dialect: &dyn crate::sql::Dialect,
         opts: &crate::sql::SqlOptions,
     ) -> Result<String, Error> {
-        Ok(crate::sql::script(&self.plan, &self.dates, dialect, opts)?)
+        Ok(crate::sql::script(
+            &self.plan,
+            self.dates.days(),
+            dialect,
+            opts,
+        )?)
     }
 
     /// Evaluate the plan over an extract at every index date of the scan, in one pass.

@@ -19,29 +19,7 @@ pub fn for_any_date(plan: &Plan) -> LoadOptions {
     spans(plan, None, &History::default())
 }
 
-/// Which features' rows before their windows a load keeps besides those the counting needs,
-/// so that evidence can name the last matching row before a window, however old.
-///
-/// Not the whole record: for each patient and such feature the loader keeps only the latest
-/// row of the feature's codelists dated before the feature's [`span`]
-/// ([`KeepCode::latest_before`], grouped by feature), apart from the rows counting reads
-/// ([`EventTable::earlier`](crate::extract::EventTable::earlier)). The last row before the
-/// window at any scanned date is either one of the feature's rows kept for counting from the
-/// start of its span (the windows of later dates reach back over them) or, if none is before
-/// the window, that one: exact, at the cost of about one row per patient and feature, which
-/// the evaluator never reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct History {
-    /// Per feature: whether its latest rows before its window are kept (absent: no).
-    pub features: Vec<bool>,
-}
-
-impl History {
-    /// Whether the latest rows before feature `f`'s window were kept.
-    pub fn of(&self, f: usize) -> bool {
-        self.features.get(f).copied().unwrap_or(false)
-    }
-}
+pub use crate::extract::History;
 
 /// Keep the rows that can change a result of `plan` at an index date from the first to the
 /// last of `dates` (the extract records that range and refuses other dates).
@@ -170,19 +148,9 @@ fn feature_lists(f: &Feature) -> Vec<usize> {
 }
 
 /// The days on which a row can change what feature `f` finds at an index date from the first to
-/// the last of `range` (`None`: any date): the union of its windows. A window whose ends are
-/// not calendar days at some date keeps everything (the evaluator reports that date as an
-/// error). Evidence's last row before a window is looked for among the rows from the start of
-/// this span and, before it, among the rows set apart (`KeepCode::latest_before`).
+/// the last of `range` ([`Feature::span`]).
 pub fn span(f: &Feature, range: Option<(Day, Day)>) -> (Day, Day) {
-    let Some((first, last)) = range else {
-        return (Day::MIN, Day::MAX);
-    };
-    let w = f.window();
-    match (w.bounds_at(first), w.bounds_at(last)) {
-        (Some(a), Some(b)) => (a.0.min(b.0), a.1.max(b.1)),
-        _ => (Day::MIN, Day::MAX),
-    }
+    f.span(range)
 }
 
 fn spans(plan: &Plan, range: Option<(Day, Day)>, history: &History) -> LoadOptions {

@@ -26,9 +26,9 @@ pub use dialect::Dialect;
 pub use duckdb::DuckDb;
 pub use spark::Spark;
 
+use crate::dates::Day;
 use crate::eval::EvalError;
 use crate::plan::Plan;
-use crate::scan::IndexDates;
 
 /// The names of the three views a script ends with, in the order of the output files.
 pub const RESULT_VIEWS: [&str; 3] = ["rxscan_summary", "rxscan_patients", "rxscan_composites"];
@@ -52,11 +52,12 @@ pub struct SqlOptions {
     pub codelists_table: Option<String>,
 }
 
-/// The script for `plan` at `dates`: statements each ending with `;` at the end of a line.
-/// Fails, as evaluation would, when a day the plan reads does not exist at some date.
+/// The script for `plan` at `dates` (checked index dates: [`IndexDates::days`](crate::IndexDates::days)):
+/// statements each ending with `;` at the end of a line. Fails, as evaluation would, when a
+/// day the plan reads does not exist at some date.
 pub fn script(
     plan: &Plan,
-    dates: &IndexDates,
+    dates: &[Day],
     dialect: &dyn Dialect,
     opts: &SqlOptions,
 ) -> Result<String, EvalError> {
@@ -64,7 +65,7 @@ pub fn script(
         tables: &opts.tables,
         codelists_table: opts.codelists_table.as_deref(),
     };
-    let statements = script::statements(plan, dates.days(), dialect, &inputs)?;
+    let statements = script::statements(plan, dates, dialect, &inputs)?;
     let mut out = format!(
         "-- Written by rxscan {} (`rxscan sql --dialect {}`) from a compiled rule pack.\n\
          -- Reads patients, practice_registrations, medications and clinical_events (docs/DATA-CONTRACT.md),\n\

@@ -89,7 +89,7 @@ proptest! {
                 }
             }
         }
-        let evidence = for_flagged(&scan, &ex, &results).expect("evidence");
+        let evidence = for_flagged(scan.plan(), scan.history(), &ex, &results).expect("evidence");
         prop_assert_eq!(
             evidence.flagged.len(),
             results.patient_rows.iter().filter(|f| f.numerator).count()

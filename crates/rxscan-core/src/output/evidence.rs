@@ -131,9 +131,9 @@ fn string(o: &mut String, s: &str) {
     o.push('"');
     // Bytes, not chars: no byte of a multi-byte UTF-8 sequence is below 0x80. A fold without
     // an early exit, so that the compiler checks many bytes at a time.
-    let plain = !s
-        .bytes()
-        .fold(false, |bad, b| bad | (b == b'"') | (b == b'\\') | (b < 0x20));
+    let plain = !s.bytes().fold(false, |bad, b| {
+        bad | (b == b'"') | (b == b'\\') | (b < 0x20)
+    });
     if plain {
         *o += s;
     } else {

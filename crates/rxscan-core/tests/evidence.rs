@@ -269,12 +269,7 @@ fn the_trace_agrees_with_the_evaluator_on_every_boundary_fixture() {
 #[test]
 fn the_last_row_before_the_window_is_the_records_latest() {
     let day = IndexDates::parse("2020-03-01").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let li = common::repo().join("testdata/boundaries/li");
-    for f in std::fs::read_dir(&li).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
-    }
+    let dir = copy_of("testdata/boundaries/li");
     let events = dir.path().join("clinical_events.csv");
     let mut text = std::fs::read_to_string(&events).unwrap();
     text.push_str(
@@ -400,12 +395,7 @@ fn the_history_gate_is_what_a_flagged_patient_must_have_been_prescribed() {
 #[test]
 fn history_is_gathered_only_for_patients_a_numerator_can_hold_for() {
     let day = IndexDates::parse("2020-03-01").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let li = common::repo().join("testdata/boundaries/li");
-    for f in std::fs::read_dir(&li).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
-    }
+    let dir = copy_of("testdata/boundaries/li");
     let append = |file: &str, rows: &str| {
         let path = dir.path().join(file);
         let text = std::fs::read_to_string(&path).unwrap() + rows;
@@ -451,4 +441,14 @@ fn history_is_gathered_only_for_patients_a_numerator_can_hold_for() {
         let latest = all.rows(p21).map(|i| dates::format_iso(all.day[i])).max();
         assert_eq!(latest.as_deref(), Some("2017-04-04"), "{chunks:?}");
     }
+}
+
+/// A copy of a folder of the repository, to add rows to.
+fn copy_of(folder: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(common::repo().join(folder)).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
+    }
+    dir
 }

@@ -76,40 +76,33 @@ pub fn absence_features(plan: &Plan) -> Vec<bool> {
 
 /// The medication codes that gate the clinical events' history when evidence traces only
 /// flagged patients ([`LoadOptions::history_gate`]): for each measure whose conditions (its
-/// population, denominator or numerator) read a feature with clinical-event history, codes of
+/// population, denominator or numerator) read a feature with clinical-event history where it
+/// can decide a value ([`Expr::any`]: not under `false and`), codes of
 /// which its numerator requires a prescription ([`prescribed`]). A flagged patient has a row
 /// of one of them in a feature's window, kept for counting, so the gate never hides a flagged
 /// patient's last row before a window. `None` (no gate) when such a measure's numerator
 /// requires no prescription.
 pub fn history_gate(plan: &Plan, history: &History) -> Option<Vec<String>> {
-    fn features(e: &Expr, out: &mut Vec<usize>) {
-        match e {
-            Expr::Flag(f) | Expr::RecordExists(f) | Expr::Record(f, _) => out.push(*f),
-            Expr::Not(x) | Expr::Exists(x) => features(x, out),
-            Expr::Coalesce(a, b) | Expr::Cmp(_, a, b) => {
-                features(a, out);
-                features(b, out);
-            }
-            Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| features(x, out)),
-            Expr::In(x, xs) => {
-                features(x, out);
-                xs.iter().for_each(|x| features(x, out));
-            }
-            _ => {}
-        }
-    }
     let reads_events = |f: usize| {
         feature_lists(&plan.features[f])
             .iter()
             .any(|&c| plan.codelists[c].table == Table::ClinicalEvents)
     };
+    // A read of a feature with clinical-event history, where it can decide a value.
+    let reads_history = |e: &Expr| {
+        e.any(&|x| match x {
+            Expr::Flag(f) | Expr::RecordExists(f) | Expr::Record(f, _) => {
+                history.of(*f) && reads_events(*f)
+            }
+            _ => false,
+        })
+    };
     let mut codes = std::collections::BTreeSet::new();
     for m in &plan.measures {
-        let mut read = Vec::new();
-        for e in [&plan.population, &m.denominator, &m.numerator] {
-            features(e, &mut read);
-        }
-        if read.iter().any(|&f| history.of(f) && reads_events(f)) {
+        if [&plan.population, &m.denominator, &m.numerator]
+            .into_iter()
+            .any(reads_history)
+        {
             for c in prescribed(plan, &m.numerator)? {
                 codes.extend(plan.codelists[c].codes.iter().cloned());
             }

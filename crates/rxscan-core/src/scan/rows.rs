@@ -140,17 +140,11 @@ fn feature_lists(f: &Feature) -> Vec<usize> {
     }
 }
 
-/// The days on which a row can change what feature `f` finds at an index date from the first to
-/// the last of `range` ([`Feature::span`]).
-pub fn span(f: &Feature, range: Option<(Day, Day)>) -> (Day, Day) {
-    f.span(range)
-}
-
 fn spans(plan: &Plan, range: Option<(Day, Day)>, history: &History) -> LoadOptions {
     let mut meds: Vec<KeepCode> = Vec::new();
     let mut events: Vec<KeepCode> = Vec::new();
     for (i, f) in plan.features.iter().enumerate() {
-        let (from, to) = span(f, range);
+        let (from, to) = f.span(range);
         // History only where rows can be older than every row counting keeps: not for a window
         // open to the start of the record.
         let latest_before = (history.of(i) && from > Day::MIN).then_some(i as u32);

@@ -5,14 +5,13 @@
 //! decides a result, or words one, lives in `rxscan-core`.
 
 mod alloc;
+mod args;
 mod interrupts;
-mod output;
 mod pack;
-mod rules;
+mod progress;
 mod scan;
 mod sql;
 mod synth;
-mod test;
 mod why;
 
 use std::io::Write as _;
@@ -34,16 +33,16 @@ enum Command {
     /// the results, the comparison of practices, the report, the evidence and action lists.
     Scan(scan::ScanArgs),
     /// Compile a rule pack and print its diagnostics (exit 2 if it has errors).
-    Check(rules::RulesArgs),
+    Check(args::RulesArgs),
     /// List the measures of a rule pack: id, PRIMIS code, title.
-    Rules(rules::RulesArgs),
+    Rules(args::RulesArgs),
     /// Write the rule pack at the index dates as one SQL script (Spark or DuckDB).
     Sql(sql::SqlArgs),
     /// Write a deterministic, realistic synthetic extract (for demos, tests and benchmarks).
     Synth(synth::SynthArgs),
     /// Run a pack's own tests (tests/*.toml beside its rules): exit 0 when all hold, 1 when one
     /// does not (each failure with its file and line, patient, measure and why), 2 on errors.
-    Test(rules::RulesArgs),
+    Test(args::RulesArgs),
     /// Print the documentation of one measure.
     Rule(pack::MeasureArgs),
     /// Why a patient is (or is not) in each measure: every condition, true/false, and its rows.
@@ -60,7 +59,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => pack::list(args),
         Command::Sql(args) => sql::run(args),
         Command::Synth(args) => synth::run(args),
-        Command::Test(args) => test::run(args),
+        Command::Test(args) => pack::test(args),
         Command::Rule(args) => pack::measure(args, false),
         Command::Why(args) => why::run(args),
         Command::Explain(args) => pack::measure(args, true),
@@ -69,7 +68,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     };
     let io = e.root_cause().downcast_ref::<std::io::Error>();
-    if e.is::<test::Failed>() {
+    if e.is::<pack::Failed>() {
         // `rxscan test` found a failing test and has said which on stdout.
         return ExitCode::from(1);
     } else if io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {

@@ -1,11 +1,12 @@
-//! `rxscan check`, `rxscan rules`, `rxscan rule ID` and `rxscan explain ID`: a pack compiled and
-//! described (the text is `rxscan_core::output::pack`'s).
+//! The commands over a pack alone: `rxscan check`, `rules`, `rule ID`, `explain ID` (the text is
+//! `rxscan_core::output::pack`'s) and `test` (`rxscan_core::ruletest`).
 
 use anyhow::{anyhow, Result};
 use clap::Args;
 use rxscan_core::output::pack as text;
+use rxscan_core::ruletest;
 
-use crate::rules::{compile_rules, pack, RulesArgs};
+use crate::args::RulesArgs;
 use crate::{colour, err, out};
 
 #[derive(Args)]
@@ -17,29 +18,53 @@ pub struct MeasureArgs {
 }
 
 pub fn check(args: RulesArgs) -> Result<()> {
-    let compiled = compile_rules(&args)?;
+    let compiled = args.compile()?;
     err(compiled.sources.render(&compiled.warnings, colour()));
     let n_warn = compiled.warnings.len();
     out(&text::check_summary(
-        &pack(&args).name(),
+        &args.pack().name(),
         &compiled.plan,
         n_warn,
     ))
 }
 
 pub fn list(args: RulesArgs) -> Result<()> {
-    let plan = compile_rules(&args)?.plan;
-    out(text::listing(&pack(&args).name(), &plan).trim_end())
+    let plan = args.compile()?.plan;
+    out(text::listing(&args.pack().name(), &plan).trim_end())
 }
 
 /// A measure's documentation (`rule`), or with its definition expanded (`explain`).
 pub fn measure(args: MeasureArgs, explain: bool) -> Result<()> {
-    let plan = compile_rules(&args.rules)?.plan;
+    let plan = args.rules.compile()?.plan;
     let render = if explain {
         text::explain
     } else {
         text::measure_doc
     };
-    let doc = render(&pack(&args.rules).name(), &plan, &args.id).map_err(|e| anyhow!(e))?;
+    let doc = render(&args.rules.pack().name(), &plan, &args.id).map_err(|e| anyhow!(e))?;
     out(doc.trim_end())
 }
+
+/// The pack's own tests (`tests/*.toml`); [`Failed`] (exit code 1) when one does not hold.
+pub fn test(args: RulesArgs) -> Result<()> {
+    let plan = args.compile()?.plan;
+    let suite = ruletest::read_suite(&args.pack(), &plan).map_err(rxscan_core::Error::from)?;
+    let report = ruletest::run_suite(&plan, &suite)?;
+    out(report.render().trim_end())?;
+    match report.passed() {
+        true => Ok(()),
+        false => Err(Failed.into()),
+    }
+}
+
+/// The tests ran and some did not hold (the report on stdout says which): exit code 1.
+#[derive(Debug)]
+pub struct Failed;
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("some tests failed")
+    }
+}
+
+impl std::error::Error for Failed {}

@@ -7,9 +7,8 @@ use clap::Args;
 use rxscan_core::sql::{self, SqlOptions};
 use rxscan_core::Scan;
 
+use crate::args::{DatesArgs, RulesArgs};
 use crate::out;
-use crate::rules::{compile_rules, RulesArgs};
-use crate::scan::{index_dates, DatesArgs};
 
 #[derive(Args)]
 pub struct SqlArgs {
@@ -38,8 +37,8 @@ pub struct SqlArgs {
 pub fn run(args: SqlArgs) -> Result<()> {
     let dialect = sql::dialect(&args.dialect)
         .ok_or_else(|| anyhow!("--dialect {}: expected spark or duckdb", args.dialect))?;
-    let dates = index_dates(&args.dates)?;
-    let scan = Scan::new(compile_rules(&args.rules)?.plan, dates);
+    let dates = args.dates.index_dates()?;
+    let scan = Scan::new(args.rules.compile()?.plan, dates);
     let opts = SqlOptions {
         tables: args.tables,
         codelists_table: args.codelists_table,

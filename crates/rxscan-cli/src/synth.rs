@@ -1,14 +1,14 @@
-//! `rxscan synth`: write a synthetic extract (`rxscan_synth::generate_on`).
+//! `rxscan synth`: write a synthetic extract (`rxscan_synth::generate`).
 
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use clap::Args;
 use rxscan_core::packs::Builtin;
-use rxscan_synth::{Codelists, SynthConfig};
+use rxscan_synth::{Codelists, Format, SynthConfig};
 
+use crate::args::{folder, use_threads};
 use crate::out;
-use crate::rules::check_folder;
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -26,7 +26,7 @@ pub struct SynthArgs {
     out: PathBuf,
     /// csv, parquet or both.
     #[arg(long, default_value = "csv")]
-    format: String,
+    format: Format,
     /// Folder with the pincer-*.csv codelists the generator draws real codes from [default:
     /// the codelists of the PINCER pack built into rxscan].
     #[arg(long, value_name = "DIR")]
@@ -43,10 +43,8 @@ pub struct SynthArgs {
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
-    let format = args.format.parse();
-    let format = format.map_err(|e| anyhow!("--format {}: {e}", args.format))?;
     let codelists = match args.codelists {
-        Some(dir) => check_folder("--codelists", &dir).map(|()| Codelists::Dir(dir))?,
+        Some(dir) => folder("--codelists", &dir).map(|()| Codelists::Dir(dir))?,
         None => Codelists::Files(Builtin::codelist_files()),
     };
     let cfg = SynthConfig {
@@ -54,12 +52,12 @@ pub fn run(args: SynthArgs) -> Result<()> {
         practices: args.practices,
         seed: args.seed,
         out: args.out,
-        format,
+        format: args.format,
         codelists,
         background: args.background,
         enrich: args.enrich,
     };
-    let threads = args.threads.unwrap_or(0);
-    let report = rxscan_synth::generate_on(&cfg, threads).map_err(|e| anyhow!("{e}"))?;
+    use_threads(args.threads)?;
+    let report = rxscan_synth::generate(&cfg).map_err(|e| anyhow!("{e}"))?;
     out(report.summary(&cfg.out).trim_end())
 }

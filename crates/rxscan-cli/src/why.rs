@@ -7,9 +7,8 @@ use rxscan_core::output::why;
 use rxscan_core::scan::Data;
 use rxscan_core::{evidence, IndexDates, Scan};
 
+use crate::args::{flag, ExtractArgs, RulesArgs};
 use crate::out;
-use crate::rules::{compile_rules, flag, RulesArgs};
-use crate::scan::ExtractArgs;
 
 #[derive(Args)]
 pub struct WhyArgs {
@@ -32,7 +31,7 @@ pub struct WhyArgs {
 
 pub fn run(args: WhyArgs) -> Result<()> {
     let day = IndexDates::parse(&args.index_date).map_err(flag("--index-date"))?;
-    let plan = compile_rules(&args.rules)?.plan;
+    let plan = args.rules.compile()?.plan;
     evidence::measures_named(&plan, args.measure.as_deref()).map_err(flag("--measure:"))?;
     let dates = IndexDates::of([day]).map_err(rxscan_core::Error::from)?;
     let scan = args

@@ -171,6 +171,29 @@ fn thread_count_does_not_change_results() {
 }
 
 #[test]
+fn zero_threads_is_an_error_in_every_command_that_takes_them() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let o = out.path().join("o");
+    let o = o.to_str().expect("utf8");
+    let scan = [
+        "scan",
+        "--data",
+        "testdata/e2e",
+        "--index-date",
+        "2020-03-01",
+    ];
+    for args in [&scan[..], &["synth", "--patients", "10"]] {
+        let mut args = args.to_vec();
+        args.extend(["--out", o, "--threads", "0"]);
+        let run = rxscan(&args);
+        assert_eq!(run.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(err, "error: --threads must be at least 1\n", "{args:?}");
+        assert!(!out.path().join("o").exists(), "{args:?}");
+    }
+}
+
+#[test]
 fn suppression_redacts_small_counts_and_writes_no_patient_list() {
     let out = tempfile::tempdir().expect("tempdir");
     let run = rxscan(&[

@@ -266,19 +266,6 @@ pub enum SynthError {
     /// Encoding a Parquet page failed.
     #[error("parquet: {0}")]
     Parquet(String),
-    /// The thread pool of [`generate_on`] could not be started.
-    #[error("cannot start the thread pool: {0}")]
-    Threads(String),
-}
-
-/// [`generate`] on a pool of `threads` worker threads of its own (0: one per core), so that a
-/// caller's global pool is left as it is.
-pub fn generate_on(cfg: &SynthConfig, threads: usize) -> Result<SynthReport, SynthError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| SynthError::Threads(e.to_string()))?;
-    pool.install(|| generate(cfg))
 }
 
 /// Generates a synthetic extract as configured; see the crate documentation for the model.

@@ -1,13 +1,12 @@
 //! Progress on stderr: a spinner, then a bar over a batch's practice folders, drawn only once
 //! a run has lasted half a second (a quick scan leaves no trace), and never when stderr is not
-//! a terminal or with `--quiet` (the bar is then hidden). (The output files and the terminal
-//! summary are rendered by `rxscan_core::output`.)
+//! a terminal or with `--quiet` (the bar is then hidden).
 
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-pub fn progress(quiet: bool) -> ProgressBar {
+pub fn bar(quiet: bool) -> ProgressBar {
     use std::io::IsTerminal;
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     if quiet || !std::io::stderr().is_terminal() {

@@ -128,7 +128,8 @@ pub struct EventTable {
 }
 
 /// Rows of an event table in input order, not grouped by patient (`value` and `comparator`
-/// empty in a medications table).
+/// empty in a medications table): what each of the loader's pieces keeps, and the rows set
+/// apart as history ([`EarlierRows`]).
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
     pub patient: Vec<u32>,

@@ -102,17 +102,17 @@ pub(super) fn exact(
             (None, Some(d)) => d.get(c),
             (None, None) => continue,
         };
-        piece.patient.push(p);
-        piece.day.push(day[i]);
-        piece.code.push(code);
+        piece.rows.patient.push(p);
+        piece.rows.day.push(day[i]);
+        piece.rows.code.push(code);
         if shape.is_events {
-            piece.value.push(value[i]);
-            piece.comparator.push(comparator[i]);
+            piece.rows.value.push(value[i]);
+            piece.rows.comparator.push(comparator[i]);
         }
     }
     if let Some(k) = keep {
         piece.set_earlier_apart(k);
-        piece.shrink_to_fit();
+        piece.rows.shrink_to_fit();
     }
     Ok(piece)
 }

@@ -506,7 +506,7 @@ pub(super) fn fast(
         value: &s.value,
         comparator: &s.comparator,
     };
-    piece.fill(&s.kept, &cols, shape.is_events);
+    piece.rows.fill(&s.kept, &cols, shape.is_events);
     piece.set_earlier(keep, &earlier, &cols, shape.is_events);
     Some(piece)
 }

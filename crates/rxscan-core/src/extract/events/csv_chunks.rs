@@ -169,11 +169,7 @@ fn scan_chunk(
 ) -> Option<(Piece, usize)> {
     SCANNED.with(|k| {
         let kept = &mut *k.borrow_mut();
-        kept.patient.clear();
-        kept.day.clear();
-        kept.code.clear();
-        kept.value.clear();
-        kept.comparator.clear();
+        kept.rows.clear();
         let mut orphans = 0;
         let mut first_orphan = None;
         let mut record = |i: usize, r: &csv_lines::ScannedLine| {
@@ -186,12 +182,12 @@ fn scan_chunk(
                 return;
             }
             let Some(p) = index.get(r.id) else { return };
-            kept.patient.push(p);
-            kept.day.push(r.day);
-            kept.code.push(r.code);
+            kept.rows.patient.push(p);
+            kept.rows.day.push(r.day);
+            kept.rows.code.push(r.code);
             if shape.is_events {
-                kept.value.push(r.value);
-                kept.comparator.push(r.comparator);
+                kept.rows.value.push(r.value);
+                kept.rows.comparator.push(r.comparator);
             }
         };
         let n = match dates {
@@ -200,11 +196,7 @@ fn scan_chunk(
         }?;
         kept.set_earlier_apart(keep);
         let piece = Piece {
-            patient: kept.patient.clone(),
-            day: kept.day.clone(),
-            code: kept.code.clone(),
-            value: kept.value.clone(),
-            comparator: kept.comparator.clone(),
+            rows: kept.rows.clone(),
             orphans,
             first_orphan,
             earlier: kept.earlier.take(),

@@ -173,7 +173,7 @@ impl Piece {
                 .iter()
                 .filter(|&&(i, _)| !keep.keeps(cols.code[i as usize], cols.day[i as usize]))
                 .count();
-            let mut e = Piece::default();
+            let mut e = Rows::default();
             e.fill(rows, cols, events);
             self.earlier = Some(Box::new(e));
         }
@@ -187,49 +187,50 @@ impl Piece {
         if !keep.has_history() {
             return;
         }
-        let candidates: Vec<(u32, u32)> = (0..self.patient.len())
+        let rows = &mut self.rows;
+        let candidates: Vec<(u32, u32)> = (0..rows.patient.len())
             .filter(|&j| {
-                keep.is_candidate(self.code[j], self.day[j]) && keep.admits(self.patient[j])
+                keep.is_candidate(rows.code[j], rows.day[j]) && keep.admits(rows.patient[j])
             })
-            .map(|j| (j as u32, self.patient[j]))
+            .map(|j| (j as u32, rows.patient[j]))
             .collect();
-        for (at, _) in latest(keep, &candidates, &self.code, &self.day) {
-            self.patient[at as usize] |= LATEST_ROW;
+        for (at, _) in latest(keep, &candidates, &rows.code, &rows.day) {
+            rows.patient[at as usize] |= LATEST_ROW;
         }
-        let is_events = !self.value.is_empty();
-        let mut e = Piece::default();
+        let is_events = !rows.value.is_empty();
+        let mut e = Rows::default();
         let mut w = 0;
-        for r in 0..self.patient.len() {
-            let p = self.patient[r] & !LATEST_ROW;
-            let counted = keep.keeps(self.code[r], self.day[r]);
-            if self.patient[r] & LATEST_ROW != 0 {
+        for r in 0..rows.patient.len() {
+            let p = rows.patient[r] & !LATEST_ROW;
+            let counted = keep.keeps(rows.code[r], rows.day[r]);
+            if rows.patient[r] & LATEST_ROW != 0 {
                 self.earlier_only += !counted as usize;
                 e.patient.push(p);
-                e.day.push(self.day[r]);
-                e.code.push(self.code[r]);
+                e.day.push(rows.day[r]);
+                e.code.push(rows.code[r]);
                 if is_events {
-                    e.value.push(self.value[r]);
-                    e.comparator.push(self.comparator[r]);
+                    e.value.push(rows.value[r]);
+                    e.comparator.push(rows.comparator[r]);
                 }
             }
             if !counted {
                 continue;
             }
-            self.patient[w] = p;
-            self.day[w] = self.day[r];
-            self.code[w] = self.code[r];
+            rows.patient[w] = p;
+            rows.day[w] = rows.day[r];
+            rows.code[w] = rows.code[r];
             if is_events {
-                self.value[w] = self.value[r];
-                self.comparator[w] = self.comparator[r];
+                rows.value[w] = rows.value[r];
+                rows.comparator[w] = rows.comparator[r];
             }
             w += 1;
         }
-        self.patient.truncate(w);
-        self.day.truncate(w);
-        self.code.truncate(w);
+        rows.patient.truncate(w);
+        rows.day.truncate(w);
+        rows.code.truncate(w);
         if is_events {
-            self.value.truncate(w);
-            self.comparator.truncate(w);
+            rows.value.truncate(w);
+            rows.comparator.truncate(w);
         }
         if !e.patient.is_empty() {
             self.earlier = Some(Box::new(e));
@@ -244,13 +245,7 @@ impl Piece {
         let parts: Vec<Rows> = pieces
             .iter_mut()
             .filter_map(|p| p.earlier.take())
-            .map(|e| Rows {
-                patient: e.patient,
-                day: e.day,
-                code: e.code,
-                value: e.value,
-                comparator: e.comparator,
-            })
+            .map(|e| *e)
             .collect();
         (!parts.is_empty()).then(|| EarlierRows::new(parts, n_patients))
     }

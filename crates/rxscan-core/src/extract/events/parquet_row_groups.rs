@@ -181,7 +181,7 @@ fn decided_piece(
             value: &d.value,
             comparator: &d.comparator,
         };
-        piece.fill(kept, &cols, shape.is_events);
+        piece.rows.fill(kept, &cols, shape.is_events);
         piece.set_earlier(keep, &earlier, &cols, shape.is_events);
     });
     piece

@@ -8,21 +8,18 @@
 use rayon::prelude::*;
 
 use crate::dates::Day;
-use crate::extract::model::{EventTable, ReadPaths};
+use crate::extract::model::{EventTable, ReadPaths, Rows};
 
 /// The rows of one task that survive, in input order.
 #[derive(Default)]
 pub(super) struct Piece {
-    pub(super) patient: Vec<u32>,
-    pub(super) day: Vec<Day>,
-    pub(super) code: Vec<u32>,
-    pub(super) value: Vec<f64>,
-    pub(super) comparator: Vec<u8>,
+    /// The rows counting keeps (patients as dense indices).
+    pub(super) rows: Rows,
     pub(super) orphans: usize,
     pub(super) first_orphan: Option<(i64, usize)>,
     /// Each patient's latest rows before a feature's span, set apart for evidence
     /// (`earlier.rs`), and how many of them counting does not also keep.
-    pub(super) earlier: Option<Box<Piece>>,
+    pub(super) earlier: Option<Box<Rows>>,
     pub(super) earlier_only: usize,
 }
 
@@ -34,7 +31,7 @@ pub(super) struct KeptColumns<'a> {
     pub(super) comparator: &'a [u8],
 }
 
-impl Piece {
+impl Rows {
     /// Append the `kept` rows, each column allocated once at its final size (growing them row
     /// by row made the kernel zero each doubling's fresh pages: a third of a 60-date scan).
     pub(super) fn fill(&mut self, kept: &[(u32, u32)], cols: &KeptColumns<'_>, is_events: bool) {
@@ -49,6 +46,15 @@ impl Piece {
         }
     }
 
+    /// Empty every column, keeping its capacity.
+    pub(super) fn clear(&mut self) {
+        self.patient.clear();
+        self.day.clear();
+        self.code.clear();
+        self.value.clear();
+        self.comparator.clear();
+    }
+
     /// Release the capacity of rows dropped after the piece was built.
     pub(super) fn shrink_to_fit(&mut self) {
         self.patient.shrink_to_fit();
@@ -57,10 +63,12 @@ impl Piece {
         self.value.shrink_to_fit();
         self.comparator.shrink_to_fit();
     }
+}
 
+impl Piece {
     /// Input rows kept, for counting or set apart (each once).
     pub(super) fn kept(&self) -> usize {
-        self.patient.len() + self.earlier_only
+        self.rows.patient.len() + self.earlier_only
     }
 }
 
@@ -78,7 +86,7 @@ pub(super) struct TablePieces {
 pub(super) fn group(pieces: &[Piece], n: usize, is_events: bool) -> EventTable {
     let mut offsets = vec![0usize; n + 1];
     for piece in pieces {
-        for &p in &piece.patient {
+        for &p in &piece.rows.patient {
             offsets[p as usize + 1] += 1;
         }
     }
@@ -140,18 +148,19 @@ pub(super) fn group(pieces: &[Piece], n: usize, is_events: bool) -> EventTable {
         let base = offsets[a];
         let mut next: Vec<usize> = offsets[a..b].iter().map(|&o| o - base).collect();
         for piece in pieces {
-            for (k, &p) in piece.patient.iter().enumerate() {
+            let rows = &piece.rows;
+            for (k, &p) in rows.patient.iter().enumerate() {
                 let p = p as usize;
                 if p < a || p >= b {
                     continue;
                 }
                 let at = next[p - a];
                 next[p - a] += 1;
-                part.code[at] = piece.code[k];
-                part.day[at] = piece.day[k];
+                part.code[at] = rows.code[k];
+                part.day[at] = rows.day[k];
                 if is_events {
-                    part.value[at] = piece.value[k];
-                    part.comparator[at] = piece.comparator[k];
+                    part.value[at] = rows.value[k];
+                    part.comparator[at] = rows.comparator[k];
                 }
             }
         }

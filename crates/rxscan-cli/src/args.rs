@@ -9,7 +9,15 @@ use anyhow::{anyhow, ensure, Context as _, Result};
 use clap::Args;
 use rxscan_core::compile::{CompileError, CompileOptions, Compiled};
 use rxscan_core::scan::DatesError;
-use rxscan_core::{extract::Mapping, packs::Pack, paths, Error, IndexDates, Scan};
+use rxscan_core::{extract::Mapping, packs::Pack, paths, Error, IndexDates, OptionNames, Scan};
+
+/// The flags of the options a library message may point to (the library names none).
+const FLAGS: OptionNames = OptionNames {
+    skip_orphans: "--skip-orphans",
+    absent: "--absent",
+    param: "--param",
+    data: "--data",
+};
 
 #[derive(Args)]
 pub struct RulesArgs {
@@ -29,7 +37,8 @@ impl RulesArgs {
     }
 
     pub fn compile(&self) -> Result<Compiled> {
-        let opts = CompileOptions::from_params(&self.params).map_err(flag("--param"))?;
+        let mut opts = CompileOptions::from_params(&self.params).map_err(flag("--param"))?;
+        opts.names = FLAGS;
         if let Some(dir) = &self.rules {
             folder("--rules", dir)?;
         }
@@ -70,7 +79,8 @@ impl ExtractArgs {
         let path = self.mapping.as_deref().map(paths::file).transpose();
         let mapping = path.map_err(flag("--mapping"))?.map(Mapping::read);
         let mapping = mapping.transpose().map_err(Error::from)?.map(Arc::new);
-        Ok(scan.mapping(mapping).absent(self.absent.clone()))
+        let scan = scan.option_names(FLAGS).mapping(mapping);
+        Ok(scan.absent(self.absent.clone()))
     }
 }
 

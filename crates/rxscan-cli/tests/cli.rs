@@ -300,6 +300,37 @@ fn param_override_changes_the_rule() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean `egfr_threshold`?"));
 }
 
+/// The library's messages name no flags; the CLI gives it its flag names (`OptionNames`), so
+/// the advice a user reads names the flag to use (the library's own words are tested in
+/// `rxscan-core/tests/bad_input.rs`; orphans and `--absent` in the bad-input snapshots and
+/// `tests/inputs.rs`).
+#[test]
+fn library_advice_names_the_flags() {
+    let bad = rxscan(&["check", "--param", "egfr_treshold=30"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    let want = "error[RX055]: --param egfr_treshold: this pack has no parameter `egfr_treshold`";
+    assert!(err.contains(want), "{err}");
+    let out = tempfile::tempdir().expect("tempdir");
+    let run = rxscan(&[
+        "scan",
+        "--data",
+        "testdata/mappings/emis-like",
+        "--mapping",
+        "testdata/mappings-broken/file_not_found/mapping.toml",
+        "--index-date",
+        "2020-03-01",
+        "--out",
+        out.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("Help: the file is named relative to --data"),
+        "{err}"
+    );
+}
+
 #[test]
 fn bad_index_dates_are_errors() {
     let out = tempfile::tempdir().expect("tempdir");

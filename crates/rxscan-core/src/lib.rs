@@ -34,6 +34,7 @@ pub mod error;
 pub mod eval;
 pub mod evidence;
 pub mod extract;
+pub mod option_names;
 pub mod output;
 pub mod packs;
 pub mod paths;
@@ -45,4 +46,5 @@ pub mod sql;
 pub mod syntax;
 
 pub use error::Error;
+pub use option_names::OptionNames;
 pub use scan::{IndexDates, Scan};

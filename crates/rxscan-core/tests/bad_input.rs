@@ -225,6 +225,7 @@ fn regression_param_duration_of_i64_min_days_crashed_the_compiler() {
             "coprescription_gap".to_string(),
             "-9223372036854775808 days".to_string(),
         )],
+        ..CompileOptions::default()
     };
     let err = match rxscan_core::compile::compile_dir(&common::repo().join("rules/pincer"), &opts) {
         Ok(_) => panic!("an out-of-range duration must not compile"),
@@ -232,4 +233,113 @@ fn regression_param_duration_of_i64_min_days_crashed_the_compiler() {
     };
     assert!(!err.contains("crashed"), "{err}");
     assert!(err.contains("coprescription_gap"), "{err}");
+}
+
+/// The e2e extract with `edit` applied to the text of `table.csv`.
+fn e2e_with(table: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for t in [
+        "patients",
+        "practice_registrations",
+        "medications",
+        "clinical_events",
+    ] {
+        let text = std::fs::read_to_string(common::repo().join(format!("testdata/e2e/{t}.csv")))
+            .expect("read");
+        let text = if t == table { edit(&text) } else { text };
+        std::fs::write(dir.path().join(format!("{t}.csv")), text).expect("write");
+    }
+    dir
+}
+
+/// A message that says what to do names the option by what the caller calls it
+/// (`OptionNames`): the library's own names by default, a command line's flags when it gives
+/// them (`crates/rxscan-cli` does; its tests see `--skip-orphans`). Worked by hand: the
+/// orphan row is patient 999, on line 56 of the 55-line medications file.
+#[test]
+fn messages_name_options_as_the_caller_calls_them() {
+    use rxscan_core::{IndexDates, OptionNames, Scan};
+    let plan = common::pincer();
+    let dates = IndexDates::of([rxscan_core::dates::parse_iso("2020-03-01").expect("date")])
+        .expect("dates");
+    let caller = OptionNames {
+        skip_orphans: "SKIP",
+        absent: "ABSENT",
+        param: "PARAM",
+        data: "DATA",
+    };
+    let orphan = e2e_with("medications", |t| format!("{t}999,2020-02-10,329653008\n"));
+    let no_death = e2e_with("patients", |t| {
+        t.lines()
+            .map(|l| l.rsplit_once(',').expect("four columns").0.to_string() + "\n")
+            .collect()
+    });
+    for (names, skip, absent) in [
+        (None, "skip_orphans", "absent"),
+        (Some(caller), "SKIP", "ABSENT"),
+    ] {
+        let scan = Scan::new(plan.clone(), dates.clone());
+        let scan = match names {
+            Some(n) => scan.option_names(n),
+            None => scan,
+        };
+        let e = scan.load(orphan.path()).expect_err("an orphan row fails");
+        assert!(
+            e.to_string().ends_with(&format!(
+                "1 row(s) refer to a patient_id that is not in the patients table (first: \
+                 patient_id 999 at line 56); fix the extract, or pass {skip} to skip them with a \
+                 warning"
+            )),
+            "{e}"
+        );
+        let skipping = scan.clone().skip_orphans(true);
+        let extract = skipping.load(orphan.path()).expect("skipped");
+        let warnings = skipping.warnings(
+            &extract.report,
+            &extract.orphans_skipped,
+            rxscan_core::results::Suppression::None,
+        );
+        assert!(
+            warnings[0].ends_with(&format!(
+                "medications.csv: skipped 1 row(s) whose patient_id is not in the patients \
+                 table ({skip})"
+            )),
+            "{warnings:?}"
+        );
+        let bad = scan.clone().absent(vec!["medications.dmd_code".into()]);
+        let e = bad.load(orphan.path()).expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{absent} medications.dmd_code: only patients.date_of_death and \
+                 clinical_events.comparator may be declared absent"
+            )
+        );
+        let e = scan.load(no_death.path()).expect_err("no date_of_death");
+        assert!(
+            e.to_string()
+                .ends_with(&format!("or {absent} patients.date_of_death")),
+            "{e}"
+        );
+    }
+    // A parameter override, compiled with the library's names and with the caller's.
+    for (names, param) in [(OptionNames::LIBRARY, "param"), (caller, "PARAM")] {
+        let opts = CompileOptions {
+            params: vec![("egfr_treshold".into(), "30".into())],
+            names,
+        };
+        let dir = common::repo().join("rules/pincer");
+        let Err(e) = rxscan_core::compile::compile_dir(&dir, &opts) else {
+            panic!("an unknown parameter must not compile");
+        };
+        let text = rxscan_core::Error::from(e)
+            .diagnostics(false)
+            .expect("diagnostics");
+        assert!(
+            text.contains(&format!(
+                "{param} egfr_treshold: this pack has no parameter `egfr_treshold`"
+            )),
+            "{text}"
+        );
+    }
 }

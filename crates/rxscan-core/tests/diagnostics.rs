@@ -82,6 +82,7 @@ fn compile_case(case: &str) -> Outcome {
     let dir = root.join(case);
     let opts = CompileOptions {
         params: read_expect(&dir).params,
+        ..CompileOptions::default()
     };
     let codes = |ds: &[Diagnostic]| ds.iter().map(|d| d.code.code().to_string()).collect();
     let (text, errors, codes) = match compile_dir(&dir, &opts) {

@@ -74,6 +74,7 @@ impl Declarations {
     pub(super) fn apply_overrides(
         &mut self,
         overrides: &[(String, String)],
+        option: &str,
         diags: &mut Vec<Diagnostic>,
     ) {
         for (name, text) in overrides {
@@ -94,7 +95,7 @@ impl Declarations {
                     .error(
                         Code::UnknownParam,
                         span,
-                        format!("--param {name}: this pack has no parameter `{name}`"),
+                        format!("{option} {name}: this pack has no parameter `{name}`"),
                         "the pack starts here",
                     )
                     .hint = Some(hint);
@@ -130,7 +131,7 @@ impl Declarations {
                     diags.error(
                         Code::BadParamValue,
                         span,
-                        format!("--param {name}={text}: expected {expected}"),
+                        format!("{option} {name}={text}: expected {expected}"),
                         "parameter declared here",
                     );
                 }

@@ -46,6 +46,8 @@ pub use lower::DOC_HEADINGS;
 pub struct CompileOptions {
     /// `NAME=VALUE` overrides of `param` defaults.
     pub params: Vec<(String, String)>,
+    /// What the caller calls an override, in the messages about one (`param` by default).
+    pub names: crate::OptionNames,
 }
 
 impl CompileOptions {
@@ -59,7 +61,10 @@ impl CompileOptions {
                 .ok_or_else(|| ParamError(text.clone()))?;
             params.push((name.trim().to_string(), value.trim().to_string()));
         }
-        Ok(CompileOptions { params })
+        Ok(CompileOptions {
+            params,
+            ..CompileOptions::default()
+        })
     }
 }
 
@@ -203,7 +208,7 @@ fn compile_on_this_thread(
         items.extend(parsed);
     }
     let mut decls = declare::declare(items, &sources, pack, &mut diags);
-    decls.apply_overrides(&opts.params, &mut diags);
+    decls.apply_overrides(&opts.params, opts.names.param, &mut diags);
     let (plan, diags) = lower::lower(decls, &sources, diags);
     if diags.iter().any(|d| d.severity == Severity::Error) {
         let mut diagnostics = diags;

@@ -53,7 +53,7 @@ fn declared_absent(opts: &LoadOptions, table: &str, field: &str) -> bool {
         .any(|a| a.split_once('.') == Some((table, field)))
 }
 
-/// Check `--absent TABLE.FIELD` values against the contract, before anything is read.
+/// Check the fields declared absent against the contract, before anything is read.
 pub(super) fn check_absent(opts: &LoadOptions) -> Result<(), ExtractError> {
     for a in &opts.absent {
         let ok = a.split_once('.').is_some_and(|(t, f)| {
@@ -63,7 +63,7 @@ pub(super) fn check_absent(opts: &LoadOptions) -> Result<(), ExtractError> {
         });
         if !ok {
             return Err(ExtractError::BadOption {
-                message: format!("--absent {a}: only patients.date_of_death and clinical_events.comparator may be declared absent"),
+                message: format!("{} {a}: only patients.date_of_death and clinical_events.comparator may be declared absent", opts.names.absent),
             });
         }
     }
@@ -151,6 +151,7 @@ pub(super) fn resolve(
                         &file_header,
                         absentable,
                         map.is_some(),
+                        opts.names.absent,
                     ));
                 }
                 _ => return Err(repeated(path, format, name, &loose)),
@@ -211,6 +212,7 @@ fn missing(
     header: &[String],
     absentable: &[&str],
     mapped: bool,
+    absent_option: &str,
 ) -> ExtractError {
     let mut hint = String::new();
     if header.len() == 1 && [';', '\t', '|'].iter().any(|c| header[0].contains(*c)) {
@@ -223,7 +225,7 @@ fn missing(
     }
     if absentable.contains(&field) {
         hint.push_str(&format!(
-            "; if the export has no {field}, say so: `{field} = false` under [{table}.columns] in a mapping, or --absent {table}.{field}"
+            "; if the export has no {field}, say so: `{field} = false` under [{table}.columns] in a mapping, or {absent_option} {table}.{field}"
         ));
     }
     ExtractError::MissingColumn {

@@ -64,15 +64,17 @@ pub enum ExtractError {
     /// A column mapping with mistakes, each a diagnostic against the mapping file.
     #[error("{0}")]
     Mapping(Box<super::mapping::MappingError>),
-    /// A load option that cannot be honoured (`--absent` of a field that may not be absent).
+    /// A load option that cannot be honoured (a field declared absent that may not be).
     #[error("{message}")]
     BadOption { message: String },
-    #[error("{path}: {count} row(s) refer to a patient_id that is not in the patients table (first: patient_id {first_id} at {first_at}); fix the extract, or pass --skip-orphans to skip them with a warning")]
+    #[error("{path}: {count} row(s) refer to a patient_id that is not in the patients table (first: patient_id {first_id} at {first_at}); fix the extract, or pass {skip_option} to skip them with a warning")]
     Orphans {
         path: PathBuf,
         count: usize,
         first_id: String,
         first_at: Location,
+        /// What the caller calls skipping such rows ([`crate::OptionNames::skip_orphans`]).
+        skip_option: &'static str,
     },
 }
 

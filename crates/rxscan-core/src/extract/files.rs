@@ -89,7 +89,7 @@ fn locate(
                 format!("no file `{file}` in {}", dir.display()),
                 "this file",
             )
-            .with_hint("the file is named relative to --data");
+            .with_hint(format!("the file is named relative to {}", opts.names.data));
             return Err(ExtractError::Mapping(Box::new(m.error(vec![d]))));
         }
         return Ok(found

@@ -28,10 +28,12 @@ pub struct LoadOptions {
     /// `practice_pseudo_id` column (a batch scan gives each practice folder's name); `None`:
     /// the column is required.
     pub practice_if_no_column: Option<String>,
-    /// The export's column mapping (`--mapping`), if it is not shaped like the contract.
+    /// The export's column mapping, if it is not shaped like the contract.
     pub mapping: Option<std::sync::Arc<super::mapping::Mapping>>,
-    /// Fields declared absent on the command line, as `table.field` (`--absent`).
+    /// Fields the export does not have, declared absent, as `table.field`.
     pub absent: Vec<String>,
+    /// What the caller calls these options, in the messages that point to one.
+    pub names: crate::OptionNames,
     /// Medication codes that gate the clinical-event rows set apart as history
     /// ([`KeepCode::latest_before`]): when given, only patients with a medications row kept
     /// for counting with one of these codes have them (`None`: every patient). A scan tracing

@@ -327,6 +327,7 @@ impl Orphans {
             count: self.count,
             first_id: id.to_string(),
             first_at: src.location(row),
+            skip_option: opts.names.skip_orphans,
         })
     }
 }

@@ -122,13 +122,20 @@ impl Scan {
         self
     }
 
-    /// Read the extract through a column mapping (`--mapping`).
+    /// What the caller calls the options its messages point to ([`crate::OptionNames`]; a
+    /// command line gives its flags).
+    pub fn option_names(mut self, names: crate::OptionNames) -> Scan {
+        self.load.names = names;
+        self
+    }
+
+    /// Read the extract through a column mapping.
     pub fn mapping(mut self, mapping: Option<Arc<Mapping>>) -> Scan {
         self.load.mapping = mapping;
         self
     }
 
-    /// Fields the extract does not have, declared absent (`--absent patients.date_of_death`).
+    /// Fields the extract does not have, declared absent (e.g. `patients.date_of_death`).
     pub fn absent(mut self, fields: Vec<String>) -> Scan {
         self.load.absent = fields;
         self
@@ -148,7 +155,10 @@ impl Scan {
     ) -> Vec<String> {
         let mut out = Vec::new();
         for (file, n) in orphans_skipped {
-            out.push(format!("{file}: skipped {n} row(s) whose patient_id is not in the patients table (--skip-orphans)"));
+            out.push(format!(
+                "{file}: skipped {n} row(s) whose patient_id is not in the patients table ({})",
+                self.load.names.skip_orphans
+            ));
         }
         let comparator = "clinical_events.comparator";
         let readers = self.plan.measures_reading(RecordField::Comparator);

@@ -33,6 +33,7 @@ pub fn pincer_with(params: u8) -> &'static Plan {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ..CompileOptions::default()
         };
         match rxscan_core::compile::compile_dir(&common::repo().join("rules/pincer"), &opts) {
             Ok(c) => c.plan,

@@ -27,42 +27,44 @@ struct Cli {
     command: Command,
 }
 
+/// The commands, in the order `rxscan --help` lists them: the scan, then what explains its
+/// flags (the pharmacist's), then the rule author's, the analyst's and the developer's.
 #[derive(Subcommand)]
 enum Command {
     /// Run the measures of a rule pack over an extract, or a folder of practice extracts, and write
     /// the results, the comparison of practices, the report, the evidence and action lists.
     Scan(scan::ScanArgs),
-    /// Compile a rule pack and print its diagnostics (exit 2 if it has errors).
-    Check(args::RulesArgs),
-    /// List the measures of a rule pack: id, PRIMIS code, title.
-    Rules(args::RulesArgs),
-    /// Write the rule pack at the index dates as one SQL script (Spark or DuckDB).
-    Sql(sql::SqlArgs),
-    /// Write a deterministic, realistic synthetic extract (for demos, tests and benchmarks).
-    Synth(synth::SynthArgs),
-    /// Run a pack's own tests (tests/*.toml beside its rules): exit 0 when all hold, 1 when one
-    /// does not (each failure with its file and line, patient, measure and why), 2 on errors.
-    Test(args::RulesArgs),
-    /// Print the documentation of one measure.
-    Rule(pack::MeasureArgs),
     /// Why a patient is (or is not) in each measure: every condition, true/false, and its rows.
     Why(why::WhyArgs),
     /// Print a measure's documentation and its definition, shared definitions expanded.
     Explain(pack::MeasureArgs),
+    /// Print the documentation of one measure.
+    Rule(pack::MeasureArgs),
+    /// List the measures of a rule pack: id, PRIMIS code, title.
+    Rules(args::RulesArgs),
+    /// Compile a rule pack and print its diagnostics (exit 2 if it has errors).
+    Check(args::RulesArgs),
+    /// Run a pack's own tests (tests/*.toml beside its rules): exit 0 when all hold, 1 when one
+    /// does not (each failure with its file and line, patient, measure and why), 2 on errors.
+    Test(args::RulesArgs),
+    /// Write the rule pack at the index dates as one SQL script (Spark or DuckDB).
+    Sql(sql::SqlArgs),
+    /// Write a deterministic, realistic synthetic extract (for demos, tests and benchmarks).
+    Synth(synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
     alloc::tune_allocator();
     let result = match Cli::parse().command {
         Command::Scan(args) => scan::run(args),
-        Command::Check(args) => pack::check(args),
-        Command::Rules(args) => pack::list(args),
-        Command::Sql(args) => sql::run(args),
-        Command::Synth(args) => synth::run(args),
-        Command::Test(args) => pack::test(args),
-        Command::Rule(args) => pack::measure(args, false),
         Command::Why(args) => why::run(args),
         Command::Explain(args) => pack::measure(args, true),
+        Command::Rule(args) => pack::measure(args, false),
+        Command::Rules(args) => pack::list(args),
+        Command::Check(args) => pack::check(args),
+        Command::Test(args) => pack::test(args),
+        Command::Sql(args) => sql::run(args),
+        Command::Synth(args) => synth::run(args),
     };
     let Err(e) = result else {
         return ExitCode::SUCCESS;

@@ -63,7 +63,11 @@ pub(super) fn check_absent(opts: &LoadOptions) -> Result<(), ExtractError> {
         });
         if !ok {
             return Err(ExtractError::BadOption {
-                message: format!("{} {a}: only patients.date_of_death and clinical_events.comparator may be declared absent", opts.names.absent),
+                message: format!(
+                    "{} {a}: only patients.date_of_death and clinical_events.comparator may be \
+                     declared absent",
+                    opts.names.absent
+                ),
             });
         }
     }
@@ -225,7 +229,8 @@ fn missing(
     }
     if absentable.contains(&field) {
         hint.push_str(&format!(
-            "; if the export has no {field}, say so: `{field} = false` under [{table}.columns] in a mapping, or {absent_option} {table}.{field}"
+            "; if the export has no {field}, say so: `{field} = false` under [{table}.columns] \
+             in a mapping, or {absent_option} {table}.{field}"
         ));
     }
     ExtractError::MissingColumn {

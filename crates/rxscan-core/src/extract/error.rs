@@ -67,7 +67,11 @@ pub enum ExtractError {
     /// A load option that cannot be honoured (a field declared absent that may not be).
     #[error("{message}")]
     BadOption { message: String },
-    #[error("{path}: {count} row(s) refer to a patient_id that is not in the patients table (first: patient_id {first_id} at {first_at}); fix the extract, or pass {skip_option} to skip them with a warning")]
+    #[error(
+        "{path}: {count} row(s) refer to a patient_id that is not in the patients table (first: \
+         patient_id {first_id} at {first_at}); fix the extract, or pass {skip_option} to skip \
+         them with a warning"
+    )]
     Orphans {
         path: PathBuf,
         count: usize,

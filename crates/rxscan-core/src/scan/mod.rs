@@ -94,7 +94,7 @@ impl Scan {
     }
 
     /// Keep the rows `history` asks for; the other load options (orphans, mapping, absent
-    /// columns) stay as set.
+    /// columns, option names) stay as set.
     fn keeping_history(mut self, history: rows::History) -> Scan {
         let rows = rows::with_history(&self.plan, &self.dates, &history);
         self.load.keep_medication_codes = rows.keep_medication_codes;

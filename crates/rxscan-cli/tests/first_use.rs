@@ -308,3 +308,33 @@ fn diagnostics_are_coloured_on_a_terminal_only() {
     );
     assert!(!stderr(&piped).contains("\u{1b}["), "no colour into a pipe");
 }
+
+/// The README's table of commands is the list `rxscan --help` prints: every command, in the
+/// same order, and no other.
+#[test]
+fn the_readme_lists_every_command_in_the_order_help_does() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README");
+    let table = readme
+        .split("## Commands\n")
+        .nth(1)
+        .expect("a Commands section");
+    let documented: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("| `rxscan "))
+        .take_while(|l| l.starts_with("| `rxscan "))
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    let help = rxscan_in(&repo(), &["--help"]);
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    let listed: Vec<&str> = help
+        .lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert_eq!(listed.len(), 9, "{help}");
+    assert_eq!(documented, listed);
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Open an rxscan report.html in headless Chromium and check it through the DevTools protocol:
 the page loads, shows one funnel plot per measure (and one trend chart per measure when asked),
-every chart is a labelled image with a visible size, no resource is fetched, and nothing is
+every chart is a labelled image with a visible size, the page fits the width of a 1024-pixel
+window (wide tables scroll inside their own box; nothing makes the whole page scroll sideways,
+which would also cut it off on paper), no resource is fetched, and nothing is
 logged as an error (console, uncaught exception, browser log such as a Content-Security-Policy
 violation). Exits 1 with the reasons otherwise.
 
@@ -37,8 +39,35 @@ FLAGS = [
     "--remote-debugging-port=0",
 ]
 
+# The window the page is checked in (CSS pixels).
+WIDTH, HEIGHT = 1024, 768
+
 # Evaluated in the page once it has loaded: what the checks need, as JSON.
 PROBE = """JSON.stringify((() => {
+  const viewport = document.documentElement.clientWidth;
+  // The outermost elements that reach past the window's right edge (not inside a box that
+  // scrolls them itself).
+  const scrolls = el => getComputedStyle(el).overflowX === 'auto' || getComputedStyle(el).overflowX === 'scroll';
+  const wide = [];
+  const walk = el => {
+    for (const c of el.children) {
+      if (c.getBoundingClientRect().right > viewport + 1) {
+        wide.push(c.tagName.toLowerCase() + (c.id ? '#' + c.id : '') + (c.className && typeof c.className === 'string' ? '.' + c.className : '') +
+                  ' (' + Math.round(c.getBoundingClientRect().width) + ' px)');
+      } else if (!scrolls(c)) {
+        walk(c);
+      }
+    }
+  };
+  walk(document.body);
+  // Positioned elements escape a scrolling box unless it contains them (position: relative).
+  for (const e of document.querySelectorAll('*')) {
+    const pos = getComputedStyle(e).position;
+    if ((pos === 'absolute' || pos === 'fixed') && e.getBoundingClientRect().right > viewport + 1) {
+      wide.push(e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className : '') +
+                ' (position: ' + pos + ', right edge at ' + Math.round(e.getBoundingClientRect().right) + ' px)');
+    }
+  }
   const charts = [...document.querySelectorAll('svg')].map(s => {
     const r = s.getBoundingClientRect();
     return {kind: s.dataset.chart || null, role: s.getAttribute('role'),
@@ -52,6 +81,7 @@ PROBE = """JSON.stringify((() => {
           measureRows: document.querySelectorAll('#practices [data-measure]').length,
           docs: document.querySelectorAll('article.doc').length,
           resources: performance.getEntriesByType('resource').map(e => e.name),
+          viewport, pageWidth: document.documentElement.scrollWidth, wide: wide.slice(0, 5),
           charts};
 })())"""
 
@@ -149,6 +179,8 @@ def check(report, measures, trends):
     try:
         for domain in ("Page", "Runtime", "Log"):
             page.call(f"{domain}.enable")
+        page.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=HEIGHT,
+                  deviceScaleFactor=1, mobile=False)
         page.call("Page.navigate", url=url)
         page.wait_for("Page.loadEventFired")
         page.drain(1.0)
@@ -162,6 +194,9 @@ def check(report, measures, trends):
         problems.append(f"no title or not one h1: {probe['title']!r}, {probe['h1']} h1")
     if probe["tableHeaders"] == 0:
         problems.append("no table header with a scope")
+    if probe["pageWidth"] > probe["viewport"]:
+        problems.append(f"page wider than the window ({probe['pageWidth']} px > "
+                        f"{probe['viewport']} px): {', '.join(probe['wide'])}")
     if probe["resources"]:
         problems.append(f"fetched resources: {probe['resources']}")
     if measures is not None:
@@ -192,13 +227,15 @@ def self_test():
 </head><body><h1>bad</h1><table><tr><th scope="col">x</th></tr></table>
 <img src="https://example.invalid/x.png" alt="">
 <svg data-chart="funnel" width="10" height="10"></svg>
+<table><tr><td style="white-space: nowrap">""" + "a reason that does not wrap " * 40 + """</td></tr></table>
+<div style="overflow-x: auto"><span style="position: absolute; left: 3000px">escapes its box</span></div>
 <script>console.error("boom"); null.x;</script></body></html>"""
     with tempfile.TemporaryDirectory() as d:
         path = pathlib.Path(d, "bad.html")
         path.write_text(bad)
         problems = check(path, 1, False)
     wanted = ["Content Security Policy", "boom", "exception", "fetched resources",
-              "lacks role=img", "renders at", "table"]
+              "lacks role=img", "renders at", "table", "page wider than the window", "position: absolute"]
     missing = [w for w in wanted if not any(w in p for p in problems)]
     if missing:
         sys.exit(f"self-test: the broken page passed checks it breaks: {missing}\n{problems}")

@@ -18,6 +18,44 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Escaped text with each ISO date (`2020-03-01`) and date range (`2019-12-01..2020-03-01`) in a
+/// `<span class="date">` that the page does not break across lines (a browser may break after
+/// any hyphen: "2019-12-" then "01").
+pub fn escape_keeping_dates(s: &str) -> String {
+    let text = escape(s);
+    let b = text.as_bytes();
+    // Dates are ASCII; a multi-byte character never holds an ASCII byte, so byte offsets at
+    // a date's ends are character boundaries.
+    let is_date = |i: usize| {
+        b.len() >= i + 10
+            && b[i..i + 10].iter().enumerate().all(|(k, &c)| match k {
+                4 | 7 => c == b'-',
+                _ => c.is_ascii_digit(),
+            })
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+            && b.get(i + 10).is_none_or(|c| !c.is_ascii_alphanumeric())
+    };
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < b.len() {
+        if !is_date(i) {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 10;
+        if b[end..].starts_with(b"..") && is_date(end + 2) {
+            end += 12;
+        }
+        out.push_str(&text[copied..i]);
+        out.push_str("<span class=\"date\">");
+        out.push_str(&text[i..end]);
+        out.push_str("</span>");
+        (i, copied) = (end, end);
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// Escaped text with `` `code` `` spans as `<code>`.
 fn inline(s: &str) -> String {
     let mut out = String::new();
@@ -87,6 +125,39 @@ mod tests {
             escape(r#"<script>"a" & 'b'</script>"#),
             "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
         );
+    }
+
+    #[test]
+    fn dates_and_date_ranges_are_kept_whole() {
+        assert_eq!(
+            escape_keeping_dates(
+                "Age 77; Brufen <x> 2019-12-19; no ppi 2019-12-01..2020-03-01 (last 2018-02-28)"
+            ),
+            "Age 77; Brufen &lt;x&gt; <span class=\"date\">2019-12-19</span>; no ppi \
+             <span class=\"date\">2019-12-01..2020-03-01</span> (last \
+             <span class=\"date\">2018-02-28</span>)"
+        );
+        // At the ends, beside other characters, and not inside longer numbers or codes.
+        assert_eq!(
+            escape_keeping_dates("2020-03-01"),
+            "<span class=\"date\">2020-03-01</span>"
+        );
+        assert_eq!(
+            escape_keeping_dates("é2020-03-01é"),
+            "é<span class=\"date\">2020-03-01</span>é"
+        );
+        for text in [
+            "12020-03-01",
+            "2020-03-012",
+            "x2020-03-01",
+            "2020-3-01",
+            "2020-03-01..x",
+        ] {
+            let want =
+                escape(text).replace("2020-03-01..x", "<span class=\"date\">2020-03-01</span>..x");
+            assert_eq!(escape_keeping_dates(text), want, "{text}");
+        }
+        assert_eq!(escape_keeping_dates(""), "");
     }
 
     #[test]

@@ -83,7 +83,7 @@ h3 { margin-bottom: .3rem; }
 nav ul { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; padding: 0; list-style: none; }
 .facts { color: #444; }
 .notice { background: #fff6d6; border-left: 4px solid #e0b000; padding: .5rem .8rem; }
-.scroll { overflow-x: auto; }
+.scroll { overflow-x: auto; position: relative; }
 table { border-collapse: collapse; font-size: .9rem; }
 caption { text-align: left; padding-bottom: .4rem; }
 th, td { border: 1px solid #d0d0d0; padding: .3rem .5rem; vertical-align: top; }
@@ -92,6 +92,9 @@ th[scope=row] { text-align: left; font-weight: normal; max-width: 18rem; }
 th[scope=row] b { display: block; }
 td { text-align: right; white-space: nowrap; }
 td .rate { font-weight: 600; }
+table.actions td { text-align: left; white-space: normal; }
+table.actions td:nth-child(2) { text-align: right; }
+.date { white-space: nowrap; }
 td small { color: #555; }
 .above_99\.8 { background: #f6c6c6; } .above_95 { background: #fbe3d6; }
 .below_95 { background: #dcebf5; } .below_99\.8 { background: #b9d5ec; }
@@ -468,7 +471,7 @@ fn action_lists(page: &Page) -> io::Result<Option<String>> {
                 escape(&info.id),
                 escape(&info.title),
                 a.patient_id,
-                escape(&a.reason)
+                html::escape_keeping_dates(&a.reason)
             );
         }
         out += "</tbody>\n</table>\n";

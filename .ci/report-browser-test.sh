@@ -4,7 +4,7 @@
 # (a monthly series, and one date under --suppress) and a synthetic PCN of 20 practices (a
 # series), and opens each report.html in headless Chromium: it must load, show one funnel plot
 # per measure (and one monthly chart per measure for a series), fit a 1024-pixel window's
-# width, fetch nothing and log no error. Fails loudly (exit 1) otherwise.
+# width and, printed, an A4 page's, fetch nothing and log no error. Fails loudly (exit 1) otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,9 +2,9 @@
 """Open an rxscan report.html in headless Chromium and check it through the DevTools protocol:
 the page loads, shows one funnel plot per measure (and one trend chart per measure when asked),
 every chart is a labelled image with a visible size, the page fits the width of a 1024-pixel
-window (wide tables scroll inside their own box; nothing makes the whole page scroll sideways,
-which would also cut it off on paper), no resource is fetched, and nothing is
-logged as an error (console, uncaught exception, browser log such as a Content-Security-Policy
+window (wide tables scroll inside their own box; nothing makes the whole page scroll sideways)
+and, printed, the width of an A4 page (nothing cut off on paper), no resource is fetched, and
+nothing is logged as an error (console, uncaught exception, browser log such as a Content-Security-Policy
 violation). Exits 1 with the reasons otherwise.
 
     report_browser_check.py REPORT --measures N [--trends]
@@ -41,6 +41,15 @@ FLAGS = [
 
 # The window the page is checked in (CSS pixels).
 WIDTH, HEIGHT = 1024, 768
+# Printed: the width between the report's 14 mm margins on A4 paper (182 mm at 96 px per inch),
+# plus the 15 px the headless window keeps for a scroll bar.
+PRINT_WIDTH = 688 + 15
+
+# Evaluated with print styles: how wide the page is, and its widest tables.
+PRINT_PROBE = """JSON.stringify({viewport: document.documentElement.clientWidth,
+  pageWidth: document.documentElement.scrollWidth,
+  tables: [...document.querySelectorAll('table')].map(t => Math.round(t.getBoundingClientRect().width))
+          .filter(w => w > document.documentElement.clientWidth)})"""
 
 # Evaluated in the page once it has loaded: what the checks need, as JSON.
 PROBE = """JSON.stringify((() => {
@@ -186,6 +195,11 @@ def check(report, measures, trends):
         page.drain(1.0)
         probe = json.loads(page.call("Runtime.evaluate", expression=PROBE, returnByValue=True)
                            ["result"]["value"])
+        page.call("Emulation.setEmulatedMedia", media="print")
+        page.call("Emulation.setDeviceMetricsOverride", width=PRINT_WIDTH, height=HEIGHT,
+                  deviceScaleFactor=1, mobile=False)
+        printed = json.loads(page.call("Runtime.evaluate", expression=PRINT_PROBE,
+                                       returnByValue=True)["result"]["value"])
         page.drain(0.5)
         problems = [f"logged an error: {e}" for e in errors_logged(page.events)]
     finally:
@@ -197,6 +211,9 @@ def check(report, measures, trends):
     if probe["pageWidth"] > probe["viewport"]:
         problems.append(f"page wider than the window ({probe['pageWidth']} px > "
                         f"{probe['viewport']} px): {', '.join(probe['wide'])}")
+    if printed["pageWidth"] > printed["viewport"]:
+        problems.append(f"printed on A4, wider than the page ({printed['pageWidth']} px > "
+                        f"{printed['viewport']} px; tables {printed['tables']} px): cut off on paper")
     if probe["resources"]:
         problems.append(f"fetched resources: {probe['resources']}")
     if measures is not None:
@@ -235,7 +252,8 @@ def self_test():
         path.write_text(bad)
         problems = check(path, 1, False)
     wanted = ["Content Security Policy", "boom", "exception", "fetched resources",
-              "lacks role=img", "renders at", "table", "page wider than the window", "position: absolute"]
+              "lacks role=img", "renders at", "table", "page wider than the window", "position: absolute",
+              "cut off on paper"]
     missing = [w for w in wanted if not any(w in p for p in problems)]
     if missing:
         sys.exit(f"self-test: the broken page passed checks it breaks: {missing}\n{problems}")

@@ -188,6 +188,60 @@ fn more_practices_than_fit_across_a_page_become_the_rows() {
     assert!(html.contains("<tr class=\"total-row\"><th scope=\"row\">All practices</th>"));
     assert_eq!(html.matches("data-measure=\"a\"").count(), 1);
     assert_eq!(html.matches("data-chart=\"funnel\"").count(), 1);
+    // One measure: one table, not numbered.
+    assert!(html.contains("<caption>Practices (rows) by measure (columns) at 2020-03-01: "));
+}
+
+/// With practices as rows, 15 measures are split over ceil(15 / 7) = 3 tables of 5 measures
+/// each (balanced), every measure a column of exactly one of them, every table with every
+/// practice and the total as rows.
+#[test]
+fn practices_as_rows_split_the_measures_over_tables_that_fit_a_page() {
+    let mut r = results(&["2020-03-01"], ["P0", "P1"], "t", "d");
+    let (practices, measures) = (9, 15);
+    r.practices = (0..practices).map(|p| format!("P{p}")).collect();
+    r.measure_info = (0..measures)
+        .map(|m| MeasureInfo {
+            id: format!("m{m}"),
+            primis: String::new(),
+            title: format!("measure {m}"),
+            doc: String::new(),
+        })
+        .collect();
+    r.measures = r.measure_info.iter().map(|i| i.id.clone()).collect();
+    r.numerators = vec![10; practices * measures];
+    r.denominators = vec![100; practices * measures];
+    r.population = vec![150; practices];
+    let html = read(write(&r, Suppression::None).path(), "report.html");
+    let tables: Vec<&str> = html
+        .split("<section id=\"practices\"")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap()
+        .split("<table>")
+        .skip(1)
+        .collect();
+    assert_eq!(tables.len(), 3);
+    for (k, table) in tables.iter().enumerate() {
+        let (first, last) = (5 * k, 5 * k + 4);
+        assert!(table.contains(&format!(
+            "<caption>Practices (rows) by measure (columns) at 2020-03-01, measures m{first} to \
+             m{last} ({} of 3): ",
+            k + 1
+        )));
+        assert_eq!(table.matches("<th scope=\"col\" data-measure=").count(), 5);
+        assert_eq!(table.matches("<tr><th scope=\"row\">P").count(), practices);
+        assert_eq!(table.matches("class=\"total-row\"").count(), 1);
+    }
+    for m in 0..measures {
+        assert_eq!(
+            html.matches(&format!("data-measure=\"m{m}\"")).count(),
+            1,
+            "m{m}"
+        );
+    }
 }
 
 #[test]

@@ -37,6 +37,11 @@ impl Page<'_> {
 /// Up to this many practices are columns of the table; more are its rows.
 const MAX_PRACTICE_COLUMNS: usize = 8;
 
+/// With practices as rows, at most this many measures are the columns of one table: a cell at
+/// the printed size (8 pt) is about 75 px wide, so seven and the practice column fit the width
+/// of an A4 page (about 660 px between the margins).
+const MAX_MEASURE_COLUMNS: usize = 7;
+
 /// One section of the page: an anchor, a heading, and its body (`None` leaves it out).
 struct Section {
     id: &'static str,
@@ -253,7 +258,9 @@ fn cell_html(c: Option<&Cell>, total: bool) -> String {
 }
 
 /// Measures × practices at the last index date, with the total: measures as rows for a PCN's
-/// handful of practices, practices as rows when there are more than fit across a page.
+/// handful of practices, practices as rows when there are more than fit across a page (then
+/// the measures are split over tables of at most [`MAX_MEASURE_COLUMNS`] columns, so that each
+/// fits the width of a printed page).
 fn table(page: &Page) -> io::Result<Option<String>> {
     let r = page.results();
     let d = page.last;
@@ -263,26 +270,16 @@ fn table(page: &Page) -> io::Result<Option<String>> {
     let practices: Vec<usize> = (0..r.practices.len())
         .filter(|&p| r.practice_listed(d, p))
         .collect();
-    let across = practices.len() <= MAX_PRACTICE_COLUMNS;
-    let (rows, columns) = if across {
-        ("Measures (rows) by practice (columns)", "Measure")
-    } else {
-        ("Practices (rows) by measure (columns)", "Practice")
-    };
-    let mut out = format!(
-        "<div class=\"scroll\"><table>\n<caption>{rows} at {}: in each cell the rate, its \
-         Wilson 95% interval, then the numerator and the denominator.</caption>\n\
-         <thead><tr><th scope=\"col\">{columns}</th>",
-        date(r, d)
-    );
-    let measure_head = |info: &crate::results::MeasureInfo| {
+    let caption = |rows: &str, part: &str| {
         format!(
-            "<b><a href=\"#measure-{0}\" title=\"{1}\">{0}</a></b>",
-            escape(&info.id),
-            escape(&info.title)
+            "<div class=\"scroll\"><table>\n<caption>{rows} at {}{part}: in each cell the rate, \
+             its Wilson 95% interval, then the numerator and the denominator.</caption>\n",
+            date(r, d)
         )
     };
-    if across {
+    if practices.len() <= MAX_PRACTICE_COLUMNS {
+        let mut out = caption("Measures (rows) by practice (columns)", "");
+        out += "<thead><tr><th scope=\"col\">Measure</th>";
         for &p in &practices {
             let _ = write!(out, "<th scope=\"col\">{}</th>", escape(&r.practices[p]));
         }
@@ -301,8 +298,27 @@ fn table(page: &Page) -> io::Result<Option<String>> {
             out += &cell_html(page.comparison.cell(d, None, m), true);
             out += "</tr>\n";
         }
-    } else {
-        for info in &r.measure_info {
+        out += "</tbody></table></div>\n";
+        return Ok(Some(out));
+    }
+    let n = r.measure_info.len();
+    let parts = n.div_ceil(MAX_MEASURE_COLUMNS).max(1);
+    let mut out = String::new();
+    for k in 0..parts {
+        // Balanced: the first `n % parts` tables take one measure more.
+        let measures = (k * n / parts)..((k + 1) * n / parts);
+        let part = match parts {
+            1 => String::new(),
+            _ => format!(
+                ", measures {} to {} ({} of {parts})",
+                escape(&r.measure_info[measures.start].id),
+                escape(&r.measure_info[measures.end - 1].id),
+                k + 1
+            ),
+        };
+        out += &caption("Practices (rows) by measure (columns)", &part);
+        out += "<thead><tr><th scope=\"col\">Practice</th>";
+        for info in &r.measure_info[measures.clone()] {
             let _ = write!(
                 out,
                 "<th scope=\"col\" data-measure=\"{}\">{}</th>",
@@ -311,21 +327,29 @@ fn table(page: &Page) -> io::Result<Option<String>> {
             );
         }
         out += "</tr></thead>\n<tbody>\n";
-        let rows = practices.iter().map(|&p| Some(p)).chain([None]);
-        for p in rows {
+        for p in practices.iter().map(|&p| Some(p)).chain([None]) {
             let (class, name) = match p {
                 Some(p) => ("", escape(&r.practices[p])),
                 None => (" class=\"total-row\"", "All practices".to_string()),
             };
             let _ = write!(out, "<tr{class}><th scope=\"row\">{name}</th>");
-            for m in 0..r.measure_info.len() {
+            for m in measures.clone() {
                 out += &cell_html(page.comparison.cell(d, p, m), false);
             }
             out += "</tr>\n";
         }
+        out += "</tbody></table></div>\n";
     }
-    out += "</tbody></table></div>\n";
     Ok(Some(out))
+}
+
+/// A measure's id, linked to its documentation, its title on hover.
+fn measure_head(info: &crate::results::MeasureInfo) -> String {
+    format!(
+        "<b><a href=\"#measure-{0}\" title=\"{1}\">{0}</a></b>",
+        escape(&info.id),
+        escape(&info.title)
+    )
 }
 
 /// One funnel plot per measure at the last index date.

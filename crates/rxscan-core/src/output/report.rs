@@ -89,6 +89,7 @@ nav ul { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; padding: 0; list-sty
 .facts { color: #444; }
 .notice { background: #fff6d6; border-left: 4px solid #e0b000; padding: .5rem .8rem; }
 .scroll { overflow-x: auto; position: relative; }
+.scroll + .scroll { margin-top: 1.5rem; }
 table { border-collapse: collapse; font-size: .9rem; }
 caption { text-align: left; padding-bottom: .4rem; }
 th, td { border: 1px solid #d0d0d0; padding: .3rem .5rem; vertical-align: top; }

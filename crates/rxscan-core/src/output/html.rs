@@ -118,6 +118,7 @@ pub fn doc(text: &str, level: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     #[test]
     fn escapes_markup_and_quotes() {
@@ -158,6 +159,37 @@ mod tests {
             assert_eq!(escape_keeping_dates(text), want, "{text}");
         }
         assert_eq!(escape_keeping_dates(""), "");
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, the spans only wrap: without them it is the escaped text, and
+        /// each holds a date or a date range (the shape `YYYY-MM-DD`). Texts are made of
+        /// dates, range dots, digits, hyphens, letters, markup and a multi-byte character, so
+        /// dates, near-dates, ranges and dates glued to other characters are all common.
+        #[test]
+        fn keeping_dates_only_wraps_dates(text in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "2020-03-01", "1999-12-31", "..", ".", "-", "7", "a", "é", "<", "&", " ", ";",
+            ]),
+            0..14,
+        ).prop_map(|parts| parts.concat())) {
+            let out = escape_keeping_dates(&text);
+            let open = "<span class=\"date\">";
+            proptest::prop_assert_eq!(out.replace(open, "").replace("</span>", ""), escape(&text));
+            for span in out.split(open).skip(1) {
+                let inside = span.split("</span>").next().unwrap_or_default();
+                let dates: Vec<&str> = inside.split("..").collect();
+                proptest::prop_assert!(dates.len() <= 2, "{inside}");
+                for d in dates {
+                    let shape = d.len() == 10
+                        && d.bytes().enumerate().all(|(k, c)| match k {
+                            4 | 7 => c == b'-',
+                            _ => c.is_ascii_digit(),
+                        });
+                    proptest::prop_assert!(shape, "{inside}");
+                }
+            }
+        }
     }
 
     #[test]
